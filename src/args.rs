@@ -1,0 +1,247 @@
+//! The shim's own command line: which mode it runs in, and where its own
+//! options end and the runtime's arguments begin.
+//!
+//! Owns the split of argv into the shim's leading options and the runtime's
+//! arguments. It must never look inside the runtime's part (that is
+//! `bundle`'s job, with `runtime_cli`'s tables) and never turn an argument
+//! into a `String`: arguments stay `OsString` from argv to `execve`.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+pub const HOOK_CONFIG_PATH: &str = "--hook-config-path";
+pub const RUNTIME_PATH: &str = "--runtime-path";
+
+/// What the shim was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `oci-add-hooks --help` (alone).
+    Help,
+    /// `oci-add-hooks --version` (alone).
+    Version,
+    /// `oci-add-hooks install ...`; the options are parsed by `install`.
+    Install(Vec<OsString>),
+    /// `oci-add-hooks uninstall ...`.
+    Uninstall(Vec<OsString>),
+    /// `oci-add-hooks validate ...`.
+    Validate(Vec<OsString>),
+    /// Everything else: merge hooks, then hand over to the runtime.
+    Runtime(Invocation),
+}
+
+/// A runtime invocation: the shim's own options and what goes to the runtime.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Invocation {
+    pub hook_config_paths: Vec<PathBuf>,
+    pub runtime_path: Option<OsString>,
+    pub runtime_args: Vec<OsString>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    MissingValue(&'static str),
+    EmptyValue(&'static str),
+    Repeated(&'static str),
+    Unexpected(OsString),
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::MissingValue(opt) => write!(f, "{opt}: missing value"),
+            ArgsError::EmptyValue(opt) => write!(f, "{opt}: value must not be empty"),
+            ArgsError::Repeated(opt) => write!(f, "{opt}: given more than once"),
+            ArgsError::Unexpected(arg) => {
+                write!(f, "unexpected argument {:?}", arg.to_string_lossy())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// Decides the mode from the arguments after argv[0].
+pub fn parse(args: Vec<OsString>) -> Result<Mode, ArgsError> {
+    let first = args.first().map(|a| a.as_bytes());
+    match first {
+        Some(b"install") => return Ok(Mode::Install(args[1..].to_vec())),
+        Some(b"uninstall") => return Ok(Mode::Uninstall(args[1..].to_vec())),
+        Some(b"validate") => return Ok(Mode::Validate(args[1..].to_vec())),
+        Some(b"--version") if args.len() == 1 => return Ok(Mode::Version),
+        Some(b"--help" | b"-h") if args.len() == 1 => return Ok(Mode::Help),
+        _ => {}
+    }
+    split(args).map(Mode::Runtime)
+}
+
+/// Separates the shim's leading options from the runtime's arguments.
+///
+/// Only a prefix of the shim's two options (and an optional `--`) is ours;
+/// the first argument that is not one of them starts the runtime's part,
+/// which is kept whole and in order. pico-args is given the prefix alone,
+/// since it would otherwise find `--runtime-path` anywhere in the list.
+pub fn split(args: Vec<OsString>) -> Result<Invocation, ArgsError> {
+    let mut own = Vec::new();
+    let mut rest = args.into_iter().peekable();
+    while let Some(arg) = rest.peek() {
+        let bytes = arg.as_bytes();
+        if bytes == b"--" {
+            rest.next();
+            break;
+        }
+        let Some(opt) = own_option(bytes) else { break };
+        // `--opt=value` becomes `--opt value`: pico-args reads `=` only from
+        // UTF-8 arguments, and a path need not be UTF-8.
+        let inline = bytes.get(opt.len() + 1..).map(|v| OsStr::from_bytes(v).to_owned());
+        rest.next();
+        let value = match inline {
+            Some(v) => v,
+            None => rest.next().ok_or(ArgsError::MissingValue(opt))?,
+        };
+        own.push(OsString::from(opt));
+        own.push(value);
+    }
+    let runtime_args: Vec<OsString> = rest.collect();
+
+    let mut parsed = pico_args::Arguments::from_vec(own);
+    let hook_config_paths = parsed
+        .values_from_os_str(HOOK_CONFIG_PATH, |v| non_empty(v, HOOK_CONFIG_PATH).map(PathBuf::from))
+        .map_err(|e| from_pico(e, HOOK_CONFIG_PATH))?;
+    let runtime_path = parsed
+        .opt_value_from_os_str(RUNTIME_PATH, |v| non_empty(v, RUNTIME_PATH).map(OsStr::to_owned))
+        .map_err(|e| from_pico(e, RUNTIME_PATH))?;
+    if let Some(left) = parsed.finish().into_iter().next() {
+        // Only a second --runtime-path can be left over: the prefix holds
+        // nothing but our two options and their values.
+        return Err(if left.as_bytes() == RUNTIME_PATH.as_bytes() {
+            ArgsError::Repeated(RUNTIME_PATH)
+        } else {
+            ArgsError::Unexpected(left)
+        });
+    }
+    Ok(Invocation { hook_config_paths, runtime_path, runtime_args })
+}
+
+/// The shim option `arg` is (`--opt` or `--opt=value`), if any.
+fn own_option(arg: &[u8]) -> Option<&'static str> {
+    [HOOK_CONFIG_PATH, RUNTIME_PATH].into_iter().find(|opt| {
+        let opt = opt.as_bytes();
+        arg == opt || (arg.starts_with(opt) && arg.get(opt.len()) == Some(&b'='))
+    })
+}
+
+fn non_empty<'a>(value: &'a OsStr, opt: &'static str) -> Result<&'a OsStr, ArgsError> {
+    if value.is_empty() {
+        Err(ArgsError::EmptyValue(opt))
+    } else {
+        Ok(value)
+    }
+}
+
+fn from_pico(err: pico_args::Error, opt: &'static str) -> ArgsError {
+    match err {
+        pico_args::Error::OptionWithoutAValue(_) => ArgsError::MissingValue(opt),
+        // Our value parsers only ever fail on an empty value.
+        _ => ArgsError::EmptyValue(opt),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn inv(args: &[&str]) -> Invocation {
+        match parse(os(args)) {
+            Ok(Mode::Runtime(inv)) => inv,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn own_options_in_both_forms_and_repeated_paths() {
+        let i = inv(&[
+            "--hook-config-path",
+            "/a",
+            "--hook-config-path=/b",
+            "--runtime-path=runc",
+            "--root",
+            "/r",
+            "create",
+        ]);
+        assert_eq!(i.hook_config_paths, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(i.runtime_path, Some(OsString::from("runc")));
+        assert_eq!(i.runtime_args, os(&["--root", "/r", "create"]));
+    }
+
+    #[test]
+    fn own_options_after_the_first_runtime_argument_belong_to_the_runtime() {
+        let i = inv(&["--root", "/r", "--runtime-path", "x", "create"]);
+        assert_eq!(i.runtime_path, None);
+        assert_eq!(i.runtime_args, os(&["--root", "/r", "--runtime-path", "x", "create"]));
+    }
+
+    #[test]
+    fn double_dash_ends_own_options_and_is_not_passed_on() {
+        let i = inv(&["--runtime-path", "runc", "--", "--hook-config-path", "x"]);
+        assert_eq!(i.runtime_path, Some(OsString::from("runc")));
+        assert_eq!(i.runtime_args, os(&["--hook-config-path", "x"]));
+    }
+
+    #[test]
+    fn a_value_that_looks_like_an_option_is_still_a_value() {
+        let i = inv(&["--hook-config-path", "--runtime-path", "state", "x"]);
+        assert_eq!(i.hook_config_paths, vec![PathBuf::from("--runtime-path")]);
+        assert_eq!(i.runtime_args, os(&["state", "x"]));
+    }
+
+    #[test]
+    fn similar_names_are_not_ours() {
+        let i = inv(&["--runtime-pathx", "y"]);
+        assert_eq!(i.runtime_path, None);
+        assert_eq!(i.runtime_args, os(&["--runtime-pathx", "y"]));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse(os(&["--runtime-path"])), Err(ArgsError::MissingValue(RUNTIME_PATH)));
+        assert_eq!(
+            parse(os(&["--hook-config-path="])),
+            Err(ArgsError::EmptyValue(HOOK_CONFIG_PATH))
+        );
+        assert_eq!(
+            parse(os(&["--runtime-path", "a", "--runtime-path=b"])),
+            Err(ArgsError::Repeated(RUNTIME_PATH))
+        );
+        assert_eq!(
+            ArgsError::MissingValue(RUNTIME_PATH).to_string(),
+            "--runtime-path: missing value"
+        );
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse(os(&["--version"])), Ok(Mode::Version));
+        assert_eq!(parse(os(&["--help"])), Ok(Mode::Help));
+        assert_eq!(parse(os(&["install", "--set-default"])), Ok(Mode::Install(os(&["--set-default"]))));
+        assert_eq!(parse(os(&["validate"])), Ok(Mode::Validate(vec![])));
+        // --version with anything else goes to the runtime, which prints its own.
+        assert_eq!(inv(&["--runtime-path", "runc", "--version"]).runtime_args, os(&["--version"]));
+        // A subcommand name later on is the runtime's.
+        assert_eq!(inv(&["--root", "x", "install"]).runtime_args, os(&["--root", "x", "install"]));
+    }
+
+    #[test]
+    fn non_utf8_arguments_pass_through_untouched() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(vec![b'c', 0xff, b'd']);
+        let i = split(vec![OsString::from("--runtime-path"), odd.clone(), odd.clone()]).unwrap();
+        assert_eq!(i.runtime_path, Some(odd.clone()));
+        assert_eq!(i.runtime_args, vec![odd]);
+    }
+}

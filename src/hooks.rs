@@ -1,0 +1,308 @@
+//! Hook configuration files: their format, and the rules a hook must meet.
+//!
+//! Owns parsing and validating one hook file's bytes into hooks per
+//! runtime-spec stage. Pure: it never opens a file (`hook_files` reads them
+//! and checks who may write them) and never looks at a container's spec.
+//! Every error names the file, the exact field and why, because a hook that
+//! is silently dropped (a `preStart` typo) is worse than a failed start.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// The six lifecycle stages of the runtime-spec (config.md, "POSIX-platform
+/// Hooks"), in the order the runtime runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Prestart,
+        Stage::CreateRuntime,
+        Stage::CreateContainer,
+        Stage::StartContainer,
+        Stage::Poststart,
+        Stage::Poststop,
+    ];
+
+    /// The stage's key in `config.json`'s `hooks` object.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prestart => "prestart",
+            Stage::CreateRuntime => "createRuntime",
+            Stage::CreateContainer => "createContainer",
+            Stage::StartContainer => "startContainer",
+            Stage::Poststart => "poststart",
+            Stage::Poststop => "poststop",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One hook as configured: the runtime-spec hook object and the stages it
+/// is added to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfiguredHook {
+    pub stages: Vec<Stage>,
+    /// The hook as it goes into `config.json`: `path`, then `args`, `env`
+    /// and `timeout` when given.
+    pub hook: Value,
+}
+
+/// The hooks of one file, in file order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookFile {
+    pub path: PathBuf,
+    pub hooks: Vec<ConfiguredHook>,
+}
+
+/// A hook file that cannot be used, and why.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HookError {
+    pub file: PathBuf,
+    /// The field at fault, as a path from the top (`hooks.prestart[1].path`).
+    pub field: Option<String>,
+    pub why: String,
+}
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file.display())?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.why)
+    }
+}
+
+impl std::error::Error for HookError {}
+
+/// A problem at a field, before the file name is known to the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub why: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, why: impl Into<String>) -> Self {
+        FieldError { field: field.into(), why: why.into() }
+    }
+
+    fn in_file(self, file: &Path) -> HookError {
+        HookError { file: file.to_owned(), field: Some(self.field), why: self.why }
+    }
+}
+
+/// Parses one hook file (`{"hooks": {"<stage>": [<hook>...]}}`).
+pub fn parse(file: &Path, bytes: &[u8]) -> Result<HookFile, HookError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| HookError {
+        file: file.to_owned(),
+        field: None,
+        why: format!("not valid JSON: {e}"),
+    })?;
+    let hooks = parse_value(&doc).map_err(|e| e.in_file(file))?;
+    Ok(HookFile { path: file.to_owned(), hooks })
+}
+
+fn parse_value(doc: &Value) -> Result<Vec<ConfiguredHook>, FieldError> {
+    let Value::Object(top) = doc else {
+        return Err(FieldError::new("(top level)", "must be a JSON object"));
+    };
+    // Other top-level keys are ignored, as the original tool did: its own
+    // test files carry an "extra" key.
+    let stages = match top.get("hooks") {
+        Some(Value::Object(stages)) => stages,
+        Some(_) => return Err(FieldError::new("hooks", "must be an object of stage name to hook list")),
+        None => {
+            return Err(FieldError::new(
+                "hooks",
+                "missing (expected {\"hooks\": {\"prestart\": [...], ...}})",
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for (name, list) in stages {
+        let field = format!("hooks.{name}");
+        let stage = Stage::from_name(name).ok_or_else(|| {
+            FieldError::new(&field, format!("unknown stage; must be one of {}", stage_names()))
+        })?;
+        let Value::Array(list) = list else {
+            return Err(FieldError::new(field, "must be an array of hooks"));
+        };
+        for (i, hook) in list.iter().enumerate() {
+            let hook = validate_hook(hook, &format!("{field}[{i}]"))?;
+            out.push(ConfiguredHook { stages: vec![stage], hook });
+        }
+    }
+    Ok(out)
+}
+
+/// "prestart, createRuntime, ..." for messages.
+pub fn stage_names() -> String {
+    Stage::ALL.map(Stage::name).join(", ")
+}
+
+/// Checks one runtime-spec hook object (config.md: `path` required and
+/// absolute, `args` and `env` arrays of strings, `env` entries `KEY=VALUE`,
+/// `timeout` a positive number of seconds) and returns it with its keys in
+/// the spec's order. `field` names it in errors.
+pub fn validate_hook(hook: &Value, field: &str) -> Result<Value, FieldError> {
+    let Value::Object(obj) = hook else {
+        return Err(FieldError::new(field, "must be an object with at least \"path\""));
+    };
+    if let Some(key) = obj.keys().find(|k| !["path", "args", "env", "timeout"].contains(&k.as_str())) {
+        return Err(FieldError::new(
+            format!("{field}.{key}"),
+            "unknown field (a hook has path, args, env and timeout)",
+        ));
+    }
+    let mut out = Map::new();
+    match obj.get("path") {
+        None => return Err(FieldError::new(format!("{field}.path"), "missing")),
+        Some(Value::String(p)) if p.starts_with('/') => {
+            out.insert("path".into(), Value::String(p.clone()));
+        }
+        Some(Value::String(_)) => {
+            return Err(FieldError::new(format!("{field}.path"), "must be an absolute path"))
+        }
+        Some(_) => return Err(FieldError::new(format!("{field}.path"), "must be a string")),
+    }
+    for key in ["args", "env"] {
+        let Some(value) = obj.get(key) else { continue };
+        let Value::Array(items) = value else {
+            return Err(FieldError::new(format!("{field}.{key}"), "must be an array of strings"));
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Value::String(s) = item else {
+                return Err(FieldError::new(format!("{field}.{key}[{i}]"), "must be a string"));
+            };
+            if key == "env" && !s.contains('=') {
+                return Err(FieldError::new(
+                    format!("{field}.{key}[{i}]"),
+                    format!("{s:?} must be KEY=VALUE"),
+                ));
+            }
+        }
+        out.insert(key.into(), value.clone());
+    }
+    if let Some(timeout) = obj.get("timeout") {
+        match timeout.as_i64() {
+            Some(t) if t > 0 => {
+                out.insert("timeout".into(), timeout.clone());
+            }
+            _ => {
+                return Err(FieldError::new(
+                    format!("{field}.timeout"),
+                    format!("must be a whole number of seconds greater than 0, not {timeout}"),
+                ))
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const FILE: &str = "/etc/oci-add-hooks/hooks.d/10-gpu.json";
+
+    fn parse_str(text: &str) -> Result<HookFile, HookError> {
+        parse(Path::new(FILE), text.as_bytes())
+    }
+
+    fn err(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn all_six_stages_in_file_order_with_hooks_normalised() {
+        let f = parse_str(
+            r#"{"extra": 1, "hooks": {
+                "poststop": [{"path": "/z"}],
+                "prestart": [{"timeout": 5, "env": ["A=b"], "args": ["a", "b"], "path": "/a"}, {"path": "/b"}],
+                "createRuntime": [], "createContainer": [{"path": "/c"}],
+                "startContainer": [{"path": "/s"}], "poststart": [{"path": "/p"}]}}"#,
+        )
+        .unwrap();
+        let stages: Vec<_> = f.hooks.iter().map(|h| h.stages[0]).collect();
+        assert_eq!(
+            stages,
+            [
+                Stage::Poststop,
+                Stage::Prestart,
+                Stage::Prestart,
+                Stage::CreateContainer,
+                Stage::StartContainer,
+                Stage::Poststart
+            ]
+        );
+        let first = serde_json::to_string(&f.hooks[1].hook).unwrap();
+        assert_eq!(first, r#"{"path":"/a","args":["a","b"],"env":["A=b"],"timeout":5}"#);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_field_and_why() {
+        let cases = [
+            (r#"{"hooks": {"prestart": [{"path": "/a"}, {"path": "rel"}]}}"#, "hooks.prestart[1].path: must be an absolute path"),
+            (r#"{"hooks": {"preStart": []}}"#, "hooks.preStart: unknown stage; must be one of prestart, createRuntime, createContainer, startContainer, poststart, poststop"),
+            (r#"{"hooks": {"prestart": [{}]}}"#, "hooks.prestart[0].path: missing"),
+            (r#"{"hooks": {"prestart": [{"path": 1}]}}"#, "hooks.prestart[0].path: must be a string"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "args": "x"}]}}"#, "hooks.prestart[0].args: must be an array of strings"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "args": [1]}]}}"#, "hooks.prestart[0].args[0]: must be a string"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "env": ["NOEQUALS"]}]}}"#, "hooks.prestart[0].env[0]: \"NOEQUALS\" must be KEY=VALUE"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "timeout": 0}]}}"#, "hooks.prestart[0].timeout: must be a whole number of seconds greater than 0, not 0"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "timeout": -3}]}}"#, "hooks.prestart[0].timeout: must be a whole number of seconds greater than 0, not -3"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "timeout": 1.5}]}}"#, "hooks.prestart[0].timeout: must be a whole number of seconds greater than 0, not 1.5"),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "timeout": "5"}]}}"#, "hooks.prestart[0].timeout: must be a whole number of seconds greater than 0, not \"5\""),
+            (r#"{"hooks": {"prestart": [{"path": "/a", "arg": []}]}}"#, "hooks.prestart[0].arg: unknown field (a hook has path, args, env and timeout)"),
+            (r#"{"hooks": {"prestart": {"path": "/a"}}}"#, "hooks.prestart: must be an array of hooks"),
+            (r#"{"hooks": {"prestart": ["/a"]}}"#, "hooks.prestart[0]: must be an object with at least \"path\""),
+            (r#"{"hooks": []}"#, "hooks: must be an object of stage name to hook list"),
+            (r#"{"prestart": []}"#, "hooks: missing (expected {\"hooks\": {\"prestart\": [...], ...}})"),
+            (r#"[]"#, "(top level): must be a JSON object"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), format!("{FILE}: {want}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_says_where() {
+        assert_eq!(
+            err("{\"hooks\": {\n  \"prestart\": [,]}}"),
+            format!("{FILE}: not valid JSON: expected value at line 2 column 16")
+        );
+        assert_eq!(err(""), format!("{FILE}: not valid JSON: EOF while parsing a value at line 1 column 0"));
+    }
+
+    #[test]
+    fn empty_hooks_is_no_hooks() {
+        assert_eq!(parse_str(r#"{"hooks": {}}"#).unwrap().hooks, vec![]);
+    }
+
+    #[test]
+    fn validate_hook_keeps_big_timeouts_exactly() {
+        let h = validate_hook(&json!({"path": "/x", "timeout": 9007199254740993u64}), "h").unwrap();
+        assert_eq!(h.to_string(), r#"{"path":"/x","timeout":9007199254740993}"#);
+    }
+}

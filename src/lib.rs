@@ -1,0 +1,185 @@
+//! oci-add-hooks: an OCI runtime shim that merges configured hooks into a
+//! bundle's `config.json`, then hands the process over to the real runtime.
+//!
+//! This file owns the order of a run and the one error type the binary
+//! reports: everything is read, validated and resolved before the bundle is
+//! touched, so a failed run leaves the bundle as it found it. The modules
+//! beside it each own one concept: `args` (the shim's command line),
+//! `runtime_cli` (facts about runtimes' command lines), `bundle` (the
+//! runtime call and its spec file), `hooks` (the hook file format),
+//! `hook_files` (finding and trusting hook files), `spec` (the merge),
+//! `atomic` (the write), `runtime` (resolution and exec) and `runtime_log`
+//! (errors where Docker looks for them).
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub mod args;
+pub mod atomic;
+pub mod bundle;
+pub mod hook_files;
+pub mod hooks;
+pub mod runtime;
+pub mod runtime_cli;
+pub mod runtime_log;
+pub mod spec;
+
+use args::{Invocation, Mode};
+use hook_files::Source;
+
+pub const VERSION_LINE: &str = concat!("oci-add-hooks ", env!("CARGO_PKG_VERSION"));
+
+pub const USAGE: &str = "\
+usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
+       oci-add-hooks --version | --help
+
+Merges the configured OCI hooks into the bundle's config.json for the runtime
+subcommands create, run and restore, then execs the runtime with RUNTIME-ARGS
+unchanged. Every other subcommand is handed over without reading any file.
+
+  --hook-config-path PATH  a hook file, or a directory of *.json hook files;
+                           may be repeated (default: $OCI_ADD_HOOKS_CONFIG,
+                           else /etc/oci-add-hooks/hooks.d)
+  --runtime-path PATH|NAME the runtime; a bare name is looked up in PATH
+                           (default: $OCI_ADD_HOOKS_RUNTIME, else runc)
+";
+
+/// Everything that can stop a run.
+#[derive(Debug)]
+pub enum Error {
+    Args(args::ArgsError),
+    Hooks(hook_files::LoadError),
+    SpecRead { path: PathBuf, err: io::Error },
+    Spec { path: PathBuf, err: spec::SpecError },
+    SpecWrite { path: PathBuf, err: io::Error },
+    Runtime(runtime::RuntimeError),
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Args(e) => write!(f, "{e} (see oci-add-hooks --help)"),
+            Error::Hooks(e) => e.fmt(f),
+            Error::SpecRead { path, err } => write!(f, "{}: cannot read: {err}", path.display()),
+            Error::Spec { path, err } => write!(f, "{}: {err}", path.display()),
+            Error::SpecWrite { path, err } => {
+                write!(f, "{}: cannot write (left unchanged): {err}", path.display())
+            }
+            Error::Runtime(e) => e.fmt(f),
+            Error::Unsupported(what) => write!(f, "{what}: not supported by this build"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A failed run: the error, and the runtime log to report it in as well.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub log: Option<runtime_log::LogTarget>,
+}
+
+impl Failure {
+    /// The one line the user sees: `oci-add-hooks: <what failed>: <why>`.
+    pub fn message(&self) -> String {
+        format!("oci-add-hooks: {}", self.error)
+    }
+
+    /// Prints the message to stderr and appends it to the runtime log.
+    pub fn report(&self) {
+        let msg = self.message();
+        eprintln!("{msg}");
+        if let Some(log) = &self.log {
+            log.append(&msg);
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { error, log: None }
+    }
+}
+
+/// Runs the shim on `argv` (argv[0] included). Returns only when there is
+/// nothing to hand over (help, version) or on failure: otherwise the
+/// runtime has replaced this process.
+pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
+    let mut argv = argv.into_iter();
+    let argv0 = argv.next().unwrap_or_default();
+    match args::parse(argv.collect()).map_err(Error::Args)? {
+        Mode::Help => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Mode::Version => {
+            println!("{VERSION_LINE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Mode::Install(_) => Err(Error::Unsupported("install").into()),
+        Mode::Uninstall(_) => Err(Error::Unsupported("uninstall").into()),
+        Mode::Validate(_) => Err(Error::Unsupported("validate").into()),
+        Mode::Runtime(inv) => Err(hand_over(&inv, &argv0)),
+    }
+}
+
+/// Merges hooks if the call creates a container, then execs the runtime.
+/// Returns only the failure.
+fn hand_over(inv: &Invocation, argv0: &OsStr) -> Failure {
+    let call = bundle::parse_call(&inv.runtime_args);
+    let log = runtime_log::LogTarget::of(&call);
+    let fail = |error| Failure { error, log: log.clone() };
+
+    if inv.runtime_args.first().is_some_and(|a| a == runtime_cli::VERSION_FLAG) {
+        // `docker info` asks the runtime for its version: say which shim is
+        // in front, then let the runtime answer too.
+        println!("{VERSION_LINE}");
+    }
+    let env_runtime = std::env::var_os(runtime::RUNTIME_ENV).filter(|v| !v.is_empty());
+    let name = inv
+        .runtime_path
+        .as_deref()
+        .or(env_runtime.as_deref())
+        .unwrap_or(OsStr::new(runtime::DEFAULT_RUNTIME));
+    let path_env = std::env::var_os("PATH");
+    let runtime = match runtime::resolve(name, path_env.as_deref(), runtime::FileId::current_exe()) {
+        Ok(r) => r,
+        Err(e) => return fail(Error::Runtime(e)),
+    };
+    if let Some(spec_path) = bundle::spec_path(&call) {
+        let source = Source::choose(
+            inv.hook_config_paths.clone(),
+            std::env::var_os(hook_files::CONFIG_ENV),
+            argv0,
+        );
+        if let Err(e) = add_hooks(&source, &spec_path) {
+            return fail(e);
+        }
+    }
+    fail(Error::Runtime(runtime::exec(&runtime, &inv.runtime_args)))
+}
+
+/// Loads the hook configuration and merges it into the spec at `spec_path`,
+/// writing the spec only if it changed.
+pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
+    let files = hook_files::load(source).map_err(Error::Hooks)?;
+    let configured = || files.iter().flat_map(|f| &f.hooks);
+    if configured().next().is_none() {
+        return Ok(());
+    }
+    let path = || spec_path.to_owned();
+    let bytes = std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: path(), err })?;
+    let mut spec = spec::parse(&bytes).map_err(|err| Error::Spec { path: path(), err })?;
+    let additions = configured().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
+    let changed = spec::merge(&mut spec, additions).map_err(|err| Error::Spec { path: path(), err })?;
+    if changed {
+        atomic::replace(spec_path, &spec::to_bytes(&spec, &bytes))
+            .map_err(|err| Error::SpecWrite { path: path(), err })?;
+    }
+    Ok(())
+}
