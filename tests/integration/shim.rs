@@ -1,0 +1,3 @@
+//! The runtime shim against a recording runtime and the real runc.
+
+use crate::util::*;
