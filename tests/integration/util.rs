@@ -354,7 +354,7 @@ impl Dockerd {
     pub fn import_busybox(&self, name: &str) {
         let rootfs = TempDir::new("rootfs");
         busybox_rootfs(rootfs.path());
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(rootfs.path())
             .args(["-c", "."])
@@ -365,9 +365,10 @@ impl Dockerd {
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .args(["import", "-", name])
-            .stdin(tar.stdout.unwrap())
+            .stdin(tar.stdout.take().unwrap())
             .output()
             .unwrap();
+        assert!(tar.wait().unwrap().success(), "tar of the busybox rootfs failed");
         assert!(out.status.success(), "docker import: {}", stderr(&out));
     }
 }
