@@ -46,6 +46,7 @@ fn docker_run_through_the_shim_runs_the_hook_and_shows_the_shims_reason_on_failu
     write(&hooks, r#"{"hooks": {"prestart": [{"path": "relative/hook"}]}}"#, 0o644);
     let out = run(&[]);
     assert!(!out.status.success());
+    eprintln!("docker run error as the user sees it: {}", stderr(&out));
     let reason = format!("oci-add-hooks: {}: hooks.prestart[0].path: must be an absolute path", hooks.display());
     assert!(stderr(&out).contains(&reason), "docker run's error lacks the shim's reason: {}", stderr(&out));
     assert_eq!(markers(marks.path()), ["prestart", "poststop"], "no hook ran on the failed run");
