@@ -390,7 +390,12 @@ impl Drop for Dockerd {
         let _ = self.child.wait();
         // Mounts dockerd may have left under the data root would make the
         // temp dir impossible to remove.
-        let _ = Command::new("umount").arg("-R").arg(self.dir.join("exec")).status();
-        let _ = Command::new("umount").arg("-R").arg(self.dir.join("data")).status();
+        for dir in ["exec", "data"] {
+            let _ = Command::new("umount")
+                .arg("-R")
+                .arg(self.dir.join(dir))
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
