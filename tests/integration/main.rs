@@ -3,5 +3,7 @@
 
 mod util;
 
+mod containerd;
 mod docker;
+mod podman;
 mod shim;
