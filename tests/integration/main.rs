@@ -5,5 +5,6 @@ mod util;
 
 mod containerd;
 mod docker;
+mod hooks_d;
 mod podman;
 mod shim;
