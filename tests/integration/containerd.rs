@@ -41,11 +41,7 @@ fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotatio
     }
     let conf = TempDir::new("ctrd-hooks");
     let marks = TempDir::new("ctrd-marks");
-    hook_file(
-        conf.path(),
-        "10-every.json",
-        &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")], "poststop": [marker_hook(marks.path(), "poststop")]}}),
-    );
+    marker_hooks_file(conf.path(), "10-every.json", marks.path(), &["prestart", "poststop"]);
     hook_file(
         conf.path(),
         "20-gpu.json",

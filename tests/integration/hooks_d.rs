@@ -30,17 +30,18 @@ fn hook_paths(config: &Value, stage: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `create` through the shim, with each of `confs` as a hook config path.
+fn create_with(confs: &[&Path], rec: &Recorder, bundle: &Bundle) -> std::process::Output {
+    let mut cmd = shim();
+    for conf in confs {
+        cmd.arg("--hook-config-path").arg(conf);
+    }
+    cmd.arg("--runtime-path").arg(&rec.path).args(["create", "--bundle"]).arg(bundle.path()).arg("id");
+    cmd.output().unwrap()
+}
+
 fn create(conf: &Path, rec: &Recorder, bundle: &Bundle) -> std::process::Output {
-    shim()
-        .arg("--hook-config-path")
-        .arg(conf)
-        .arg("--runtime-path")
-        .arg(&rec.path)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg("id")
-        .output()
-        .unwrap()
+    create_with(&[conf], rec, bundle)
 }
 
 #[test]
@@ -131,18 +132,7 @@ fn a_later_directory_replaces_a_file_of_the_same_name() {
     hook_file(site.path(), "05-first.json", &json!({"hooks": {"prestart": [{"path": "/usr/bin/first"}]}}));
     let rec = Recorder::new();
     let bundle = Bundle::with_config("{}");
-    let out = shim()
-        .arg("--hook-config-path")
-        .arg(base.path())
-        .arg("--hook-config-path")
-        .arg(site.path())
-        .arg("--runtime-path")
-        .arg(&rec.path)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg("id")
-        .output()
-        .unwrap();
+    let out = create_with(&[base.path(), site.path()], &rec, &bundle);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(hook_paths(&bundle.config(), "prestart"), ["/usr/bin/first", "/usr/bin/site-gpu", "/usr/bin/log"]);
 }

@@ -30,12 +30,17 @@ fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
+/// podman's global options that make the shim its runtime.
+fn shim_as_runtime() -> [OsString; 2] {
+    [OsString::from("--runtime"), bin().into()]
+}
+
 /// `podman --runtime <shim> run --rm --network none <ulimits> <args>`.
 fn run_through_shim(p: &Podman, args: &[&str]) -> std::process::Output {
     let mut all = os(&["run", "--rm", "--network", "none"]);
     all.extend(os(&PODMAN_ULIMITS));
     all.extend(os(args));
-    p.run(&[OsString::from("--runtime"), bin().into()], &all)
+    p.run(&shim_as_runtime(), &all)
 }
 
 #[test]
@@ -45,13 +50,9 @@ fn podman_run_exec_stop_and_rm_work_through_the_shim_and_hooks_run() {
     }
     let conf = TempDir::new("podman-hooks");
     let marks = TempDir::new("podman-marks");
-    hook_file(
-        conf.path(),
-        "10-mark.json",
-        &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")], "poststop": [marker_hook(marks.path(), "poststop")]}}),
-    );
+    marker_hooks_file(conf.path(), "10-mark.json", marks.path(), &["prestart", "poststop"]);
     let p = podman_through_shim(conf.path());
-    let shim = [OsString::from("--runtime"), bin().into()];
+    let shim = shim_as_runtime();
 
     let out = run_through_shim(&p, &[IMAGE, "/bin/echo", "hello from busybox"]);
     assert!(out.status.success(), "podman run: {}", stderr(&out));
@@ -147,7 +148,7 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
         assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
         let by_podman = markers(marks.path());
         let _ = std::fs::remove_file(marks.join("hooks.log"));
-        let out = p.run(&[OsString::from("--runtime"), bin().into()], &all);
+        let out = p.run(&shim_as_runtime(), &all);
         assert!(out.status.success(), "podman run through the shim: {}", stderr(&out));
         (by_podman, markers(marks.path()))
     };

@@ -108,6 +108,14 @@ pub fn marker_hook(marker_dir: &Path, label: &str) -> Value {
     })
 }
 
+/// A hook file `name` in `dir` with one marker hook per stage, each
+/// labelled with its stage's name.
+pub fn marker_hooks_file(dir: &Path, name: &str, marker_dir: &Path, stages: &[&str]) -> PathBuf {
+    let hooks: serde_json::Map<String, Value> =
+        stages.iter().map(|s| ((*s).to_owned(), json!([marker_hook(marker_dir, s)]))).collect();
+    hook_file(dir, name, &json!({ "hooks": hooks }))
+}
+
 /// The lines the marker hooks wrote, in order.
 pub fn markers(marker_dir: &Path) -> Vec<String> {
     std::fs::read_to_string(marker_dir.join("hooks.log"))
