@@ -6,10 +6,11 @@
 //! touched, so a failed run leaves the bundle as it found it. The modules
 //! beside it each own one concept: `args` (the shim's command line),
 //! `runtime_cli` (facts about runtimes' command lines), `bundle` (the
-//! runtime call and its spec file), `hooks` (the hook file format),
-//! `hook_files` (finding and trusting hook files), `spec` (the merge),
-//! `atomic` (the write), `runtime` (resolution and exec) and `runtime_log`
-//! (errors where Docker looks for them).
+//! runtime call and its spec file), `hooks` (the hook file formats),
+//! `when` (hooks.d conditions), `hook_files` (finding and trusting hook
+//! files), `spec` (the merge), `atomic` (the write), `runtime` (resolution
+//! and exec), `runtime_log` (errors where Docker looks for them) and
+//! `validate` (the report of what a run would add).
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
