@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 pub const HOOK_CONFIG_PATH: &str = "--hook-config-path";
 pub const RUNTIME_PATH: &str = "--runtime-path";
+pub const SPEC: &str = "--spec";
 
 /// What the shim was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,6 +38,13 @@ pub struct Invocation {
     pub hook_config_paths: Vec<PathBuf>,
     pub runtime_path: Option<OsString>,
     pub runtime_args: Vec<OsString>,
+}
+
+/// `oci-add-hooks validate [--hook-config-path P]... [--spec CONFIG_JSON]`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ValidateArgs {
+    pub hook_config_paths: Vec<PathBuf>,
+    pub spec: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -83,15 +91,48 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, ArgsError> {
 /// which is kept whole and in order. pico-args is given the prefix alone,
 /// since it would otherwise find `--runtime-path` anywhere in the list.
 pub fn split(args: Vec<OsString>) -> Result<Invocation, ArgsError> {
-    let mut own = Vec::new();
     let mut rest = args.into_iter().peekable();
+    let mut parsed = own_prefix(&mut rest, &[HOOK_CONFIG_PATH, RUNTIME_PATH])?;
+    let runtime_args: Vec<OsString> = rest.collect();
+    let hook_config_paths = hook_config_paths(&mut parsed)?;
+    let runtime_path = parsed
+        .opt_value_from_os_str(RUNTIME_PATH, |v| non_empty(v, RUNTIME_PATH).map(OsStr::to_owned))
+        .map_err(|e| from_pico(e, RUNTIME_PATH))?;
+    finish(parsed, RUNTIME_PATH)?;
+    Ok(Invocation { hook_config_paths, runtime_path, runtime_args })
+}
+
+/// Parses `validate`'s arguments: the same `--hook-config-path` as the
+/// shim's, and `--spec`; nothing else.
+pub fn parse_validate(args: Vec<OsString>) -> Result<ValidateArgs, ArgsError> {
+    let mut rest = args.into_iter().peekable();
+    let mut parsed = own_prefix(&mut rest, &[HOOK_CONFIG_PATH, SPEC])?;
+    if let Some(extra) = rest.next() {
+        return Err(ArgsError::Unexpected(extra));
+    }
+    let hook_config_paths = hook_config_paths(&mut parsed)?;
+    let spec = parsed
+        .opt_value_from_os_str(SPEC, |v| non_empty(v, SPEC).map(PathBuf::from))
+        .map_err(|e| from_pico(e, SPEC))?;
+    finish(parsed, SPEC)?;
+    Ok(ValidateArgs { hook_config_paths, spec })
+}
+
+/// Takes the leading `opts` (and an optional `--` after them) off `rest`,
+/// for pico-args, which is given the prefix alone since it would otherwise
+/// find an option anywhere in the list.
+fn own_prefix(
+    rest: &mut std::iter::Peekable<std::vec::IntoIter<OsString>>,
+    opts: &[&'static str],
+) -> Result<pico_args::Arguments, ArgsError> {
+    let mut own = Vec::new();
     while let Some(arg) = rest.peek() {
         let bytes = arg.as_bytes();
         if bytes == b"--" {
             rest.next();
             break;
         }
-        let Some(opt) = own_option(bytes) else { break };
+        let Some(opt) = own_option(bytes, opts) else { break };
         // `--opt=value` becomes `--opt value`: pico-args reads `=` only from
         // UTF-8 arguments, and a path need not be UTF-8.
         let inline = bytes.get(opt.len() + 1..).map(|v| OsStr::from_bytes(v).to_owned());
@@ -103,30 +144,28 @@ pub fn split(args: Vec<OsString>) -> Result<Invocation, ArgsError> {
         own.push(OsString::from(opt));
         own.push(value);
     }
-    let runtime_args: Vec<OsString> = rest.collect();
-
-    let mut parsed = pico_args::Arguments::from_vec(own);
-    let hook_config_paths = parsed
-        .values_from_os_str(HOOK_CONFIG_PATH, |v| non_empty(v, HOOK_CONFIG_PATH).map(PathBuf::from))
-        .map_err(|e| from_pico(e, HOOK_CONFIG_PATH))?;
-    let runtime_path = parsed
-        .opt_value_from_os_str(RUNTIME_PATH, |v| non_empty(v, RUNTIME_PATH).map(OsStr::to_owned))
-        .map_err(|e| from_pico(e, RUNTIME_PATH))?;
-    if let Some(left) = parsed.finish().into_iter().next() {
-        // Only a second --runtime-path can be left over: the prefix holds
-        // nothing but our two options and their values.
-        return Err(if left.as_bytes() == RUNTIME_PATH.as_bytes() {
-            ArgsError::Repeated(RUNTIME_PATH)
-        } else {
-            ArgsError::Unexpected(left)
-        });
-    }
-    Ok(Invocation { hook_config_paths, runtime_path, runtime_args })
+    Ok(pico_args::Arguments::from_vec(own))
 }
 
-/// The shim option `arg` is (`--opt` or `--opt=value`), if any.
-fn own_option(arg: &[u8]) -> Option<&'static str> {
-    [HOOK_CONFIG_PATH, RUNTIME_PATH].into_iter().find(|opt| {
+fn hook_config_paths(parsed: &mut pico_args::Arguments) -> Result<Vec<PathBuf>, ArgsError> {
+    parsed
+        .values_from_os_str(HOOK_CONFIG_PATH, |v| non_empty(v, HOOK_CONFIG_PATH).map(PathBuf::from))
+        .map_err(|e| from_pico(e, HOOK_CONFIG_PATH))
+}
+
+/// Only a second `single` can be left over: the prefix holds nothing but
+/// the options taken and their values.
+fn finish(parsed: pico_args::Arguments, single: &'static str) -> Result<(), ArgsError> {
+    match parsed.finish().into_iter().next() {
+        None => Ok(()),
+        Some(left) if left.as_bytes() == single.as_bytes() => Err(ArgsError::Repeated(single)),
+        Some(left) => Err(ArgsError::Unexpected(left)),
+    }
+}
+
+/// The option of `opts` that `arg` is (`--opt` or `--opt=value`), if any.
+fn own_option(arg: &[u8], opts: &[&'static str]) -> Option<&'static str> {
+    opts.iter().copied().find(|opt| {
         let opt = opt.as_bytes();
         arg == opt || (arg.starts_with(opt) && arg.get(opt.len()) == Some(&b'='))
     })
@@ -234,6 +273,19 @@ mod tests {
         assert_eq!(inv(&["--runtime-path", "runc", "--version"]).runtime_args, os(&["--version"]));
         // A subcommand name later on is the runtime's.
         assert_eq!(inv(&["--root", "x", "install"]).runtime_args, os(&["--root", "x", "install"]));
+    }
+
+    #[test]
+    fn validate_options() {
+        let v = parse_validate(os(&["--hook-config-path", "/a", "--spec=/b/config.json", "--hook-config-path=/c"])).unwrap();
+        assert_eq!(v.hook_config_paths, vec![PathBuf::from("/a"), PathBuf::from("/c")]);
+        assert_eq!(v.spec, Some(PathBuf::from("/b/config.json")));
+        assert_eq!(parse_validate(vec![]), Ok(ValidateArgs::default()));
+        assert_eq!(parse_validate(os(&["--spec", "a", "--spec", "b"])), Err(ArgsError::Repeated(SPEC)));
+        assert_eq!(parse_validate(os(&["--spec"])), Err(ArgsError::MissingValue(SPEC)));
+        assert_eq!(parse_validate(os(&["--spec="])), Err(ArgsError::EmptyValue(SPEC)));
+        assert_eq!(parse_validate(os(&["--runtime-path", "runc"])), Err(ArgsError::Unexpected("--runtime-path".into())));
+        assert_eq!(parse_validate(os(&["--spec", "a", "--", "x"])), Err(ArgsError::Unexpected("x".into())));
     }
 
     #[test]

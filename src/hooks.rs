@@ -1,8 +1,13 @@
 //! Hook configuration files: their format, and the rules a hook must meet.
 //!
 //! Owns parsing and validating one hook file's bytes into hooks per
-//! runtime-spec stage. Pure: it never opens a file (`hook_files` reads them
-//! and checks who may write them) and never looks at a container's spec.
+//! runtime-spec stage, in either of two formats: the original
+//! `{"hooks": {"<stage>": [<hook>...]}}`, and the hooks.d 1.0.0 format of
+//! containers/common (`{"version": "1.0.0", "hook": {...}, "when": {...},
+//! "stages": [...]}`), told apart by the top-level `version` key. Pure: it
+//! never opens a file (`hook_files` reads them and checks who may write
+//! them) and never looks at a container's spec (`when` evaluates the
+//! conditions).
 //! Every error names the file, the exact field and why, because a hook that
 //! is silently dropped (a `preStart` typo) is worse than a failed start.
 
@@ -10,6 +15,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+
+use crate::when::{self, When};
+
+/// The one hooks.d version there is (containers/common `pkg/hooks/1.0.0`).
+pub const HOOKS_D_VERSION: &str = "1.0.0";
 
 /// The six lifecycle stages of the runtime-spec (config.md, "POSIX-platform
 /// Hooks"), in the order the runtime runs them.
@@ -56,14 +66,17 @@ impl fmt::Display for Stage {
     }
 }
 
-/// One hook as configured: the runtime-spec hook object and the stages it
-/// is added to.
+/// One hook as configured: the runtime-spec hook object, the stages it
+/// is added to, and the containers it applies to.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfiguredHook {
     pub stages: Vec<Stage>,
     /// The hook as it goes into `config.json`: `path`, then `args`, `env`
     /// and `timeout` when given.
     pub hook: Value,
+    /// A hooks.d file's conditions; None (the original format): every
+    /// container.
+    pub when: Option<When>,
 }
 
 /// The hooks of one file, in file order.
@@ -102,7 +115,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, why: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, why: impl Into<String>) -> Self {
         FieldError { field: field.into(), why: why.into() }
     }
 
@@ -111,7 +124,7 @@ impl FieldError {
     }
 }
 
-/// Parses one hook file (`{"hooks": {"<stage>": [<hook>...]}}`).
+/// Parses one hook file, in either format.
 pub fn parse(file: &Path, bytes: &[u8]) -> Result<HookFile, HookError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| HookError {
         file: file.to_owned(),
@@ -126,6 +139,21 @@ fn parse_value(doc: &Value) -> Result<Vec<ConfiguredHook>, FieldError> {
     let Value::Object(top) = doc else {
         return Err(FieldError::new("(top level)", "must be a JSON object"));
     };
+    match top.get("version") {
+        None => parse_original(top),
+        Some(Value::String(v)) if v == HOOKS_D_VERSION => Ok(vec![parse_hooks_d(top)?]),
+        Some(v) => Err(FieldError::new(
+            "version",
+            format!(
+                "{v} is not supported: a hooks.d file has \"version\": \"{HOOKS_D_VERSION}\", \
+                 and a {{\"hooks\": ...}} file has no version"
+            ),
+        )),
+    }
+}
+
+/// The original format: `{"hooks": {"<stage>": [<hook>...]}}`.
+fn parse_original(top: &Map<String, Value>) -> Result<Vec<ConfiguredHook>, FieldError> {
     // Other top-level keys are ignored, as the original tool did: its own
     // test files carry an "extra" key.
     let stages = match top.get("hooks") {
@@ -149,10 +177,45 @@ fn parse_value(doc: &Value) -> Result<Vec<ConfiguredHook>, FieldError> {
         };
         for (i, hook) in list.iter().enumerate() {
             let hook = validate_hook(hook, &format!("{field}[{i}]"))?;
-            out.push(ConfiguredHook { stages: vec![stage], hook });
+            out.push(ConfiguredHook { stages: vec![stage], hook, when: None });
         }
     }
     Ok(out)
+}
+
+/// The hooks.d 1.0.0 format: one hook, its conditions and its stages, all
+/// three required (oci-hooks(5)). Other top-level keys are ignored, as
+/// containers/common's JSON decoding ignores them, so a file podman accepts
+/// is accepted here.
+fn parse_hooks_d(top: &Map<String, Value>) -> Result<ConfiguredHook, FieldError> {
+    let required = |key: &str| {
+        top.get(key).ok_or_else(|| {
+            FieldError::new(key, "missing (a hooks.d 1.0.0 file has \"hook\", \"when\" and \"stages\")")
+        })
+    };
+    let hook = validate_hook(required("hook")?, "hook")?;
+    let when = when::parse(required("when")?, "when")?;
+    let Value::Array(names) = required("stages")? else {
+        return Err(FieldError::new("stages", "must be an array of stage names"));
+    };
+    if names.is_empty() {
+        return Err(FieldError::new("stages", format!("must name at least one of {}", stage_names())));
+    }
+    let mut stages = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let field = format!("stages[{i}]");
+        let Value::String(name) = name else {
+            return Err(FieldError::new(field, "must be a string"));
+        };
+        let stage = Stage::from_name(name).ok_or_else(|| {
+            FieldError::new(&field, format!("unknown stage {name:?}; must be one of {}", stage_names()))
+        })?;
+        // A repeated stage adds the hook once, as the merge would anyway.
+        if !stages.contains(&stage) {
+            stages.push(stage);
+        }
+    }
+    Ok(ConfiguredHook { stages, hook, when: Some(when) })
 }
 
 /// "prestart, createRuntime, ..." for messages.
@@ -298,6 +361,58 @@ mod tests {
     #[test]
     fn empty_hooks_is_no_hooks() {
         assert_eq!(parse_str(r#"{"hooks": {}}"#).unwrap().hooks, vec![]);
+    }
+
+    #[test]
+    fn hooks_d_file_from_the_oci_hooks_man_page() {
+        let f = parse_str(
+            r#"{
+              "version": "1.0.0",
+              "hook": {
+                "path": "/usr/sbin/nvidia-container-runtime-hook",
+                "args": ["nvidia-container-runtime-hook", "prestart"],
+                "env": ["NVIDIA_REQUIRE_CUDA=cuda>=9.1", "NVIDIA_VISIBLE_DEVICES=GPU-fef8089b"]
+              },
+              "when": {"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}},
+              "stages": ["prestart", "poststop", "prestart"],
+              "comment": "ignored, as containers/common ignores it"
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(f.hooks.len(), 1);
+        let h = &f.hooks[0];
+        assert_eq!(h.stages, [Stage::Prestart, Stage::Poststop]);
+        assert_eq!(h.hook["path"], "/usr/sbin/nvidia-container-runtime-hook");
+        let when = h.when.as_ref().unwrap();
+        assert_eq!(when.annotations.len(), 1);
+        assert_eq!(when.annotations[0].0.as_str(), "^com\\.example\\.department$");
+        // The original format applies everywhere.
+        assert_eq!(parse_str(r#"{"hooks": {"prestart": [{"path": "/a"}]}}"#).unwrap().hooks[0].when, None);
+    }
+
+    #[test]
+    fn hooks_d_errors_name_the_file_the_field_and_why() {
+        let ok_when = r#""when": {"always": true}"#;
+        let cases = [
+            (r#"{"version": "0.1.0", "hook": "/a"}"#.to_owned(), r#"version: "0.1.0" is not supported: a hooks.d file has "version": "1.0.0", and a {"hooks": ...} file has no version"#),
+            (r#"{"version": 1, "hooks": {}}"#.to_owned(), r#"version: 1 is not supported: a hooks.d file has "version": "1.0.0", and a {"hooks": ...} file has no version"#),
+            (format!(r#"{{"version": "1.0.0", {ok_when}, "stages": ["prestart"]}}"#), r#"hook: missing (a hooks.d 1.0.0 file has "hook", "when" and "stages")"#),
+            (r#"{"version": "1.0.0", "hook": {"path": "/a"}, "stages": ["prestart"]}"#.to_owned(), r#"when: missing (a hooks.d 1.0.0 file has "hook", "when" and "stages")"#),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a"}}, {ok_when}}}"#), r#"stages: missing (a hooks.d 1.0.0 file has "hook", "when" and "stages")"#),
+            (format!(r#"{{"version": "1.0.0", "hook": "/a", {ok_when}, "stages": ["prestart"]}}"#), r#"hook: must be an object with at least "path""#),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "a"}}, {ok_when}, "stages": ["prestart"]}}"#), "hook.path: must be an absolute path"),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a", "timeout": 0}}, {ok_when}, "stages": ["prestart"]}}"#), "hook.timeout: must be a whole number of seconds greater than 0, not 0"),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a"}}, {ok_when}, "stages": "prestart"}}"#), "stages: must be an array of stage names"),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a"}}, {ok_when}, "stages": []}}"#), "stages: must name at least one of prestart, createRuntime, createContainer, startContainer, poststart, poststop"),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a"}}, {ok_when}, "stages": ["prestart", "preStart"]}}"#), r#"stages[1]: unknown stage "preStart"; must be one of prestart, createRuntime, createContainer, startContainer, poststart, poststop"#),
+            (format!(r#"{{"version": "1.0.0", "hook": {{"path": "/a"}}, {ok_when}, "stages": [1]}}"#), "stages[0]: must be a string"),
+            (r#"{"version": "1.0.0", "hook": {"path": "/a"}, "when": {}, "stages": ["prestart"]}"#.to_owned(), "when: must set at least one condition (always, annotations, commands, hasBindMounts; an empty annotations or commands sets nothing)"),
+            (r#"{"version": "1.0.0", "hook": {"path": "/a"}, "when": {"commands": ["(sh"]}, "stages": ["prestart"]}"#.to_owned(), r#"when.commands[0]: pattern "(sh" is not a valid regex: "#),
+        ];
+        for (text, want) in cases {
+            let got = err(&text);
+            assert!(got.starts_with(&format!("{FILE}: {want}")), "{text}\n got: {got}\nwant: {want}");
+        }
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! touched, so a failed run leaves the bundle as it found it. The modules
 //! beside it each own one concept: `args` (the shim's command line),
 //! `runtime_cli` (facts about runtimes' command lines), `bundle` (the
-//! runtime call and its spec file), `hooks` (the hook file format),
-//! `hook_files` (finding and trusting hook files), `spec` (the merge),
-//! `atomic` (the write), `runtime` (resolution and exec) and `runtime_log`
-//! (errors where Docker looks for them).
+//! runtime call and its spec file), `hooks` (the hook file formats),
+//! `when` (hooks.d conditions), `hook_files` (finding and trusting hook
+//! files), `spec` (the merge), `atomic` (the write), `runtime` (resolution
+//! and exec), `runtime_log` (errors where Docker looks for them) and
+//! `validate` (the report of what a run would add).
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -26,6 +27,8 @@ pub mod runtime;
 pub mod runtime_cli;
 pub mod runtime_log;
 pub mod spec;
+pub mod validate;
+pub mod when;
 
 use args::{Invocation, Mode};
 use hook_files::Source;
@@ -34,6 +37,7 @@ pub const VERSION_LINE: &str = concat!("oci-add-hooks ", env!("CARGO_PKG_VERSION
 
 pub const USAGE: &str = "\
 usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
+       oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON]
        oci-add-hooks --version | --help
 
 Merges the configured OCI hooks into the bundle's config.json for the runtime
@@ -45,6 +49,10 @@ unchanged. Every other subcommand is handed over without reading any file.
                            else /etc/oci-add-hooks/hooks.d)
   --runtime-path PATH|NAME the runtime; a bare name is looked up in PATH
                            (default: $OCI_ADD_HOOKS_RUNTIME, else runc)
+
+validate loads the hook configuration as a run would and prints, per stage,
+the hooks it would add and the file each came from; with --spec, only those
+whose `when` matches that config.json, and why each other one does not.
 ";
 
 /// Everything that can stop a run.
@@ -123,7 +131,7 @@ pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
         }
         Mode::Install(_) => Err(Error::Unsupported("install").into()),
         Mode::Uninstall(_) => Err(Error::Unsupported("uninstall").into()),
-        Mode::Validate(_) => Err(Error::Unsupported("validate").into()),
+        Mode::Validate(args) => validate::run(args, &argv0).map_err(Failure::from),
         Mode::Runtime(inv) => Err(hand_over(&inv, &argv0)),
     }
 }
@@ -152,20 +160,30 @@ fn hand_over(inv: &Invocation, argv0: &OsStr) -> Failure {
         Err(e) => return fail(Error::Runtime(e)),
     };
     if let Some(spec_path) = bundle::spec_path(&call) {
-        let source = Source::choose(
-            inv.hook_config_paths.clone(),
-            std::env::var_os(hook_files::CONFIG_ENV),
-            argv0,
-        );
-        if let Err(e) = add_hooks(&source, &spec_path) {
+        if let Err(e) = add_hooks(&source(inv.hook_config_paths.clone(), argv0), &spec_path) {
             return fail(e);
         }
     }
     fail(Error::Runtime(runtime::exec(&runtime, &inv.runtime_args)))
 }
 
-/// Loads the hook configuration and merges it into the spec at `spec_path`,
-/// writing the spec only if it changed.
+/// Where the hook configuration comes from: options, else
+/// `OCI_ADD_HOOKS_CONFIG`, else the default for the name we were called by.
+pub fn source(options: Vec<PathBuf>, argv0: &OsStr) -> Source {
+    Source::choose(options, std::env::var_os(hook_files::CONFIG_ENV), argv0)
+}
+
+/// Reads and parses a spec, keeping its bytes for the write.
+pub fn read_spec(spec_path: &Path) -> Result<(Vec<u8>, serde_json::Value), Error> {
+    let path = || spec_path.to_owned();
+    let bytes = std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: path(), err })?;
+    let spec = spec::parse(&bytes).map_err(|err| Error::Spec { path: path(), err })?;
+    Ok((bytes, spec))
+}
+
+/// Loads the hook configuration and merges the hooks that apply to this
+/// container into the spec at `spec_path`, writing the spec only if it
+/// changed. With no hooks configured the spec is not even read.
 pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
     let files = hook_files::load(source).map_err(Error::Hooks)?;
     let configured = || files.iter().flat_map(|f| &f.hooks);
@@ -173,13 +191,27 @@ pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
         return Ok(());
     }
     let path = || spec_path.to_owned();
-    let bytes = std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: path(), err })?;
-    let mut spec = spec::parse(&bytes).map_err(|err| Error::Spec { path: path(), err })?;
-    let additions = configured().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
+    let (bytes, mut spec) = read_spec(spec_path)?;
+    // Conditions see the bundle's spec as the engine wrote it, before the merge.
+    let applying = applying(configured(), &spec).map_err(|err| Error::Spec { path: path(), err })?;
+    if applying.is_empty() {
+        return Ok(());
+    }
+    let additions = applying.iter().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
     let changed = spec::merge(&mut spec, additions).map_err(|err| Error::Spec { path: path(), err })?;
     if changed {
         atomic::replace(spec_path, &spec::to_bytes(&spec, &bytes))
             .map_err(|err| Error::SpecWrite { path: path(), err })?;
     }
     Ok(())
+}
+
+/// The hooks whose `when` the container meets (a hook without one applies
+/// to every container), in configured order.
+fn applying<'h>(
+    configured: impl Iterator<Item = &'h hooks::ConfiguredHook> + Clone,
+    spec: &serde_json::Value,
+) -> Result<Vec<&'h hooks::ConfiguredHook>, spec::SpecError> {
+    let container = when::facts(configured.clone(), spec)?;
+    Ok(configured.filter(|h| when::unmet(h, container.as_ref()).is_empty()).collect())
 }

@@ -20,6 +20,8 @@ pub enum SpecError {
     NotAnObject,
     HooksType,
     StageType(Stage),
+    /// A field a `when` condition reads has the wrong type.
+    Field { field: String, why: &'static str },
 }
 
 impl fmt::Display for SpecError {
@@ -29,6 +31,7 @@ impl fmt::Display for SpecError {
             SpecError::NotAnObject => f.write_str("must be a JSON object"),
             SpecError::HooksType => f.write_str("hooks: must be an object or null"),
             SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
+            SpecError::Field { field, why } => write!(f, "{field}: {why}"),
         }
     }
 }

@@ -3,5 +3,8 @@
 
 mod util;
 
+mod containerd;
 mod docker;
+mod hooks_d;
+mod podman;
 mod shim;

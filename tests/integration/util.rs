@@ -1,6 +1,7 @@
 //! Test support shared by every integration test: the built binary, temp
 //! directories, bundles (bare, or with a busybox rootfs for real runc),
-//! hook files, a recording runtime, and a private dockerd.
+//! hook files, a recording runtime, and private engines (dockerd,
+//! containerd, podman) with a busybox image made on the machine.
 //!
 //! Real components only. A missing tool makes `require` skip the test with
 //! a message, except under `CI=true`, where it fails the test: CI must
@@ -8,10 +9,10 @@
 
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,14 @@ pub fn marker_hook(marker_dir: &Path, label: &str) -> Value {
     })
 }
 
+/// A hook file `name` in `dir` with one marker hook per stage, each
+/// labelled with its stage's name.
+pub fn marker_hooks_file(dir: &Path, name: &str, marker_dir: &Path, stages: &[&str]) -> PathBuf {
+    let hooks: serde_json::Map<String, Value> =
+        stages.iter().map(|s| ((*s).to_owned(), json!([marker_hook(marker_dir, s)]))).collect();
+    hook_file(dir, name, &json!({ "hooks": hooks }))
+}
+
 /// The lines the marker hooks wrote, in order.
 pub fn markers(marker_dir: &Path) -> Vec<String> {
     std::fs::read_to_string(marker_dir.join("hooks.log"))
@@ -198,6 +207,79 @@ pub fn busybox_rootfs(rootfs: &Path) {
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+}
+
+/// A tar of a busybox root filesystem, written to `path` (the layer every
+/// engine imports: nothing can be pulled here).
+pub fn busybox_tar(path: &Path) {
+    let rootfs = TempDir::new("rootfs");
+    busybox_rootfs(rootfs.path());
+    let out = Command::new("tar").arg("-C").arg(rootfs.path()).arg("-cf").arg(path).arg(".").output().unwrap();
+    assert!(out.status.success(), "tar of the busybox rootfs: {}", stderr(&out));
+}
+
+/// The OCI name of this machine's architecture, for image configs.
+pub fn oci_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// A hand-built `docker save` archive of the busybox rootfs, tagged `tag`,
+/// whose default command is `cmd`: what `ctr images import` reads.
+pub fn busybox_image_archive(dir: &Path, tag: &str, cmd: &[&str]) -> PathBuf {
+    let layout = dir.join("image");
+    std::fs::create_dir_all(layout.join("layer")).unwrap();
+    busybox_tar(&layout.join("layer/layer.tar"));
+    let sum = Command::new("sha256sum").arg(layout.join("layer/layer.tar")).output().unwrap();
+    assert!(sum.status.success(), "sha256sum: {}", stderr(&sum));
+    let digest = stdout(&sum).split_whitespace().next().unwrap_or_default().to_owned();
+    let config = json!({
+        "architecture": oci_arch(),
+        "os": "linux",
+        "config": {"Cmd": cmd, "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{digest}")]},
+    });
+    write(&layout.join("config.json"), serde_json::to_vec(&config).unwrap(), 0o644);
+    let manifest = json!([{"Config": "config.json", "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]);
+    write(&layout.join("manifest.json"), serde_json::to_vec(&manifest).unwrap(), 0o644);
+    let archive = dir.join("image.tar");
+    let out = Command::new("tar")
+        .arg("-C")
+        .arg(&layout)
+        .arg("-cf")
+        .arg(&archive)
+        .args(["manifest.json", "config.json", "layer/layer.tar"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar of the image: {}", stderr(&out));
+    archive
+}
+
+/// Stops a daemon: SIGTERM, up to 30 s to exit, then SIGKILL.
+pub fn stop_daemon(child: &mut Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Unmounts whatever an engine left mounted under `dirs`, so the temp dir
+/// can be removed.
+pub fn unmount_under(dirs: &[PathBuf]) {
+    for d in dirs {
+        let _ = Command::new("umount").arg("-R").arg(d).stderr(Stdio::null()).status();
+    }
 }
 
 /// A runtime that records its argv (one per line), its PID and the file
@@ -352,50 +434,161 @@ impl Dockerd {
 
     /// Imports a busybox rootfs as image `name`.
     pub fn import_busybox(&self, name: &str) {
-        let rootfs = TempDir::new("rootfs");
-        busybox_rootfs(rootfs.path());
-        let mut tar = Command::new("tar")
-            .arg("-C")
-            .arg(rootfs.path())
-            .args(["-c", "."])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket.display()))
-            .args(["import", "-", name])
-            .stdin(tar.stdout.take().unwrap())
-            .output()
-            .unwrap();
-        assert!(tar.wait().unwrap().success(), "tar of the busybox rootfs failed");
+        let tar = self.dir.join("busybox.tar");
+        busybox_tar(&tar);
+        let out = self.docker(&[OsStr::new("import"), tar.as_os_str(), OsStr::new(name)]);
         assert!(out.status.success(), "docker import: {}", stderr(&out));
     }
 }
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        let pid = self.child.id() as i32;
-        if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_daemon(&mut self.child);
         // Mounts dockerd may have left under the data root would make the
         // temp dir impossible to remove.
-        for dir in ["exec", "data"] {
-            let _ = Command::new("umount")
-                .arg("-R")
-                .arg(self.dir.join(dir))
-                .stderr(Stdio::null())
-                .status();
+        unmount_under(&[self.dir.join("exec"), self.dir.join("data")]);
+    }
+}
+
+/// A private containerd: its own root, state, socket and `config.toml`
+/// under a temp dir, started with the given environment (containerd passes
+/// its environment to the shims it starts, and `containerd-shim-runc-v2` to
+/// the runtime); stopped when dropped.
+pub struct Containerd {
+    pub dir: TempDir,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    child: Child,
+}
+
+impl Containerd {
+    /// Starts containerd with `extra_config` appended to a config that
+    /// points everything into the temp dir, and waits until it answers.
+    pub fn start(env: &[(&str, &OsStr)], extra_config: &str) -> Containerd {
+        let dir = TempDir::new("containerd");
+        let socket = dir.join("containerd.sock");
+        let config = dir.join("config.toml");
+        let toml = format!(
+            "version = 2\nroot = {:?}\nstate = {:?}\n\n[grpc]\n  address = {:?}\n\n[ttrpc]\n  address = {:?}\n\n{extra_config}",
+            dir.join("root"),
+            dir.join("state"),
+            socket,
+            dir.join("containerd.sock.ttrpc"),
+        );
+        write(&config, toml, 0o644);
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let mut cmd = Command::new("containerd");
+        cmd.arg("--config").arg(&config);
+        cmd.env_remove("OCI_ADD_HOOKS_CONFIG").env_remove("OCI_ADD_HOOKS_RUNTIME");
+        for (k, v) in env {
+            cmd.env(k, v);
         }
+        let child = cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
+        let mut c = Containerd { dir, socket, config, child };
+        let start = Instant::now();
+        while !c.ctr(&["version"]).status.success() {
+            if let Ok(Some(status)) = c.child.try_wait() {
+                panic!("containerd exited ({status}): {}", c.log());
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "containerd did not start: {}", c.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        c
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// Runs `ctr` against this containerd.
+    pub fn ctr<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        Command::new("ctr").arg("--address").arg(&self.socket).args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Imports a busybox image tagged `tag` (`docker.io/library/...`),
+    /// whose default command is `cmd`.
+    pub fn import_busybox(&self, tag: &str, cmd: &[&str]) {
+        let archive = busybox_image_archive(self.dir.path(), tag, cmd);
+        let out = self.ctr(&[OsStr::new("images"), OsStr::new("import"), archive.as_os_str()]);
+        assert!(out.status.success(), "ctr images import: {}{}", stderr(&out), self.log());
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        stop_daemon(&mut self.child);
+        unmount_under(&[self.dir.join("state"), self.dir.join("root")]);
+    }
+}
+
+/// Podman with all of its state under a temp dir: storage (`--root`,
+/// `--runroot`, vfs), its own `--tmpdir`, a `containers.conf` of its own
+/// (`CONTAINERS_CONF`), cgroupfs and file events (no systemd needed), and
+/// an empty `--hooks-dir` unless one is given, so no hook directory of the
+/// machine is read.
+pub struct Podman {
+    pub dir: TempDir,
+    /// Its `containers.conf`.
+    conf: PathBuf,
+}
+
+/// The rlimits podman must be given here (the defaults exceed the hard
+/// limit on these machines).
+pub const PODMAN_ULIMITS: [&str; 4] = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+
+impl Podman {
+    /// `runtime_env` reaches the runtime podman runs through conmon
+    /// (create, start, exec): podman does not pass its own environment on.
+    pub fn new(runtime_env: &[(&str, &OsStr)]) -> Podman {
+        let dir = TempDir::new("podman");
+        std::fs::create_dir_all(dir.join("no-hooks")).unwrap();
+        let mut vars = vec![format!("PATH={}", std::env::var("PATH").unwrap_or_default())];
+        vars.extend(runtime_env.iter().map(|(k, v)| format!("{k}={}", v.to_string_lossy())));
+        let conf = dir.join("containers.conf");
+        write(&conf, format!("[engine]\nconmon_env_vars = {vars:?}\n"), 0o644);
+        Podman { dir, conf }
+    }
+
+    /// A podman command with the isolation options; `args` follow.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new("podman");
+        cmd.env("CONTAINERS_CONF", &self.conf)
+            .env_remove("OCI_ADD_HOOKS_CONFIG")
+            .env_remove("OCI_ADD_HOOKS_RUNTIME")
+            .arg("--root")
+            .arg(self.dir.join("root"))
+            .arg("--runroot")
+            .arg(self.dir.join("runroot"))
+            .arg("--tmpdir")
+            .arg(self.dir.join("tmp"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"])
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs podman with `global` options (before the subcommand; the
+    /// default `--hooks-dir` is an empty one) and `args`.
+    pub fn run<S: AsRef<OsStr>>(&self, global: &[S], args: &[S]) -> Output {
+        let mut cmd = self.command();
+        let has_hooks_dir = global.iter().any(|a| a.as_ref() == "--hooks-dir");
+        if !has_hooks_dir {
+            cmd.arg("--hooks-dir").arg(self.dir.join("no-hooks"));
+        }
+        cmd.args(global).args(args).output().unwrap()
+    }
+
+    /// Imports a busybox rootfs as image `name` (`podman import`).
+    pub fn import_busybox(&self, name: &str) {
+        let tar = self.dir.join("busybox.tar");
+        busybox_tar(&tar);
+        let out = self.run(&[] as &[OsString], &["import".into(), tar.into_os_string(), name.into()]);
+        assert!(out.status.success(), "podman import: {}", stderr(&out));
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.run(&[] as &[&str], &["rm", "--all", "--force", "--time", "0"]);
+        unmount_under(&[self.dir.join("runroot"), self.dir.join("root")]);
     }
 }
