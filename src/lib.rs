@@ -178,7 +178,7 @@ pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
     let additions = configured().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
     let changed = spec::merge(&mut spec, additions).map_err(|err| Error::Spec { path: path(), err })?;
     if changed {
-        atomic::replace(spec_path, &spec::to_bytes(&spec, &bytes))
+        atomic::replace(spec_path, &spec::to_bytes(&spec))
             .map_err(|err| Error::SpecWrite { path: path(), err })?;
     }
     Ok(())
