@@ -49,6 +49,18 @@ bench: deps release
 bench-docker: deps release
 	$(CARGO) bench --bench docker -- target/release/oci-add-hooks
 
+# Each target runs for FUZZ_SECONDS, from the seeds in fuzz/corpus/<target>;
+# what it learns goes to fuzz/target/corpus/<target> (not committed), crashes
+# to fuzz/artifacts/<target>. Needs the nightly toolchain; not part of make test.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := args hooks merge
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/corpus/$$t && \
+	  $(CARGO) +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
 clean:
 	$(CARGO) clean
 	rm -rf dist
