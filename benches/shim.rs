@@ -218,6 +218,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
     if timed {
         println!("\nbinary: {}", describe(bin));
         println!("runtime: {} (a static no-op), run directly and through the shim, interleaved", noop.display());
+        println!("peak RSS: of a fresh probe's child; the probe itself puts a floor of about half a MiB under it");
         println!("bundles on tmpfs ({}) unless said\n", shm.path().parent().unwrap().display());
         println!(
             "{:<48} {:>5} {:>10} {:>10} {:>11} {:>6} {:>18}",
@@ -246,16 +247,23 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         return;
     }
 
-    println!("\ngrowth, overhead per MiB of config.json:");
-    for (case, f) in cases.iter().zip(&results).filter(|(c, _)| c.name.contains("KiB config") || c.name.contains("MiB config")) {
-        let mib = case.reset.as_ref().map_or(0, Vec::len) as f64 / MIB as f64;
+    // Linear growth shows as the same cost per added MiB from each size to
+    // the next, starting from the Docker config.
+    println!("\ngrowth: added overhead per added MiB of config.json, from the size before");
+    let sized: Vec<(&Case, &Figures)> =
+        cases.iter().zip(&results).filter(|(c, _)| c.name.contains(" config, ")).collect();
+    let mut from = (util::DOCKER_CONFIG.len(), &results[0]);
+    for (case, f) in sized {
+        let len = case.reset.as_ref().map_or(0, Vec::len);
+        let added_mib = (len - from.0) as f64 / MIB as f64;
         println!(
-            "  {:<44} {:>8.2} ms/MiB, peak RSS {:>6} KiB ({:.1} x the file)",
+            "  {:<44} {:>6.2} ms/MiB   peak RSS {:>6} KiB ({:.1} x the file)",
             case.name,
-            ms(f.overhead) / mib,
+            (ms(f.overhead) - ms(from.1.overhead)) / added_mib,
             f.rss_shim,
-            f.rss_shim as f64 / 1024.0 / mib
+            f.rss_shim as f64 * 1024.0 / len as f64
         );
+        from = (len, f);
     }
     println!("\npassthrough (state) opened: {}", if opened.is_empty() { "no file".into() } else { opened.join(", ") });
 
