@@ -160,10 +160,33 @@ fn create_under(wrapper: &[&str], hooks: &Path, runtime: &Path, bundle: &Path) -
         .unwrap()
 }
 
+/// What a fault test needs: a hook file that adds hooks (its directory
+/// kept alive alongside), a recording runtime, and a Docker bundle.
+struct Fault {
+    _conf: TempDir,
+    hooks: PathBuf,
+    rec: Recorder,
+    bundle: Bundle,
+}
+
+impl Fault {
+    fn new() -> Fault {
+        let conf = TempDir::new("fault-conf");
+        let hooks = two_hooks(conf.path());
+        Fault { _conf: conf, hooks, rec: Recorder::new(), bundle: Bundle::docker() }
+    }
+
+    /// `create` through the shim under `wrapper`, as `create_under`.
+    fn create(&self, wrapper: &[&str]) -> Output {
+        create_under(wrapper, &self.hooks, &self.rec.path, self.bundle.path())
+    }
+}
+
 /// The checks every failed write must pass: exit 1 with `why` after the
 /// file's name, the runtime not run, `config.json` byte-for-byte as it was
 /// and nothing else in the bundle but `others`.
-fn assert_write_failed(out: &Output, bundle: &Bundle, rec: &Recorder, why: &str, others: &[&str]) {
+fn assert_write_failed(out: &Output, f: &Fault, why: &str, others: &[&str]) {
+    let (bundle, rec) = (&f.bundle, &f.rec);
     let msg = format!("oci-add-hooks: {}: cannot write (left unchanged): {why}", bundle.config_path().display());
     assert_fails_with(out, &msg);
     assert!(!rec.ran(), "the runtime ran after a failed write");
@@ -179,23 +202,19 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
     if !require(&["prlimit"]) {
         return;
     }
-    let conf = TempDir::new("fsize-conf");
-    let hooks = two_hooks(conf.path());
-    let rec = Recorder::new();
-    let bundle = Bundle::docker();
-    let out = create_under(&["prlimit", "--fsize=4096"], &hooks, &rec.path, bundle.path());
-    let new_len = new_len_of(&hooks, &Bundle::docker());
+    let f = Fault::new();
+    let out = f.create(&["prlimit", "--fsize=4096"]);
+    let new_len = new_len_of(&f.hooks, &Bundle::docker());
     assert_write_failed(
         &out,
-        &bundle,
-        &rec,
+        &f,
         &format!("the new file's {new_len} bytes exceed the file size limit (RLIMIT_FSIZE, ulimit -f) of 4096 bytes"),
         &[],
     );
     // Under a limit the new file fits in, the same run succeeds.
-    let out = create_under(&["prlimit", &format!("--fsize={new_len}")], &hooks, &rec.path, bundle.path());
+    let out = f.create(&["prlimit", &format!("--fsize={new_len}")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(bundle.config_bytes().len(), new_len);
+    assert_eq!(f.bundle.config_bytes().len(), new_len);
 }
 
 /// The length of the file the shim writes for `hooks` on `scratch`, found by
@@ -211,13 +230,10 @@ fn a_read_only_bundle_directory_fails_cleanly() {
     if !require_root() {
         return;
     }
-    let conf = TempDir::new("ro-conf");
-    let hooks = two_hooks(conf.path());
-    let rec = Recorder::new();
-    let bundle = Bundle::docker();
-    let ro = Mount::read_only(bundle.path());
-    let out = create_under(&[], &hooks, &rec.path, bundle.path());
-    assert_write_failed(&out, &bundle, &rec, "Read-only file system (os error 30)", &[]);
+    let f = Fault::new();
+    let ro = Mount::read_only(f.bundle.path());
+    let out = f.create(&[]);
+    assert_write_failed(&out, &f, "Read-only file system (os error 30)", &[]);
     drop(ro);
 }
 
@@ -226,26 +242,23 @@ fn a_full_file_system_fails_cleanly() {
     if !require_root() {
         return;
     }
-    let conf = TempDir::new("full-conf");
-    let hooks = two_hooks(conf.path());
-    let rec = Recorder::new();
-    let bundle = Bundle::docker();
-    let fs = Mount::tmpfs(bundle.path(), "64k");
-    write(&bundle.config_path(), DOCKER_CONFIG, 0o644);
+    let f = Fault::new();
+    let fs = Mount::tmpfs(f.bundle.path(), "64k");
+    write(&f.bundle.config_path(), DOCKER_CONFIG, 0o644);
     // Fill what is left, a page at a time, until the file system says no.
-    let filler = bundle.dir.join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
+    let filler = f.bundle.dir.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
     let page = [0u8; 4096];
     loop {
-        match std::io::Write::write_all(&mut f, &page) {
+        match std::io::Write::write_all(&mut file, &page) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(28) => break,
             Err(e) => panic!("filling the tmpfs: {e}"),
         }
     }
-    drop(f);
-    let out = create_under(&[], &hooks, &rec.path, bundle.path());
-    assert_write_failed(&out, &bundle, &rec, "No space left on device (os error 28)", &["filler"]);
+    drop(file);
+    let out = f.create(&[]);
+    assert_write_failed(&out, &f, "No space left on device (os error 28)", &["filler"]);
     drop(fs);
 }
 
