@@ -213,7 +213,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         let config = util::large_config(size);
         cases.push(create(&shm, &format!("create, {label} config, 3 hooks to add"), &config, pairs));
     }
-    cases.push(create(&disk, "create, Docker config.json, on ext4 (2 fsyncs)", docker, scale(100)));
+    cases.push(create(&disk, "create, Docker config.json, bundle on disk (2 fsyncs)", docker, scale(100)));
 
     if timed {
         println!("\nbinary: {}", describe(bin));

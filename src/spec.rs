@@ -122,11 +122,11 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
             let value = serde_json::from_str(raw.get()).map_err(|e| SpecError::Json(e.to_string()))?;
             (value, Place::Replace(span(bytes, raw)))
         }
-        (None, None) | (None, Some(_)) => {
+        (None, _) => {
             let place = match members.last() {
                 Some(&(_, last)) => Place::Append { at: span(bytes, last).end, first: false },
-                // Just inside the opening brace, the first byte that is not
-                // whitespace.
+                // An empty object: just after its opening brace, the first
+                // `{` in the text.
                 None => Place::Append { at: bytes.iter().position(|&b| b == b'{').map_or(0, |i| i + 1), first: true },
             };
             (Value::Null, place)
