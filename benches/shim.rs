@@ -221,7 +221,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         println!("peak RSS: of a fresh probe's child; the probe itself puts a floor of about half a MiB under it");
         println!("bundles on tmpfs ({}) unless said\n", shm.path().parent().unwrap().display());
         println!(
-            "{:<48} {:>5} {:>10} {:>10} {:>11} {:>6} {:>18}",
+            "{:<54} {:>5} {:>10} {:>10} {:>11} {:>6} {:>18}",
             "case", "pairs", "direct ms", "shim ms", "overhead ms", "ratio", "peak RSS KiB d/s"
         );
     }
@@ -230,7 +230,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         let f = measure(case, bin, noop);
         if timed {
             println!(
-                "{:<48} {:>5} {:>10.3} {:>10.3} {:>11.3} {:>6.2} {:>18}",
+                "{:<54} {:>5} {:>10.3} {:>10.3} {:>11.3} {:>6.2} {:>18}",
                 case.name,
                 case.pairs,
                 ms(f.direct),
