@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, CWD};
-use rustix::process::{Gid, Uid};
+use rustix::process::{Gid, Resource, Uid};
 
 /// The temporary file's name: `.<name>.oci-add-hooks.<pid>.tmp`, hidden and
 /// recognisable, so a run killed mid-write is cleaned up by the next one.
@@ -30,6 +30,7 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
     let dirfd = rfs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let original = rfs::statat(&dirfd, name, AtFlags::empty())?;
 
@@ -68,6 +69,18 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // could bring back the old file.
     rfs::fsync(&dirfd)?;
     Ok(())
+}
+
+/// Fails a write that would pass the file size limit (RLIMIT_FSIZE,
+/// `ulimit -f`) before anything is written: past it the kernel kills the
+/// writer with SIGXFSZ, which would leave no message and a temporary file.
+fn within_size_limit(len: usize, limit: Option<u64>) -> io::Result<()> {
+    match limit {
+        Some(limit) if len as u64 > limit => Err(io::Error::other(format!(
+            "the new file's {len} bytes exceed the file size limit (RLIMIT_FSIZE, ulimit -f) of {limit} bytes"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn tmp_prefix(name: &[u8]) -> Vec<u8> {
@@ -147,6 +160,16 @@ mod tests {
         replace(&f, b"new").unwrap();
         assert_eq!(entries(&dir), [live, ".other.tmp".into(), "config.json".into()]);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_file_size_limit_is_checked_before_writing() {
+        assert!(within_size_limit(4096, Some(4096)).is_ok());
+        assert!(within_size_limit(1 << 40, None).is_ok());
+        assert_eq!(
+            within_size_limit(4097, Some(4096)).unwrap_err().to_string(),
+            "the new file's 4097 bytes exceed the file size limit (RLIMIT_FSIZE, ulimit -f) of 4096 bytes"
+        );
     }
 
     #[test]

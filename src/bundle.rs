@@ -142,8 +142,12 @@ pub fn spec_path(call: &RuntimeCall<'_>) -> Option<PathBuf> {
             }
         };
     }
-    let bundle = Path::new(bundle.unwrap_or(OsStr::new(".")));
-    Some(bundle.join(config.unwrap_or(OsStr::new(cli::SPEC_FILE))))
+    // An empty value is the default, as runc takes `--bundle ""` (it only
+    // changes directory for a non-empty bundle); an empty `--config` is
+    // read as config.json too, so that a runtime that does the same gets
+    // its hooks, and one that does not fails on its own.
+    let bundle = Path::new(bundle.filter(|b| !b.is_empty()).unwrap_or(OsStr::new(".")));
+    Some(bundle.join(config.filter(|c| !c.is_empty()).unwrap_or(OsStr::new(cli::SPEC_FILE))))
 }
 
 #[cfg(test)]
@@ -218,6 +222,15 @@ mod tests {
     #[test]
     fn a_bundle_flag_without_value_is_left_to_the_runtime() {
         assert_eq!(spec(&["create", "--bundle"]), None);
+    }
+
+    #[test]
+    fn regression_empty_bundle_or_config_values_mean_the_defaults() {
+        // Found by fuzzing: `-b "" -f ""` gave an empty path, `-f ""` the
+        // bundle directory itself.
+        assert_eq!(spec(&["run", "-b", "", "-f", "", "id"]), Some(PathBuf::from("./config.json")));
+        assert_eq!(spec(&["create", "--bundle=", "id"]), Some(PathBuf::from("./config.json")));
+        assert_eq!(spec(&["create", "-b", "/b", "--config=", "id"]), Some(PathBuf::from("/b/config.json")));
     }
 
     #[test]

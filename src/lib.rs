@@ -173,12 +173,10 @@ pub fn source(options: Vec<PathBuf>, argv0: &OsStr) -> Source {
     Source::choose(options, std::env::var_os(hook_files::CONFIG_ENV), argv0)
 }
 
-/// Reads and parses a spec, keeping its bytes for the write.
-pub fn read_spec(spec_path: &Path) -> Result<(Vec<u8>, serde_json::Value), Error> {
-    let path = || spec_path.to_owned();
-    let bytes = std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: path(), err })?;
-    let spec = spec::parse(&bytes).map_err(|err| Error::Spec { path: path(), err })?;
-    Ok((bytes, spec))
+/// Reads a spec's bytes (`spec::parse` borrows them, and the write keeps
+/// every byte it does not change).
+pub fn read_spec(spec_path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: spec_path.to_owned(), err })
 }
 
 /// Loads the hook configuration and merges the hooks that apply to this
@@ -190,18 +188,24 @@ pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
     if configured().next().is_none() {
         return Ok(());
     }
-    let path = || spec_path.to_owned();
-    let (bytes, mut spec) = read_spec(spec_path)?;
-    // Conditions see the bundle's spec as the engine wrote it, before the merge.
-    let applying = applying(configured(), &spec).map_err(|err| Error::Spec { path: path(), err })?;
+    let spec_err = |err| Error::Spec { path: spec_path.to_owned(), err };
+    let bytes = read_spec(spec_path)?;
+    let mut spec = spec::parse(&bytes).map_err(spec_err)?;
+    // Conditions see the bundle's spec as the engine wrote it, before the
+    // merge; only the fields they read are parsed, and only if some hook
+    // has conditions.
+    let view = match configured().any(|h| h.when.is_some()) {
+        true => spec.view(when::SPEC_FIELDS).map_err(spec_err)?,
+        false => serde_json::Value::Null,
+    };
+    let applying = applying(configured(), &view).map_err(spec_err)?;
     if applying.is_empty() {
         return Ok(());
     }
     let additions = applying.iter().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
-    let changed = spec::merge(&mut spec, additions).map_err(|err| Error::Spec { path: path(), err })?;
-    if changed {
-        atomic::replace(spec_path, &spec::to_bytes(&spec, &bytes))
-            .map_err(|err| Error::SpecWrite { path: path(), err })?;
+    if spec::merge(&mut spec, additions).map_err(spec_err)? {
+        atomic::replace(spec_path, &spec::to_bytes(&spec))
+            .map_err(|err| Error::SpecWrite { path: spec_path.to_owned(), err })?;
     }
     Ok(())
 }

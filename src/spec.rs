@@ -1,15 +1,21 @@
 //! The container's spec (`config.json`) and the merge of hooks into it.
 //!
 //! Owns parsing the spec, prepending configured hooks to its stages, and
-//! serialising it back. Pure: no file is read or written here (`atomic`
-//! writes). Everything the merge does not need to touch is kept as it was:
-//! key order (serde_json `preserve_order`), unknown fields and numbers as
-//! written (`arbitrary_precision`); a stage the configuration does not name
-//! is not created, and an unchanged spec is reported as such so the caller
-//! need not write at all.
+//! writing it back. Pure: no file is read or written here (`atomic`
+//! writes). Only `hooks` is ever taken apart: every other member is checked
+//! to be valid JSON and kept as the bytes it was written as, and the new
+//! spec is the old bytes with the `hooks` value replaced (or, when there was
+//! none, added as the last member). So key order, unknown fields, numbers,
+//! escapes and layout outside `hooks` are kept exactly, and the cost of a
+//! spec with thousands of mounts is one scan of it, not a tree of it. A
+//! stage the configuration does not name is not created, and an unchanged
+//! spec is reported as such so the caller need not write at all.
 
 use std::fmt;
+use std::ops::Range;
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::hooks::Stage;
@@ -18,6 +24,7 @@ use crate::hooks::Stage;
 pub enum SpecError {
     Json(String),
     NotAnObject,
+    HooksRepeated,
     HooksType,
     StageType(Stage),
     /// A field a `when` condition reads has the wrong type.
@@ -29,6 +36,9 @@ impl fmt::Display for SpecError {
         match self {
             SpecError::Json(e) => write!(f, "not valid JSON: {e}"),
             SpecError::NotAnObject => f.write_str("must be a JSON object"),
+            SpecError::HooksRepeated => {
+                f.write_str("hooks: given more than once (runtimes disagree on which counts)")
+            }
             SpecError::HooksType => f.write_str("hooks: must be an object or null"),
             SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
             SpecError::Field { field, why } => write!(f, "{field}: {why}"),
@@ -38,13 +48,118 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// Parses a spec; it must be a JSON object.
-pub fn parse(bytes: &[u8]) -> Result<Value, SpecError> {
-    let spec: Value = serde_json::from_slice(bytes).map_err(|e| SpecError::Json(e.to_string()))?;
-    if !spec.is_object() {
-        return Err(SpecError::NotAnObject);
+/// A parsed spec: its bytes, its top-level members as written, and its
+/// `hooks`, the one member the merge changes.
+#[derive(Debug)]
+pub struct Spec<'a> {
+    bytes: &'a [u8],
+    members: Vec<(String, &'a RawValue)>,
+    /// `Null` when the spec has no `hooks`.
+    hooks: Value,
+    /// Where the `hooks` value goes when the spec is written back.
+    hooks_at: Place,
+    /// The indentation of a spec written indented (as `runc spec` does).
+    indent: Option<&'a [u8]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// The bytes of the existing `hooks` value.
+    Replace(Range<usize>),
+    /// No `hooks` yet: a new last member goes here, after a comma unless it
+    /// is the only member.
+    Append { at: usize, first: bool },
+}
+
+impl<'a> Spec<'a> {
+    /// A top-level member as written, the last one if repeated (as Go's
+    /// encoding/json, and so runc, reads it).
+    pub fn member(&self, key: &str) -> Option<&'a RawValue> {
+        self.members.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
     }
-    Ok(spec)
+
+    /// The spec's `hooks` (`Null` when absent), merged ones included.
+    pub fn hooks(&self) -> &Value {
+        &self.hooks
+    }
+
+    /// An object of just the named top-level members, parsed (`hooks` as
+    /// merged so far): for readers such as `when` that need a few fields,
+    /// so the rest of the spec is never built as a tree.
+    pub fn view(&self, keys: &[&str]) -> Result<Value, SpecError> {
+        let mut out = Map::new();
+        for &key in keys {
+            let value = match (key, self.member(key)) {
+                ("hooks", _) => self.hooks.clone(),
+                (_, Some(raw)) => serde_json::from_str(raw.get()).map_err(|e| SpecError::Json(e.to_string()))?,
+                (_, None) => continue,
+            };
+            out.insert(key.to_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The top-level object, each value left unparsed.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Parses a spec; it must be a JSON object.
+pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
+    let Members(members) = serde_json::from_slice(bytes).map_err(|e| {
+        // A type error at the top is valid JSON of another type, or a
+        // document also broken further on: scan it all to tell which.
+        match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) if e.is_data() => SpecError::NotAnObject,
+            Ok(_) => SpecError::Json(e.to_string()),
+            Err(whole) => SpecError::Json(whole.to_string()),
+        }
+    })?;
+    let mut hooks = members.iter().filter(|(k, _)| k == "hooks").map(|&(_, v)| v);
+    let (hooks, hooks_at) = match (hooks.next(), hooks.next()) {
+        (Some(_), Some(_)) => return Err(SpecError::HooksRepeated),
+        (Some(raw), None) => {
+            let value = serde_json::from_str(raw.get()).map_err(|e| SpecError::Json(e.to_string()))?;
+            (value, Place::Replace(span(bytes, raw)))
+        }
+        (None, _) => {
+            let place = match members.last() {
+                Some(&(_, last)) => Place::Append { at: span(bytes, last).end, first: false },
+                // An empty object: just after its opening brace, the first
+                // `{` in the text.
+                None => Place::Append { at: bytes.iter().position(|&b| b == b'{').map_or(0, |i| i + 1), first: true },
+            };
+            (Value::Null, place)
+        }
+    };
+    Ok(Spec { bytes, members, hooks, hooks_at, indent: indent_of(bytes) })
+}
+
+/// Where a value borrowed from `bytes` sits in it.
+fn span(bytes: &[u8], raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
+    let range = start..start + raw.get().len();
+    debug_assert_eq!(bytes.get(range.clone()), Some(raw.get().as_bytes()));
+    range
 }
 
 /// Prepends `additions` (stage and hook, in configured order) to the spec's
@@ -53,15 +168,14 @@ pub fn parse(bytes: &[u8]) -> Result<Value, SpecError> {
 /// merging twice gives what merging once gave. Returns whether the spec
 /// changed; on an error the spec is left as it was.
 pub fn merge<'h>(
-    spec: &mut Value,
+    spec: &mut Spec<'_>,
     additions: impl IntoIterator<Item = (Stage, &'h Value)>,
 ) -> Result<bool, SpecError> {
-    let Value::Object(top) = spec else { return Err(SpecError::NotAnObject) };
     let empty = Map::new();
-    let existing = match top.get("hooks") {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(stages)) => stages,
-        Some(_) => return Err(SpecError::HooksType),
+    let existing = match &spec.hooks {
+        Value::Null => &empty,
+        Value::Object(stages) => stages,
+        _ => return Err(SpecError::HooksType),
     };
 
     // Work out every stage's new hooks before changing anything.
@@ -81,12 +195,10 @@ pub fn merge<'h>(
         return Ok(false);
     }
 
-    // `hooks` keeps its place when present (even as null); a new one goes last.
-    let hooks = top.entry("hooks").or_insert(Value::Null);
-    if hooks.is_null() {
-        *hooks = Value::Object(Map::new());
+    if spec.hooks.is_null() {
+        spec.hooks = Value::Object(Map::new());
     }
-    let Value::Object(stages) = hooks else { return Err(SpecError::HooksType) };
+    let Value::Object(stages) = &mut spec.hooks else { return Err(SpecError::HooksType) };
     for (stage, mut list) in Stage::ALL.into_iter().zip(new) {
         if list.is_empty() {
             continue;
@@ -100,25 +212,53 @@ pub fn merge<'h>(
     Ok(true)
 }
 
-/// Serialises the spec back. A spec written indented (as `runc spec` does)
-/// is written indented the same way; anything else compactly, as Docker,
-/// containerd and podman write it.
-pub fn to_bytes(spec: &Value, original: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(original.len() + 1024);
-    let written = match indent_of(original) {
+/// The spec's bytes with its `hooks` as merged: the old bytes around it
+/// kept exactly. In a spec written indented, `hooks` is written indented
+/// the same way; otherwise compactly, as Docker, containerd and podman
+/// write specs.
+pub fn to_bytes(spec: &Spec<'_>) -> Vec<u8> {
+    let mut hooks = Vec::new();
+    let written = match spec.indent {
         Some(indent) => {
             let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-            serde::Serialize::serialize(spec, &mut ser)
+            let mut ser = serde_json::Serializer::with_formatter(&mut hooks, fmt);
+            serde::Serialize::serialize(&spec.hooks, &mut ser)
         }
-        None => serde_json::to_writer(&mut out, spec),
+        None => serde_json::to_writer(&mut hooks, &spec.hooks),
     };
     // Serialising a Value into a Vec cannot fail: there is no I/O and every
     // key is a string.
     debug_assert!(written.is_ok());
-    if original.ends_with(b"\n") {
-        out.push(b'\n');
+
+    let (range, append) = match spec.hooks_at {
+        Place::Replace(ref r) => (r.clone(), None),
+        Place::Append { at, first } => (at..at, Some(first)),
+    };
+    let mut out = Vec::with_capacity(spec.bytes.len() + hooks.len() + 16);
+    out.extend_from_slice(&spec.bytes[..range.start]);
+    if let Some(first) = append {
+        if !first {
+            out.push(b',');
+        }
+        match spec.indent {
+            Some(indent) => {
+                out.push(b'\n');
+                out.extend_from_slice(indent);
+                out.extend_from_slice(b"\"hooks\": ");
+            }
+            None => out.extend_from_slice(b"\"hooks\":"),
+        }
     }
+    // The value sits one level deep: every line after its first gains one
+    // indent. A newline inside the JSON text is always layout, since
+    // strings escape theirs.
+    for &b in &hooks {
+        out.push(b);
+        if let (b'\n', Some(indent)) = (b, spec.indent) {
+            out.extend_from_slice(indent);
+        }
+    }
+    out.extend_from_slice(&spec.bytes[range.end..]);
     out
 }
 
@@ -139,7 +279,7 @@ mod tests {
     fn merged(spec: &str, add: &[(Stage, Value)]) -> (String, bool) {
         let mut v = parse(spec.as_bytes()).unwrap();
         let changed = merge(&mut v, add.iter().map(|(s, h)| (*s, h))).unwrap();
-        (String::from_utf8(to_bytes(&v, spec.as_bytes())).unwrap(), changed)
+        (String::from_utf8(to_bytes(&v)).unwrap(), changed)
     }
 
     #[test]
@@ -197,32 +337,66 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_escapes_survive() {
-        // Exact digits are kept; only an exponent gains its sign (1e3 is 1e+3).
-        let spec = r#"{"linux":{"resources":{"memory":{"limit":18446744073709551615,"swap":-1},"cpu":{"shares":1.50}}},"s":"<a>\u00e9\"\\\n","f":1e3}"#;
+    fn everything_outside_hooks_is_kept_byte_for_byte() {
+        // Digits, escapes, exponents and spacing as written: only `hooks` is
+        // rewritten.
+        let spec = r#"{"linux":{"resources":{"memory":{"limit":18446744073709551615,"swap":-1},"cpu":{"shares":1.50}}}, "s" : "<a>\u00e9\"\\\n","f":1e3 ,"hooks" : {"prestart":[ ]} , "z":[ 1 ]} "#;
         let (out, _) = merged(spec, &[(Stage::Prestart, json!({"path": "/p"}))]);
         assert_eq!(
             out,
-            r#"{"linux":{"resources":{"memory":{"limit":18446744073709551615,"swap":-1},"cpu":{"shares":1.50}}},"s":"<a>é\"\\\n","f":1e+3,"hooks":{"prestart":[{"path":"/p"}]}}"#
+            r#"{"linux":{"resources":{"memory":{"limit":18446744073709551615,"swap":-1},"cpu":{"shares":1.50}}}, "s" : "<a>\u00e9\"\\\n","f":1e3 ,"hooks" : {"prestart":[{"path":"/p"}]} , "z":[ 1 ]} "#
         );
+        let (out, _) = merged(spec.replace(r#""hooks" : {"prestart":[ ]} , "#, "").as_str(), &[(Stage::Prestart, json!({"path": "/p"}))]);
+        assert!(out.ends_with(r#""z":[ 1 ],"hooks":{"prestart":[{"path":"/p"}]}} "#), "{out}");
     }
 
     #[test]
     fn wrong_types_are_errors_and_leave_the_spec_alone() {
-        assert_eq!(parse(b"[]"), Err(SpecError::NotAnObject));
-        assert!(matches!(parse(b"{"), Err(SpecError::Json(_))));
+        for doc in ["[]", "\"x\"", " 1 ", "null"] {
+            assert_eq!(parse(doc.as_bytes()).unwrap_err(), SpecError::NotAnObject, "{doc}");
+        }
+        // Not an object and broken too: the JSON error, where it is.
+        assert_eq!(parse(b"[1,").unwrap_err(), SpecError::Json("EOF while parsing a value at line 1 column 3".into()));
+        assert_eq!(parse(b"{").unwrap_err(), SpecError::Json("EOF while parsing an object at line 1 column 1".into()));
+        assert_eq!(parse(b"{}x").unwrap_err(), SpecError::Json("trailing characters at line 1 column 3".into()));
+        assert_eq!(
+            parse(b"{\"a\":[1,}").unwrap_err(),
+            SpecError::Json("expected value at line 1 column 9".into()),
+            "a member's value is checked even though it is never parsed"
+        );
+        assert_eq!(
+            parse(b"{\"a\":\"\xff\"}").unwrap_err(),
+            SpecError::Json("invalid unicode code point at line 1 column 7".into())
+        );
+        assert_eq!(parse(br#"{"hooks":{},"a":1,"hooks":{}}"#).unwrap_err(), SpecError::HooksRepeated);
         for (spec, want) in [
             (r#"{"hooks":[]}"#, SpecError::HooksType),
             (r#"{"hooks":{"prestart":{}}}"#, SpecError::StageType(Stage::Prestart)),
         ] {
             let mut v = parse(spec.as_bytes()).unwrap();
-            let before = v.clone();
+            let before = v.hooks().clone();
             assert_eq!(merge(&mut v, [(Stage::Prestart, &json!({"path": "/p"}))]), Err(want));
-            assert_eq!(v, before);
+            assert_eq!(*v.hooks(), before);
         }
         // A stage we do not add to may have any shape: it is not ours.
         let mut v = parse(br#"{"hooks":{"poststop":5}}"#).unwrap();
         assert_eq!(merge(&mut v, [(Stage::Prestart, &json!({"path": "/p"}))]), Ok(true));
+    }
+
+    #[test]
+    fn other_members_can_be_read_as_written() {
+        let v = parse(br#"{"a":{"x": 1},"b":2,"a":[3]}"#).unwrap();
+        assert_eq!(v.member("a").map(RawValue::get), Some("[3]"));
+        assert_eq!(v.member("b").map(RawValue::get), Some("2"));
+        assert!(v.member("hooks").is_none());
+        assert_eq!(*v.hooks(), Value::Null);
+    }
+
+    #[test]
+    fn an_empty_spec_gets_hooks() {
+        for (spec, want) in [("{}", r#"{"hooks":{"poststop":[{"path":"/p"}]}}"#), (" { } \n", " {\"hooks\":{\"poststop\":[{\"path\":\"/p\"}]} } \n")] {
+            assert_eq!(merged(spec, &[(Stage::Poststop, json!({"path": "/p"}))]).0, want);
+        }
     }
 
     #[test]
@@ -233,5 +407,194 @@ mod tests {
             out,
             "{\n\t\"ociVersion\": \"1.0.2\",\n\t\"hooks\": {\n\t\t\"prestart\": [\n\t\t\t{\n\t\t\t\t\"path\": \"/p\"\n\t\t\t}\n\t\t]\n\t}\n}\n"
         );
+        // No hooks yet, as `runc spec` writes it: a new last member, indented.
+        let spec = "{\n  \"ociVersion\": \"1.0.2\",\n  \"root\": {\n    \"path\": \"rootfs\"\n  }\n}";
+        let (out, _) = merged(spec, &[(Stage::Prestart, json!({"path": "/p", "args": ["p"]}))]);
+        assert_eq!(
+            out,
+            "{\n  \"ociVersion\": \"1.0.2\",\n  \"root\": {\n    \"path\": \"rootfs\"\n  },\n  \"hooks\": {\n    \"prestart\": [\n      {\n        \"path\": \"/p\",\n        \"args\": [\n          \"p\"\n        ]\n      }\n    ]\n  }\n}"
+        );
+    }
+}
+
+/// The merge's contract over generated specs and hook lists: it only ever
+/// prepends, keeps everything else (keys, their order, their values), and
+/// a second merge of the same hooks changes nothing.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Hooks from a small pool, so that additions repeat each other and
+    /// the hooks already in the spec.
+    fn hook() -> impl Strategy<Value = Value> {
+        (0..5u8, prop::option::of(prop::collection::vec("[a-z]{0,3}", 0..3))).prop_map(|(n, args)| match args {
+            Some(args) => json!({"path": format!("/hook/{n}"), "args": args}),
+            None => json!({"path": format!("/hook/{n}")}),
+        })
+    }
+
+    fn stage() -> impl Strategy<Value = Stage> {
+        prop::sample::select(Stage::ALL.to_vec())
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            "[a-z<>\"\\\\é\n]{0,6}".prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec(("[a-z]{1,4}", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A stage's value in the spec: mostly a hook list, sometimes null, and
+    /// now and then something a runtime would reject.
+    fn stage_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            6 => prop::collection::vec(hook(), 0..4).prop_map(Value::from),
+            1 => Just(Value::Null),
+            1 => leaf(),
+        ]
+    }
+
+    fn hooks_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            8 => (prop::collection::vec((stage(), stage_value()), 0..4), prop::option::of(value())).prop_map(
+                |(stages, extra)| {
+                    let mut m: Map<String, Value> = stages.into_iter().map(|(s, v)| (s.name().to_owned(), v)).collect();
+                    if let Some(extra) = extra {
+                        m.insert("futureStage".into(), extra);
+                    }
+                    Value::Object(m)
+                }
+            ),
+            1 => Just(Value::Null),
+            1 => leaf(),
+        ]
+    }
+
+    /// A spec's text: unique keys, `hooks` anywhere or absent, written
+    /// compactly or indented.
+    fn spec_text() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(("[a-z]{1,6}", value()), 0..6),
+            prop::option::of((hooks_value(), any::<prop::sample::Index>())),
+            0..3u8,
+        )
+            .prop_map(|(members, hooks, layout)| {
+                // Unique keys, in the generated (unsorted) order.
+                let mut seen = std::collections::HashSet::new();
+                let mut members: Vec<(String, Value)> =
+                    members.into_iter().filter(|(k, _)| k != "hooks" && seen.insert(k.clone())).collect();
+                if let Some((h, at)) = hooks {
+                    members.insert(at.index(members.len() + 1), ("hooks".into(), h));
+                }
+                let v = Value::Object(members.into_iter().collect());
+                match layout {
+                    0 => v.to_string(),
+                    1 => serde_json::to_string_pretty(&v).unwrap(),
+                    _ => {
+                        let mut out = Vec::new();
+                        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+                        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+                        serde::Serialize::serialize(&v, &mut ser).unwrap();
+                        String::from_utf8(out).unwrap() + "\n"
+                    }
+                }
+            })
+    }
+
+    fn members(v: &Value) -> Vec<(&String, &Value)> {
+        v.as_object().unwrap().iter().collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn merge_only_prepends_keeps_the_rest_and_is_idempotent(
+            text in spec_text(),
+            additions in prop::collection::vec((stage(), hook()), 0..6),
+        ) {
+            let before: Value = serde_json::from_str(&text).unwrap();
+            let old_hooks = before.get("hooks").cloned().unwrap_or(Value::Null);
+            let mut spec = parse(text.as_bytes()).unwrap();
+            let result = merge(&mut spec, additions.iter().map(|(s, h)| (*s, h)));
+
+            // The errors: exactly when hooks, or a stage added to, has the
+            // wrong shape; and then nothing changed.
+            let stage_of = |s: Stage| old_hooks.get(s.name()).cloned().unwrap_or(Value::Null);
+            let bad_stage = additions.iter().map(|(s, _)| *s).find(|s| !matches!(stage_of(*s), Value::Null | Value::Array(_)));
+            if !matches!(old_hooks, Value::Null | Value::Object(_)) {
+                prop_assert_eq!(result, Err(SpecError::HooksType));
+                prop_assert_eq!(spec.hooks(), &old_hooks);
+                return Ok(());
+            }
+            if let Some(s) = bad_stage {
+                // The first bad stage in configured order.
+                prop_assert_eq!(result, Err(SpecError::StageType(s)));
+                prop_assert_eq!(spec.hooks(), &old_hooks);
+                return Ok(());
+            }
+            let changed = result.unwrap();
+            let out = if changed { to_bytes(&spec) } else { text.clone().into_bytes() };
+            let after: Value = serde_json::from_slice(&out).unwrap();
+
+            // Every other member kept, in order; hooks keeps its place or
+            // comes last.
+            let others = |v: &Value| members(v).into_iter().filter(|(k, _)| *k != "hooks").map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+            prop_assert_eq!(others(&after), others(&before));
+            let hooks_at = |v: &Value| v.as_object().unwrap().keys().position(|k| k == "hooks");
+            if let Some(i) = hooks_at(&before) {
+                prop_assert_eq!(hooks_at(&after), Some(i));
+            } else if changed {
+                prop_assert_eq!(hooks_at(&after), Some(before.as_object().unwrap().len()));
+            }
+
+            // Each stage: the new hooks (configured order, once each, not
+            // already there), then the old list unchanged.
+            let new_hooks = after.get("hooks").cloned().unwrap_or(Value::Null);
+            for s in Stage::ALL {
+                let old = stage_of(s);
+                let old_list = old.as_array().cloned().unwrap_or_default();
+                let mut want: Vec<Value> = Vec::new();
+                for (_, h) in additions.iter().filter(|(t, _)| *t == s) {
+                    if !old_list.contains(h) && !want.contains(h) {
+                        want.push(h.clone());
+                    }
+                }
+                if want.is_empty() {
+                    prop_assert_eq!(new_hooks.get(s.name()).cloned().unwrap_or(Value::Null), old);
+                } else {
+                    want.extend(old_list);
+                    prop_assert_eq!(new_hooks.get(s.name()), Some(&Value::Array(want)));
+                }
+            }
+            // Keys of hooks that are not stages we add to stay as they were.
+            if let Value::Object(old) = &old_hooks {
+                for (k, v) in old {
+                    if !additions.iter().any(|(s, _)| s.name() == k) {
+                        prop_assert_eq!(new_hooks.get(k), Some(v));
+                    }
+                }
+            }
+            prop_assert_eq!(changed, after != before);
+
+            // Idempotent: the same hooks again change nothing.
+            let mut again = parse(&out).unwrap();
+            prop_assert_eq!(merge(&mut again, additions.iter().map(|(s, h)| (*s, h))), Ok(false));
+        }
     }
 }

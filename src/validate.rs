@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::hook_files::{Source, CONFIG_ENV};
 use crate::hooks::{ConfiguredHook, HookFile, Stage};
-use crate::{args, hook_files, when, Error};
+use crate::{args, hook_files, spec, when, Error};
 
 /// Runs `validate` with the arguments after the word `validate`.
 pub fn run(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
@@ -27,7 +27,10 @@ pub fn run(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
     let out = match &args.spec {
         None => report(&source, &files, None),
         Some(path) => {
-            let (_, spec) = crate::read_spec(path)?;
+            let bytes = crate::read_spec(path)?;
+            let spec = spec::parse(&bytes)
+                .and_then(|s| s.view(&[when::SPEC_FIELDS, &["hooks"]].concat()))
+                .map_err(|err| Error::Spec { path: path.clone(), err })?;
             let container = when::facts(files.iter().flat_map(|f| &f.hooks), &spec)
                 .map_err(|err| Error::Spec { path: path.clone(), err })?;
             report(&source, &files, Some(Container { path, spec: &spec, facts: container.as_ref() }))

@@ -177,6 +177,10 @@ fn commands(obj: &Map<String, Value>, field: &str) -> Result<Vec<Pattern>, Field
     Ok(out)
 }
 
+/// The top-level spec members conditions read: `annotations`, `process`
+/// (for `process.args[0]`) and `mounts`.
+pub const SPEC_FIELDS: &[&str] = &["annotations", "process", "mounts"];
+
 /// What conditions look at in a container's spec.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Container<'s> {

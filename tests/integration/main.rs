@@ -7,4 +7,5 @@ mod containerd;
 mod docker;
 mod hooks_d;
 mod podman;
+mod reliability;
 mod shim;

@@ -44,6 +44,18 @@ pub fn require(tools: &[&str]) -> bool {
     false
 }
 
+/// Whether the tests run as root (mounts, chown). Not root under CI=true
+/// fails the test; elsewhere it is skipped with a message saying so.
+pub fn require_root() -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    let msg = "needs root (mounts a file system)";
+    assert!(!ci(), "{msg}");
+    eprintln!("not run: {msg}");
+    false
+}
+
 pub fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -56,12 +68,18 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
+        TempDir::new_in(&std::env::temp_dir(), tag)
+    }
+
+    /// A temp dir under `parent`, e.g. `/dev/shm` for a bundle on tmpfs, as
+    /// containerd's and CRI-O's bundles under `/run` are.
+    pub fn new_in(parent: &Path, tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("oah-{tag}-{}-{n}-{nanos}", std::process::id()));
+        let dir = parent.join(format!("oah-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // Hook directories must not be group/other-writable, whatever the umask.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -132,7 +150,12 @@ pub struct Bundle {
 
 impl Bundle {
     pub fn with_config(config: impl AsRef<[u8]>) -> Bundle {
-        let dir = TempDir::new("bundle");
+        Bundle::with_config_in(&std::env::temp_dir(), config)
+    }
+
+    /// A bundle under `parent` (see `TempDir::new_in`).
+    pub fn with_config_in(parent: &Path, config: impl AsRef<[u8]>) -> Bundle {
+        let dir = TempDir::new_in(parent, "bundle");
         write(&dir.join("config.json"), config, 0o644);
         Bundle { dir }
     }
@@ -188,6 +211,63 @@ impl Bundle {
             .collect();
         v.sort();
         v
+    }
+}
+
+/// The Docker `config.json` grown to at least `size` bytes with bind mounts
+/// and environment entries, as a container with many volumes and variables
+/// has; compact, as Docker writes it.
+pub fn large_config(size: usize) -> Vec<u8> {
+    let mut spec: Value = serde_json::from_str(DOCKER_CONFIG).unwrap();
+    let mut len = DOCKER_CONFIG.len();
+    let mut n = 0;
+    while len < size {
+        let mount = json!({
+            "destination": format!("/data/volume-{n:07}"),
+            "type": "bind",
+            "source": format!("/var/lib/docker/volumes/volume-{n:07}/_data"),
+            "options": ["rbind", "rprivate"],
+        });
+        let env = json!(format!("APP_SETTING_{n:07}=value-of-setting-{n:07}"));
+        // Each entry adds its own length and a comma.
+        len += mount.to_string().len() + env.to_string().len() + 2;
+        spec["mounts"].as_array_mut().unwrap().push(mount);
+        spec["process"]["env"].as_array_mut().unwrap().push(env);
+        n += 1;
+    }
+    serde_json::to_vec(&spec).unwrap()
+}
+
+/// A mount made by a test, unmounted when dropped.
+pub struct Mount {
+    target: PathBuf,
+}
+
+impl Mount {
+    /// A tmpfs of `size` (as mount(8) takes it: `64k`) at `target`.
+    pub fn tmpfs(target: &Path, size: &str) -> Mount {
+        mount(&["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs"], &[target]);
+        Mount { target: target.to_owned() }
+    }
+
+    /// `target` bind-mounted read-only on itself: root ignores mode bits,
+    /// not a read-only mount.
+    pub fn read_only(target: &Path) -> Mount {
+        mount(&["--bind"], &[target, target]);
+        let m = Mount { target: target.to_owned() };
+        mount(&["-o", "remount,bind,ro"], &[target]);
+        m
+    }
+}
+
+fn mount(args: &[&str], paths: &[&Path]) {
+    let out = Command::new("mount").args(args).args(paths).output().unwrap();
+    assert!(out.status.success(), "mount {args:?} {paths:?}: {}", stderr(&out));
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.target).status();
     }
 }
 
