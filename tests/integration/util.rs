@@ -13,6 +13,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -20,6 +21,55 @@ use serde_json::{json, Value};
 /// The binary under test, built by cargo for this test run.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_oci-add-hooks"))
+}
+
+/// The qemu-user emulator the binary under test needs, if the kernel cannot
+/// run it directly: `cargo test --target aarch64-unknown-linux-musl` on an
+/// x86_64 host runs the test binary under cargo's runner
+/// (qemu-aarch64-static), but a program the tests start is run by the host
+/// kernel, which without a binfmt_misc entry fails with ENOEXEC.
+pub fn emulator() -> Option<&'static str> {
+    static EMULATOR: OnceLock<Option<String>> = OnceLock::new();
+    EMULATOR
+        .get_or_init(|| {
+            let direct = Command::new(bin()).arg("--version").stdin(Stdio::null()).output();
+            match direct {
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
+                    Some(format!("qemu-{}-static", std::env::consts::ARCH))
+                }
+                _ => None,
+            }
+        })
+        .as_deref()
+}
+
+/// A command running `program`, a binary built for the tests' target, with
+/// the emulator in front when it needs one (qemu-user passes `program` as
+/// argv[0], so a link's name still reaches the shim).
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    match emulator() {
+        Some(qemu) => {
+            let mut cmd = Command::new(qemu);
+            cmd.arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether a test that needs a host program (runc calling a hook through
+/// the shim, dockerd, containerd, podman) to execute the shim can run here.
+/// Under qemu-user emulation it cannot: the host kernel would refuse the
+/// foreign binary. Such a test is then not run, even under CI=true, since
+/// `make test` runs it natively as well; everything else runs in both.
+pub fn native_only(what: &str) -> bool {
+    match emulator() {
+        Some(qemu) => {
+            eprintln!("not run under {qemu}: {what} needs the host to execute the shim directly");
+            false
+        }
+        None => true,
+    }
 }
 
 /// The Docker 20.10 `config.json` from shared/fixtures (it carries Docker's
@@ -250,7 +300,7 @@ impl Recorder {
 
 /// The shim, with no configuration from the environment this test runs in.
 pub fn shim() -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = command(bin());
     cmd.env_remove("OCI_ADD_HOOKS_CONFIG").env_remove("OCI_ADD_HOOKS_RUNTIME");
     cmd.stdin(Stdio::null());
     cmd
