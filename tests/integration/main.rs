@@ -4,4 +4,5 @@
 mod util;
 
 mod emulation;
+mod packages;
 mod shim;
