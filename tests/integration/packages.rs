@@ -402,7 +402,7 @@ fn rpm_installs_into_a_scratch_root_and_keeps_config_edits() {
     assert!(out.contains(INSTALL_HINT), "%post did not print the install command:\n{out}");
     assert_eq!(ok(&mut rpm_in(&["-q", "oci-add-hooks"])), format!("oci-add-hooks-{VERSION}-1.x86_64\n"));
     let bin = root.join("usr/bin/oci-add-hooks");
-    assert_eq!(ok(&mut Command::new(&bin).arg("--version")), format!("{VERSION_LINE}\n"));
+    assert_eq!(ok(Command::new(&bin).arg("--version")), format!("{VERSION_LINE}\n"));
     for (path, mode) in FILES {
         let meta = std::fs::metadata(root.join(&path[1..])).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777, *mode, "{path}");
@@ -418,7 +418,7 @@ fn rpm_installs_into_a_scratch_root_and_keeps_config_edits() {
     ok(&mut rpm_in(&["-e", "oci-add-hooks"]));
     assert!(!bin.exists());
     assert!(!conffile.exists());
-    assert_eq!(std::fs::read_to_string(root.join(&format!("{}.rpmsave", &CONFFILE[1..]))).unwrap(), edited);
+    assert_eq!(std::fs::read_to_string(root.join(format!("{}.rpmsave", &CONFFILE[1..]))).unwrap(), edited);
 }
 
 /// An empty root for `rpm --root`, with an rpm database and a static
