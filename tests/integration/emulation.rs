@@ -37,15 +37,7 @@ fn a_link_name_still_reaches_the_shim() {
     symlink(util::bin(), &link).unwrap();
     let rec = Recorder::new();
     let bundle = util::Bundle::docker();
-    let out = util::command(&link)
-        .env_remove("OCI_ADD_HOOKS_CONFIG")
-        .arg("--runtime-path")
-        .arg(&rec.path)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg("ctr")
-        .output()
-        .unwrap();
+    let out = util::create_with(util::command(&link).env_remove("OCI_ADD_HOOKS_CONFIG"), &rec, &bundle);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", util::stderr(&out));
     assert!(
         util::stderr(&out).starts_with("oci-add-hooks: /etc/oci-add-hooks/emulation-test.d: hook configuration does not exist"),

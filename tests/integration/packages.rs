@@ -455,15 +455,8 @@ fn arm64_packages_are_arm64_and_their_binary_runs_under_qemu() {
         let file = util::hook_file(hooks.path(), "10.json", &json!({"hooks": {"prestart": [{"path": "/bin/true"}]}}));
         let bundle = Bundle::docker();
         let rec = Recorder::new();
-        ok(Command::new("qemu-aarch64-static")
-            .arg(&bin)
-            .arg("--hook-config-path")
-            .arg(&file)
-            .arg("--runtime-path")
-            .arg(&rec.path)
-            .args(["create", "--bundle"])
-            .arg(bundle.path())
-            .arg("ctr"));
+        let out = util::create_with(Command::new("qemu-aarch64-static").arg(&bin).arg("--hook-config-path").arg(&file), &rec, &bundle);
+        assert!(out.status.success(), "stderr: {}", util::stderr(&out));
         assert!(rec.ran());
         assert_eq!(bundle.config()["hooks"]["prestart"][0], json!({"path": "/bin/true"}));
     }
@@ -480,16 +473,7 @@ fn example_hook_file_is_accepted_and_merged_by_the_shim() {
     util::write(&file, std::fs::read(&example).unwrap(), 0o644);
     let bundle = Bundle::docker();
     let rec = Recorder::new();
-    let out = util::shim()
-        .arg("--hook-config-path")
-        .arg(&file)
-        .arg("--runtime-path")
-        .arg(&rec.path)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg("ctr")
-        .output()
-        .unwrap();
+    let out = util::create_with(util::shim().arg("--hook-config-path").arg(&file), &rec, &bundle);
     assert!(out.status.success(), "stderr: {}", util::stderr(&out));
     let config = bundle.config();
     for stage in ["createRuntime", "poststop"] {
@@ -501,16 +485,7 @@ fn example_hook_file_is_accepted_and_merged_by_the_shim() {
     let dir = TempDir::new("packaged-hooks.d");
     util::write(&dir.join("README"), std::fs::read(repo().join("packaging/hooks.d/README")).unwrap(), 0o644);
     let bundle = Bundle::docker();
-    let out = util::shim()
-        .arg("--hook-config-path")
-        .arg(dir.path())
-        .arg("--runtime-path")
-        .arg(&rec.path)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg("ctr")
-        .output()
-        .unwrap();
+    let out = util::create_with(util::shim().arg("--hook-config-path").arg(dir.path()), &rec, &bundle);
     assert!(out.status.success(), "stderr: {}", util::stderr(&out));
     assert_eq!(bundle.config_bytes(), util::DOCKER_CONFIG.as_bytes());
 }

@@ -306,6 +306,20 @@ pub fn shim() -> Command {
     cmd
 }
 
+/// Finishes `cmd` (a shim, with any options of its own already given) as
+/// a container engine's `create` of `bundle` with `runtime` behind it, and
+/// runs it.
+pub fn create_with(cmd: &mut Command, runtime: &Recorder, bundle: &Bundle) -> Output {
+    cmd.arg("--runtime-path")
+        .arg(&runtime.path)
+        .args(["create", "--bundle"])
+        .arg(bundle.path())
+        .arg("ctr")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
