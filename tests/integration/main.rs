@@ -3,6 +3,7 @@
 
 mod util;
 
+mod docker;
 mod emulation;
 mod packages;
 mod shim;

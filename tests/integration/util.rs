@@ -418,7 +418,7 @@ impl Dockerd {
     pub fn import_busybox(&self, name: &str) {
         let rootfs = TempDir::new("rootfs");
         busybox_rootfs(rootfs.path());
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(rootfs.path())
             .args(["-c", "."])
@@ -429,9 +429,10 @@ impl Dockerd {
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .args(["import", "-", name])
-            .stdin(tar.stdout.unwrap())
+            .stdin(tar.stdout.take().unwrap())
             .output()
             .unwrap();
+        assert!(tar.wait().unwrap().success(), "tar of the busybox rootfs failed");
         assert!(out.status.success(), "docker import: {}", stderr(&out));
     }
 }
@@ -453,7 +454,12 @@ impl Drop for Dockerd {
         let _ = self.child.wait();
         // Mounts dockerd may have left under the data root would make the
         // temp dir impossible to remove.
-        let _ = Command::new("umount").arg("-R").arg(self.dir.join("exec")).status();
-        let _ = Command::new("umount").arg("-R").arg(self.dir.join("data")).status();
+        for dir in ["exec", "data"] {
+            let _ = Command::new("umount")
+                .arg("-R")
+                .arg(self.dir.join(dir))
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
