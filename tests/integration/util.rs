@@ -35,7 +35,10 @@ pub fn emulator() -> Option<&'static str> {
             let direct = Command::new(bin()).arg("--version").stdin(Stdio::null()).output();
             match direct {
                 Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
-                    Some(format!("qemu-{}-static", std::env::consts::ARCH))
+                    // By its full path: tests run the shim with a PATH of
+                    // their own, which need not lead to the emulator.
+                    let qemu = format!("qemu-{}-static", std::env::consts::ARCH);
+                    Some(which(&qemu).map_or(qemu, |p| p.display().to_string()))
                 }
                 _ => None,
             }
@@ -57,15 +60,16 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
     }
 }
 
-/// Whether a test that needs a host program (runc calling a hook through
-/// the shim, dockerd, containerd, podman) to execute the shim can run here.
-/// Under qemu-user emulation it cannot: the host kernel would refuse the
-/// foreign binary. Such a test is then not run, even under CI=true, since
-/// `make test` runs it natively as well; everything else runs in both.
-pub fn native_only(what: &str) -> bool {
+/// Whether a test that cannot work under qemu-user emulation can run here;
+/// `why` says what it needs. Chiefly: the host executing the shim itself
+/// (dockerd, containerd or podman calling it as their runtime), which the
+/// host kernel refuses for a foreign binary. Such a test is then not run,
+/// even under CI=true, since `make test` runs it natively as well;
+/// everything else runs in both.
+pub fn native_only(why: &str) -> bool {
     match emulator() {
         Some(qemu) => {
-            eprintln!("not run under {qemu}: {what} needs the host to execute the shim directly");
+            eprintln!("not run under {qemu}: {why}");
             false
         }
         None => true,
