@@ -4,6 +4,5 @@
 mod util;
 
 mod docker;
-mod emulation;
 mod packages;
 mod shim;
