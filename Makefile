@@ -1,6 +1,7 @@
 # oci-add-hooks: every entry point a developer or CI uses.
 #   make demo   a real container through the shim and runc, hooks firing
 #   make test   the whole suite (what .ci/run runs with CI=true)
+#   make dist   static binaries for amd64 and arm64, .deb and .rpm, SHA256SUMS
 #   make bench  the shim's cost over exec'ing the runtime, glibc and static builds
 #   make bench-docker  docker run through the shim vs plain runc (a private dockerd)
 #   make fuzz   each cargo-fuzz target for FUZZ_SECONDS (nightly)
@@ -11,7 +12,8 @@ CARGO ?= cargo
 APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all build release deps demo test test-native bench bench-docker dist image fuzz clean
+.PHONY: all build release deps demo test test-native test-aarch64 test-packages test-nix \
+	musl-targets pkg-tools bench bench-docker dist image fuzz clean
 
 all: build
 
@@ -34,17 +36,72 @@ deps:
 demo: deps release
 	bash tests/demo.sh target/release/oci-add-hooks
 
-test: deps test-native
+test: deps test-native test-aarch64 test-packages test-nix
 
+# The packages tests run on their own (test-packages): one of them installs
+# the .deb on this machine, which must not race other tests that look at
+# /etc/oci-add-hooks.
 test-native:
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets -- --skip packages::
+
+# The unit and integration tests again, built for aarch64 and run under
+# qemu-user (the cargo runner in .cargo/config.toml). Tests that need a host
+# program to execute the shim report that they were not run (see README).
+test-aarch64: deps musl-targets
+	$(CARGO) test --locked --target $(TRIPLE_arm64) -- --skip packages::
+
+# Inspects and installs what `make dist` built (tests/integration/packages.rs).
+test-packages: dist
+	$(CARGO) test --locked --test integration -- packages:: --test-threads=1
+
+# The flake, evaluated against the stub nixpkgs under tests/nix/.
+test-nix: deps
+	bash tests/nix/check.sh
+
+# ---- static builds and packages -------------------------------------------
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# Docker's architecture names (also Debian's) and their Rust targets.
+ARCHES := amd64 arm64
+TRIPLE_amd64 := x86_64-unknown-linux-musl
+TRIPLE_arm64 := aarch64-unknown-linux-musl
+# The packagers' versions that were verified; installed only when missing.
+CARGO_DEB_VERSION := 3.8.0
+CARGO_GENERATE_RPM_VERSION := 0.21.1
+
+musl-targets:
+	@for t in $(TRIPLE_amd64) $(TRIPLE_arm64); do \
+	  rustup target list --installed | grep -qx "$$t" || rustup target add "$$t"; \
+	done
+
+pkg-tools:
+	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	@command -v cargo-generate-rpm >/dev/null || \
+	  $(CARGO) install --locked cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION)
+
+# dist/<arch>/oci-add-hooks, one .deb and one .rpm per architecture, and
+# SHA256SUMS. The packagers take the binaries as built (--no-build,
+# --no-strip): the release profile already strips them.
+dist: deps musl-targets pkg-tools
+	rm -rf $(addprefix dist/,$(ARCHES)) dist/*.deb dist/*.rpm dist/SHA256SUMS
+	$(CARGO) build --release --locked $(foreach a,$(ARCHES),--target $(TRIPLE_$(a)))
+	mkdir -p target/packaging
+	gzip -9n -c packaging/oci-add-hooks.1 > target/packaging/oci-add-hooks.1.gz
+	set -e; for arch in $(ARCHES); do \
+	  case $$arch in amd64) t=$(TRIPLE_amd64);; arm64) t=$(TRIPLE_arm64);; esac; \
+	  install -D -m 0755 target/$$t/release/oci-add-hooks dist/$$arch/oci-add-hooks; \
+	  $(CARGO) deb --no-build --no-strip --target $$t -o dist/; \
+	  packaging/debian/finish-deb dist/oci-add-hooks_$(VERSION)-1_$$arch.deb; \
+	  $(CARGO) generate-rpm --target $$t --payload-compress xz -o dist/; \
+	done
+	cd dist && sha256sum $(addsuffix /oci-add-hooks,$(ARCHES)) *.deb *.rpm > SHA256SUMS
+	@ls -l $(addsuffix /oci-add-hooks,$(addprefix dist/,$(ARCHES))) dist/*.deb dist/*.rpm
 
 # The release build (glibc, dynamic) and the static musl build that ships,
 # each against a static no-op runtime built from benches/noop.c.
-MUSL := x86_64-unknown-linux-musl
-bench: deps release
-	$(CARGO) build --release --target $(MUSL)
-	$(CARGO) bench --bench shim -- target/release/oci-add-hooks target/$(MUSL)/release/oci-add-hooks
+bench: deps release musl-targets
+	$(CARGO) build --release --target $(TRIPLE_amd64)
+	$(CARGO) bench --bench shim -- target/release/oci-add-hooks target/$(TRIPLE_amd64)/release/oci-add-hooks
 
 bench-docker: deps release
 	$(CARGO) bench --bench docker -- target/release/oci-add-hooks

@@ -222,8 +222,9 @@ fn exit_status_stdin_pid_and_extra_fds_belong_to_the_runtime() {
     let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(format!(
-            "exec 3<{extra} 4<{extra}; exec {bin} --runtime-path {rt} state id",
+            "exec 3<{extra} 4<{extra}; exec {emulator}{bin} --runtime-path {rt} state id",
             extra = data.join("extra").display(),
+            emulator = emulator().map(|q| format!("{q} ")).unwrap_or_default(),
             bin = bin().display(),
             rt = rec.path.display()
         ))
@@ -392,6 +393,9 @@ fn regression_bare_runtime_name_is_looked_up_in_path() {
 
 #[test]
 fn regression_shim_installed_as_runc_earlier_in_path_does_not_loop() {
+    if !native_only("under qemu-user, /proc/self/exe stats as the emulator, not the shim") {
+        return;
+    }
     let rec = Recorder::named("runc");
     let shadow = TempDir::new("shadow");
     symlink(bin(), shadow.join("runc")).unwrap();
@@ -573,7 +577,7 @@ fn missing_configuration_paths_are_errors_that_say_where_they_came_from() {
     let links = TempDir::new("links");
     let named = links.join("oci-add-hooks-no-such-set");
     symlink(bin(), &named).unwrap();
-    let out = Command::new(&named)
+    let out = command(&named)
         .env_remove("OCI_ADD_HOOKS_CONFIG")
         .arg("--runtime-path")
         .arg(&rec.path)

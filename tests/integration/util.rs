@@ -14,6 +14,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -21,6 +22,59 @@ use serde_json::{json, Value};
 /// The binary under test, built by cargo for this test run.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_oci-add-hooks"))
+}
+
+/// The qemu-user emulator the binary under test needs, if the kernel cannot
+/// run it directly: `cargo test --target aarch64-unknown-linux-musl` on an
+/// x86_64 host runs the test binary under cargo's runner
+/// (qemu-aarch64-static), but a program the tests start is run by the host
+/// kernel, which without a binfmt_misc entry fails with ENOEXEC.
+pub fn emulator() -> Option<&'static str> {
+    static EMULATOR: OnceLock<Option<String>> = OnceLock::new();
+    EMULATOR
+        .get_or_init(|| {
+            let direct = Command::new(bin()).arg("--version").stdin(Stdio::null()).output();
+            match direct {
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
+                    // By its full path: tests run the shim with a PATH of
+                    // their own, which need not lead to the emulator.
+                    let qemu = format!("qemu-{}-static", std::env::consts::ARCH);
+                    Some(which(&qemu).map_or(qemu, |p| p.display().to_string()))
+                }
+                _ => None,
+            }
+        })
+        .as_deref()
+}
+
+/// A command running `program`, a binary built for the tests' target, with
+/// the emulator in front when it needs one (qemu-user passes `program` as
+/// argv[0], so a link's name still reaches the shim).
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    match emulator() {
+        Some(qemu) => {
+            let mut cmd = Command::new(qemu);
+            cmd.arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether a test that cannot work under qemu-user emulation can run here;
+/// `why` says what it needs. Chiefly: the host executing the shim itself
+/// (dockerd, containerd or podman calling it as their runtime), which the
+/// host kernel refuses for a foreign binary. Such a test is then not run,
+/// even under CI=true, since `make test` runs it natively as well;
+/// everything else runs in both.
+pub fn native_only(why: &str) -> bool {
+    match emulator() {
+        Some(qemu) => {
+            eprintln!("not run under {qemu}: {why}");
+            false
+        }
+        None => true,
+    }
 }
 
 /// The Docker 20.10 `config.json` from shared/fixtures (it carries Docker's
@@ -412,10 +466,24 @@ impl Recorder {
 
 /// The shim, with no configuration from the environment this test runs in.
 pub fn shim() -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = command(bin());
     cmd.env_remove("OCI_ADD_HOOKS_CONFIG").env_remove("OCI_ADD_HOOKS_RUNTIME");
     cmd.stdin(Stdio::null());
     cmd
+}
+
+/// Finishes `cmd` (a shim, with any options of its own already given) as
+/// a container engine's `create` of `bundle` with `runtime` behind it, and
+/// runs it.
+pub fn create_with(cmd: &mut Command, runtime: &Recorder, bundle: &Bundle) -> Output {
+    cmd.arg("--runtime-path")
+        .arg(&runtime.path)
+        .args(["create", "--bundle"])
+        .arg(bundle.path())
+        .arg("ctr")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 pub fn stderr(out: &Output) -> String {
