@@ -20,6 +20,7 @@ use std::process::ExitCode;
 pub mod args;
 pub mod atomic;
 pub mod bundle;
+pub mod daemon_json;
 pub mod hook_files;
 pub mod hooks;
 pub mod runtime;
