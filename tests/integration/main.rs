@@ -4,4 +4,5 @@
 mod util;
 
 mod docker;
+mod install;
 mod shim;
