@@ -253,6 +253,29 @@ pub fn restore_default(config: &mut Map<String, Value>, to: Option<Value>) -> Ch
     Change::RestoredDefault { to }
 }
 
+/// dockerd's own default runtime, used when `default-runtime` is not set.
+pub const STOCK_RUNTIME: &str = "runc";
+
+/// What dockerd must be shown on a reload for `after` to take effect, when
+/// that is not `after` itself. dockerd's reload keeps its current
+/// `runtimes` and `default-runtime` when the file no longer sets them, so a
+/// key that `after` drops must reach it as an empty `runtimes` or as the
+/// stock default; the file then gets `after` once dockerd has reloaded.
+/// Returns the document for the reload and the keys it sets back.
+pub fn for_reload(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<(Map<String, Value>, Vec<&'static str>)> {
+    let mut shown = after.clone();
+    let mut kept = Vec::new();
+    if before.contains_key(RUNTIMES) && !after.contains_key(RUNTIMES) {
+        shown.insert(RUNTIMES.into(), Value::Object(Map::new()));
+        kept.push(RUNTIMES);
+    }
+    if before.contains_key(DEFAULT_RUNTIME) && !after.contains_key(DEFAULT_RUNTIME) {
+        shown.insert(DEFAULT_RUNTIME.into(), Value::String(STOCK_RUNTIME.into()));
+        kept.push(DEFAULT_RUNTIME);
+    }
+    (!kept.is_empty()).then_some((shown, kept))
+}
+
 /// Whether `default-runtime` names `name`.
 pub fn default_is(config: &Map<String, Value>, name: &str) -> bool {
     config.get(DEFAULT_RUNTIME).and_then(Value::as_str) == Some(name)
@@ -442,6 +465,23 @@ mod tests {
             assert_eq!(out, text);
             assert!(log.is_empty());
         }
+    }
+
+    #[test]
+    fn dockerd_is_shown_an_empty_runtimes_and_the_stock_default_for_keys_the_file_drops() {
+        let before = parse(Some(format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY}}},"debug":true}}"#).as_bytes())).unwrap().config;
+        let mut after = before.clone();
+        let changes = unmerge(&mut after, "oci-add-hooks", &rt().path, &Previous { set_default: true, ..Previous::default() }).unwrap();
+        assert_eq!(changes.len(), 3);
+        assert_eq!(Value::Object(after.clone()).to_string(), r#"{"debug":true}"#);
+        let (shown, kept) = for_reload(&before, &after).unwrap();
+        assert_eq!(Value::Object(shown).to_string(), r#"{"debug":true,"runtimes":{},"default-runtime":"runc"}"#);
+        assert_eq!(kept, [RUNTIMES, DEFAULT_RUNTIME]);
+        // A document that keeps both keys is shown as it is.
+        let mut other = before.clone();
+        merge(&mut other, &Runtime { name: "x".into(), path: "/x".into(), args: vec![] }, true).unwrap();
+        assert_eq!(for_reload(&before, &other), None);
+        assert_eq!(for_reload(&Map::new(), &before), None);
     }
 
     #[test]

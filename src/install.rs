@@ -210,9 +210,10 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
             Path::new(d).parent().unwrap_or(Path::new("/")).join("*.toml").display()
         ));
     }
-    let changed = docker.apply()?;
+    let changed = docker.apply(matches!(dockerd, Some(Found::Dockerd(_))))?;
     let want = new.docker.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
     reload(host, o, dockerd, changed, want)?;
+    docker.finish()?;
 
     // What an earlier install put there and this one does not want.
     for p in old.hooks.iter().filter(|p| !new.hooks.contains(p)) {
@@ -249,9 +250,10 @@ fn uninstall(host: &Host, o: &Options) -> Result<(), InstallError> {
     }
     let dockerd = docker.find_dockerd(host, o)?;
 
-    let changed = docker.apply()?;
+    let changed = docker.apply(matches!(dockerd, Some(Found::Dockerd(_))))?;
     let want = old.docker.as_ref().map(|d| (d.runtime.clone(), Want::Absent { path: d.path.clone() }));
     reload(host, o, dockerd, changed, want)?;
+    docker.finish()?;
     for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
         remove(host, p)?;
     }
@@ -370,10 +372,14 @@ struct DockerWork {
 struct Edit {
     here: PathBuf,
     original: Option<Vec<u8>>,
+    /// The document as read, and as it is to be.
+    before: serde_json::Map<String, serde_json::Value>,
     doc: Doc,
     changes: Vec<Change>,
     /// install created the file: remove it rather than leave `{}`.
     remove_if_empty: bool,
+    /// Written for dockerd's reload; the document is written after it.
+    pending: Option<Vec<&'static str>>,
 }
 
 impl DockerWork {
@@ -390,7 +396,8 @@ impl DockerWork {
         };
         let doc = daemon_json::parse(original.as_deref())
             .map_err(|err| InstallError::DaemonJson { path: here.clone(), err })?;
-        self.edits.push(Edit { here, original, doc, changes: Vec::new(), remove_if_empty: false });
+        let before = doc.config.clone();
+        self.edits.push(Edit { here, original, before, doc, changes: Vec::new(), remove_if_empty: false, pending: None });
         let last = self.edits.len() - 1;
         Ok(&mut self.edits[last])
     }
@@ -474,10 +481,13 @@ impl DockerWork {
     }
 
     /// Writes the edits that change something (after a one-time backup);
-    /// returns whether any did.
-    fn apply(&mut self) -> Result<bool, InstallError> {
+    /// returns whether any did. When dockerd is to reload (`reloading`), a
+    /// file that drops `runtimes` or `default-runtime` is first written as
+    /// dockerd must see it (`daemon_json::for_reload`), and `finish` writes
+    /// the document after the reload.
+    fn apply(&mut self, reloading: bool) -> Result<bool, InstallError> {
         let mut changed = false;
-        for e in &self.edits {
+        for e in &mut self.edits {
             if e.changes.is_empty() {
                 say(format_args!("{}: already as wanted, unchanged", e.here.display()));
                 continue;
@@ -486,23 +496,56 @@ impl DockerWork {
             if let Some(original) = &e.original {
                 backup(&e.here, original)?;
             }
-            if e.remove_if_empty && e.doc.config.is_empty() {
-                std::fs::remove_file(&e.here).map_err(io_err(&e.here, "remove"))?;
-                say(format_args!("removed {} (install had created it, and it is empty now)", e.here.display()));
-                continue;
+            let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
+            match shown {
+                Some((shown, kept)) => {
+                    let mut doc = e.doc.clone();
+                    doc.config = shown;
+                    write_daemon_json(&e.here, &daemon_json::to_bytes(&doc), e.original.is_some())?;
+                    e.pending = Some(kept);
+                }
+                None => e.write_final()?,
             }
-            let bytes = daemon_json::to_bytes(&e.doc);
-            match e.original {
-                Some(_) => atomic::replace(&e.here, &bytes),
-                None => atomic::create_or_replace(&e.here, &bytes, 0o644),
-            }
-            .map_err(|err| InstallError::Io { path: e.here.clone(), what: "write (left unchanged)", err })?;
             for c in &e.changes {
                 say(format_args!("{}: {c}", e.here.display()));
             }
         }
         Ok(changed)
     }
+
+    /// Writes the documents held back for dockerd's reload.
+    fn finish(&mut self) -> Result<(), InstallError> {
+        for e in &mut self.edits {
+            if let Some(kept) = e.pending.take() {
+                e.write_final()?;
+                say(format_args!(
+                    "{}: dropped {} now that dockerd has reloaded (it keeps a setting the file no longer has)",
+                    e.here.display(),
+                    kept.join(" and ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Edit {
+    fn write_final(&self) -> Result<(), InstallError> {
+        if self.remove_if_empty && self.doc.config.is_empty() {
+            std::fs::remove_file(&self.here).map_err(io_err(&self.here, "remove"))?;
+            say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
+            return Ok(());
+        }
+        write_daemon_json(&self.here, &daemon_json::to_bytes(&self.doc), self.original.is_some())
+    }
+}
+
+fn write_daemon_json(here: &Path, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
+    match existed {
+        true => atomic::replace(here, bytes),
+        false => atomic::create_or_replace(here, bytes, 0o644),
+    }
+    .map_err(|err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err })
 }
 
 /// Keeps `daemon.json` as it was before install first changed it, once.

@@ -2,7 +2,7 @@
 //! installer image runs them: into a temporary host root, and end to end
 //! as a container of the installer image against a private dockerd.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -466,4 +466,157 @@ fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
     h.uninstall(&["--containerd-config", "--no-docker"]);
     assert!(!dropin.exists());
     assert!(!h.path("/usr/local/bin/oci-add-hooks").exists(), "the binary is this executable: ours");
+}
+
+/// The static release binary for this machine's architecture, built as
+/// `make dist` builds it (cargo does nothing if it is up to date), and
+/// Docker's name for the architecture.
+fn static_binary() -> (PathBuf, &'static str) {
+    let (arch, triple) = match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "aarch64-unknown-linux-musl"),
+        _ => ("amd64", "x86_64-unknown-linux-musl"),
+    };
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(manifest_dir)
+        .args(["build", "--release", "--locked", "--bin", "oci-add-hooks", "--target", triple])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "static build for the image: {}", stderr(&out));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
+    (target_dir.join(triple).join("release/oci-add-hooks"), arch)
+}
+
+/// Builds the installer image from the repository's Dockerfile on `dockerd`,
+/// with a build context staged as `make dist` leaves it; returns its size.
+fn build_image(dockerd: &Dockerd, tag: &str) -> u64 {
+    let (binary, arch) = static_binary();
+    let ctx = TempDir::new("image-context");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["Dockerfile", ".dockerignore"] {
+        std::fs::copy(manifest_dir.join(f), ctx.join(f)).unwrap();
+    }
+    std::fs::create_dir_all(ctx.join("dist").join(arch)).unwrap();
+    std::fs::copy(&binary, ctx.join("dist").join(arch).join("oci-add-hooks")).unwrap();
+    // The classic builder: dockerd 20.10 has it, and it needs no buildx.
+    let out = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .arg("-H")
+        .arg(format!("unix://{}", dockerd.socket.display()))
+        .args(["build", "-q", "--build-arg", &format!("TARGETARCH={arch}"), "-t", tag])
+        .arg(ctx.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker build: {}{}", stdout(&out), stderr(&out));
+    let out = dockerd.docker(&["image", "inspect", "--format", "{{.Size}}", tag]);
+    stdout(&out).trim().parse().unwrap()
+}
+
+fn inspect(dockerd: &Dockerd, what: &str, format: &str) -> String {
+    let out = dockerd.docker(&["inspect", "--format", format, what]);
+    assert!(out.status.success(), "docker inspect {what}: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+fn runtimes(dockerd: &Dockerd) -> Value {
+    let out = dockerd.docker(&["info", "--format", "{{json .Runtimes}}"]);
+    assert!(out.status.success(), "docker info: {}", stderr(&out));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+#[test]
+fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a_dockerd_restart() {
+    if !require(&["dockerd", "docker", "runc"]) {
+        return;
+    }
+    let dockerd = Dockerd::start(&json!({"log-level": "warn", "default-runtime": "runc"}));
+    let daemon_json = std::fs::read(&dockerd.config).unwrap();
+    let size = build_image(&dockerd, "oah-installer");
+    eprintln!("installer image: {size} bytes");
+    assert!(size <= 1 << 20, "the installer image is {size} bytes, over 1 MiB");
+    dockerd.import_busybox("oah-busybox");
+
+    // A container started before the install must run on through it.
+    let out = dockerd.docker(&["run", "-d", "--name", "before", "--network", "none", "oah-busybox", "sleep", "600"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let started = inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}");
+
+    // The node: the binary and hooks go to real host paths under `node`
+    // (dockerd runs what daemon.json names, from the host); the host's
+    // daemon.json, pidfile and socket are the private dockerd's.
+    let node = TempDir::new("node");
+    let marks = TempDir::new("marks");
+    let hooks = TempDir::new("configmap");
+    hook_file(hooks.path(), "10-mark.json", &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")]}}));
+    let bin_dir = node.join("bin");
+    let config_dir = node.join("etc/oci-add-hooks");
+    let mount = |p: &Path| format!("{}:/host{}", p.display(), p.display());
+    let host_args = [
+        "--bin-dir".to_owned(),
+        s(&bin_dir).to_owned(),
+        "--config-dir".into(),
+        s(&config_dir).to_owned(),
+        "--docker-config".into(),
+        s(&dockerd.config).to_owned(),
+        "--docker-pidfile".into(),
+        s(&dockerd.pidfile).to_owned(),
+        "--docker-socket".into(),
+        s(&dockerd.socket).to_owned(),
+    ];
+    let mut run = vec!["run", "-d", "--name", "installer", "--pid=host", "--network", "none"];
+    let (m1, m2, m3) = (mount(node.path()), mount(dockerd.dir.path()), format!("{}:/hooks:ro", hooks.path().display()));
+    run.extend(["-v", &m1, "-v", &m2, "-v", &m3, "oah-installer", "--hooks", "/hooks"]);
+    run.extend(host_args.iter().map(String::as_str));
+    let out = dockerd.docker(&run);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = || stdout(&dockerd.docker(&["logs", "installer"]));
+    wait_for("the installer to finish installing", Duration::from_secs(60), || {
+        let running = inspect(&dockerd, "installer", "{{.State.Running}}") == "true";
+        assert!(running || logs().contains("waiting for SIGTERM"), "installer exited: {}{}", logs(), dockerd.log());
+        logs().contains("waiting for SIGTERM")
+    });
+    let installed = bin_dir.join("oci-add-hooks");
+    let log = logs();
+    eprintln!("installer log:\n{log}");
+    assert!(log.contains(&format!("installed /host{} (sha256 ", installed.display())), "{log}");
+    assert!(
+        log.contains(&format!("dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info", dockerd.pid())),
+        "{log}"
+    );
+
+    // No restart: the same dockerd, the earlier container still running.
+    assert_eq!(std::fs::read_to_string(&dockerd.pidfile).unwrap().trim(), dockerd.pid().to_string());
+    assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
+    let out = dockerd.docker(&["run", "--rm", "--network", "none", "--runtime=oci-add-hooks", "oah-busybox", "echo", "hooked"]);
+    assert!(out.status.success(), "docker run --runtime=oci-add-hooks: {}\n{}", stderr(&out), dockerd.log());
+    assert_eq!(stdout(&out), "hooked\n");
+    assert_eq!(markers(marks.path()), ["prestart"]);
+    assert_eq!(inspect(&dockerd, "before", "{{.State.Running}}"), "true");
+    assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
+
+    // A rolling update or eviction stops it with SIGTERM: exit 0, nothing removed.
+    let out = dockerd.docker(&["stop", "--time", "20", "installer"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(inspect(&dockerd, "installer", "{{.State.ExitCode}}"), "0", "{}", logs());
+    assert!(logs().ends_with("SIGTERM: exiting; everything stays installed\n"), "{}", logs());
+    assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
+
+    // uninstall, as the uninstall Job runs it: the runtime goes, dockerd
+    // reloads again, daemon.json is as it was.
+    let mut run = vec!["run", "--rm", "--pid=host", "--network", "none", "-v", &m1, "-v", &m2];
+    run.extend(["--entrypoint", "/oci-add-hooks", "oah-installer", "uninstall", "--host-root", "/host"]);
+    run.extend(host_args.iter().map(String::as_str));
+    let out = dockerd.docker(&run);
+    assert!(out.status.success(), "uninstall: {}{}", stdout(&out), stderr(&out));
+    eprintln!("uninstall log:\n{}", stdout(&out));
+    assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
+    assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
+    assert_eq!(std::fs::read(&dockerd.config).unwrap(), daemon_json);
+    assert!(!installed.exists());
+    assert!(!config_dir.exists());
+    assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
+    assert_eq!(inspect(&dockerd, "before", "{{.State.Running}}"), "true");
 }
