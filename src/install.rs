@@ -105,9 +105,16 @@ pub fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, InstallError
         Action::Uninstall => uninstall(&host, &o)?,
     }
     if let Some(blocked) = blocked {
-        say("waiting for SIGTERM or SIGINT; everything stays installed (remove it with oci-add-hooks uninstall)");
+        let stays = match action {
+            Action::Install => "; everything stays installed",
+            Action::Uninstall => "",
+        };
+        match action {
+            Action::Install => say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)")),
+            Action::Uninstall => say("waiting for SIGTERM or SIGINT"),
+        }
         let sig = blocked.wait().map_err(io_err(Path::new("(signals)"), "wait for SIGTERM"))?;
-        say(format_args!("{sig}: exiting; everything stays installed"));
+        say(format_args!("{sig}: exiting{stays}"));
     }
     Ok(ExitCode::SUCCESS)
 }

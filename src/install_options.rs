@@ -52,9 +52,9 @@ as the host sees them; they are read and written below --host-root.
   --containerd-config    also write (host) /etc/containerd/conf.d/99-oci-add-hooks.toml,
                          declaring the runtime for containerd's CRI plugin;
                          containerd must then be restarted (never signalled)
-  --wait                 after installing, wait for SIGTERM or SIGINT, then exit 0
-                         leaving everything installed (the installer image's
-                         entrypoint; remove with uninstall) (install)
+  --wait                 when done, wait for SIGTERM or SIGINT, then exit 0; an
+                         install stays installed (the installer image's
+                         entrypoint: a DaemonSet's pod must keep running)
   --help                 this text
 ";
 
@@ -146,7 +146,7 @@ const VALUE_OPTIONS: [&str; 9] = [
 ];
 const FLAGS: [&str; 7] =
     ["--set-default", "--no-docker", "--no-reload", "--containerd-config", "--wait", "--help", "-h"];
-const INSTALL_ONLY: [&str; 3] = ["--hooks", "--set-default", "--wait"];
+const INSTALL_ONLY: [&str; 2] = ["--hooks", "--set-default"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.

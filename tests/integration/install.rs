@@ -319,10 +319,10 @@ fn help_lists_every_option_and_its_default() {
     }
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(stdout(&out).contains("oci-add-hooks install|uninstall [OPTIONS]"));
-    let out = Command::new(bin()).args(["uninstall", "--wait"]).output().unwrap();
+    let out = Command::new(bin()).args(["uninstall", "--set-default"]).output().unwrap();
     assert_fails_with(
         &out,
-        "oci-add-hooks: uninstall: --wait: an install option (uninstall removes what install recorded) (see oci-add-hooks uninstall --help)",
+        "oci-add-hooks: uninstall: --set-default: an install option (uninstall removes what install recorded) (see oci-add-hooks uninstall --help)",
     );
 }
 
@@ -400,35 +400,42 @@ fn install_replaces_a_binary_that_is_running() {
     assert_eq!(entries, ["oci-add-hooks"]);
 }
 
+/// Runs `args` (with `--wait`) until it says it waits, sends it `sig`, and
+/// returns its exit code and what it printed after.
+fn run_waiting(args: &[&str], sig: rustix::process::Signal) -> (Option<i32>, String) {
+    let mut child = Command::new(bin()).args(args).arg("--wait").stdout(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waiting for SIGTERM or SIGINT") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "exited early: {seen}");
+        seen.push_str(&line);
+    }
+    // Still waiting a moment later.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none());
+    rustix::process::kill_process(rustix::process::Pid::from_child(&child), sig).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    (status.code(), rest)
+}
+
 #[test]
 fn wait_exits_0_on_sigterm_or_sigint_and_leaves_everything_installed() {
-    for sig in [rustix::process::Signal::TERM, rustix::process::Signal::INT] {
+    use rustix::process::Signal;
+    for (sig, name) in [(Signal::TERM, "SIGTERM"), (Signal::INT, "SIGINT")] {
         let h = Host::new();
-        let mut child = Command::new(bin())
-            .args(["install", "--wait", "--host-root", s(h.root.path())])
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut seen = String::new();
-        while !seen.contains("waiting for SIGTERM") {
-            let mut line = String::new();
-            assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "exited early: {seen}");
-            seen.push_str(&line);
-        }
-        // Still waiting a moment later.
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(child.try_wait().unwrap().is_none());
-        rustix::process::kill_process(rustix::process::Pid::from_child(&child), sig).unwrap();
-        let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "{sig:?}");
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-        let name = if sig == rustix::process::Signal::TERM { "SIGTERM" } else { "SIGINT" };
+        let (code, rest) = run_waiting(&["install", "--host-root", s(h.root.path())], sig);
+        assert_eq!(code, Some(0), "{name}");
         assert_eq!(rest, format!("{name}: exiting; everything stays installed\n"));
         assert!(h.path("/usr/local/bin/oci-add-hooks").exists());
         assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+        // The uninstaller DaemonSet's pods wait the same way, after uninstalling.
+        let (code, rest) = run_waiting(&["uninstall", "--host-root", s(h.root.path())], sig);
+        assert_eq!((code, rest), (Some(0), format!("{name}: exiting\n")));
+        assert!(!h.path("/usr/local/bin/oci-add-hooks").exists());
+        assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
     }
 }
 
@@ -619,4 +626,58 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     assert!(!config_dir.exists());
     assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
     assert_eq!(inspect(&dockerd, "before", "{{.State.Running}}"), "true");
+}
+
+/// A venv with the `kubernetes` Python client, made once under target/.
+fn kubernetes_python() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
+    let venv = target_dir.join("k8s-venv");
+    let python = venv.join("bin/python");
+    let has_client = || Command::new(&python).args(["-c", "import kubernetes, yaml"]).output().is_ok_and(|o| o.status.success());
+    if !has_client() {
+        let out = Command::new("python3").args(["-m", "venv"]).arg(&venv).output().unwrap();
+        assert!(out.status.success(), "python3 -m venv: {}", stderr(&out));
+        let out = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "kubernetes==37.0.2"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pip install kubernetes: {}", stderr(&out));
+    }
+    python
+}
+
+#[test]
+fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_policy() {
+    if !require(&["python3"]) {
+        return;
+    }
+    let python = kubernetes_python();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checker = dir.join("tests/kubernetes/check_manifests.py");
+    let daemonset = dir.join("packaging/kubernetes/daemonset.yaml");
+    let uninstall = dir.join("packaging/kubernetes/uninstall.yaml");
+    let check = |files: &[&Path]| Command::new(&python).arg(&checker).args(files).output().unwrap();
+    let out = check(&[&daemonset, &uninstall]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).ends_with(" passed, 0 failed\n"), "{}", stdout(&out));
+
+    // The checker catches what the API server would drop or refuse.
+    let text = std::fs::read_to_string(&daemonset).unwrap();
+    let broken = TempDir::new("manifests");
+    for (from, to, want) in [
+        ("hostPID: true", "hostPid: true", "DaemonSet.spec.template.spec.hostPid: not a field of V1PodSpec"),
+        ("        - name: install\n", "        -\n", "deserialises into V1DaemonSet: 1 validation error for V1Container name Input should be a valid string"),
+        ("type: RollingUpdate", "type: OnDelete", "FAILED: packaging"),
+        ("            - {name: host-run, mountPath: /host/var/run, readOnly: true}\n", "            - {name: host-run, mountPath: /host/var/run}\n", "/var/run read-only"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let f = broken.join("daemonset.yaml");
+        std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
+        let out = check(&[&f, &uninstall]);
+        assert!(!out.status.success(), "{to}: {}", stdout(&out));
+        let report = stdout(&out).replace(s(&f), "packaging/kubernetes/daemonset.yaml");
+        let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();
+        assert!(failed.iter().any(|l| l.contains(want)), "{to}: {failed:?}");
+    }
 }
