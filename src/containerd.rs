@@ -34,22 +34,10 @@ pub fn dropin(name: &str, binary: &str) -> String {
     )
 }
 
-/// A TOML basic string (`"..."` with `\` escapes).
+/// A TOML basic string (`"..."`). A JSON string is one, as TOML's escapes
+/// are JSON's, except that TOML also wants DEL escaped.
 fn basic_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::Value::from(s).to_string().replace('\u{7f}', "\\u007F")
 }
 
 #[cfg(test)]
@@ -75,6 +63,6 @@ mod tests {
 
     #[test]
     fn strings_are_escaped() {
-        assert_eq!(basic_string("a\"b\\c\u{1}"), "\"a\\\"b\\\\c\\u0001\"");
+        assert_eq!(basic_string("a\"b\\c\u{1}\u{7f}"), "\"a\\\"b\\\\c\\u0001\\u007F\"");
     }
 }
