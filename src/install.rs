@@ -616,7 +616,8 @@ fn reload(
             let what = if matches!(w, Want::Present { .. }) { "visible" } else { "gone" };
             say(format_args!("dockerd (pid {pid}): SIGHUP sent, runtime {name} {what} in GET /info"));
         }
-        _ => say(format_args!(
+        (Some(_), None) => say(format_args!("dockerd (pid {pid}): SIGHUP sent")),
+        (None, _) => say(format_args!(
             "dockerd (pid {pid}): SIGHUP sent; not confirmed (no socket {})",
             host.path(&o.docker_socket, true).display()
         )),
