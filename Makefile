@@ -121,3 +121,13 @@ fuzz:
 clean:
 	$(CARGO) clean
 	rm -rf dist
+
+# The installer image (Dockerfile: FROM scratch, the static binary) from
+# `make dist`'s dist/<arch>/oci-add-hooks. The classic builder needs no buildx
+# and no network; BuildKit works too.
+IMAGE ?= oci-add-hooks-installer
+IMAGE_ARCH ?= $(shell dpkg --print-architecture)
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+image: dist
+	DOCKER_BUILDKIT=0 docker build --build-arg TARGETARCH=$(IMAGE_ARCH) -t $(IMAGE):$(IMAGE_TAG) .
+	@docker image inspect --format '$(IMAGE):$(IMAGE_TAG) {{.Size}} bytes' $(IMAGE):$(IMAGE_TAG)

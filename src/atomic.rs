@@ -1,11 +1,14 @@
 //! Replacing a file atomically and durably.
 //!
-//! Owns the one write the shim makes to a bundle: a temporary file beside
-//! the target, given the target's mode and owner, written, fsynced, renamed
-//! over the target, and the directory fsynced. Readers see the old bytes or
-//! the new ones, never a mixture, even if the shim is killed or the disk
-//! fills. It must never leave its temporary file behind on an error, and it
-//! removes those left by a run that was killed.
+//! Owns the one write the shim makes to a bundle, and those `install` makes
+//! on a host: a temporary file beside the target, given the target's mode
+//! and owner (or, for `create_or_replace`, the mode asked for), written,
+//! fsynced, renamed over the target, and the directory fsynced. Readers see
+//! the old bytes or the new ones, never a mixture, even if the writer is
+//! killed or the disk fills; and a running executable can be replaced,
+//! which writing it in place cannot (ETXTBSY). It must never leave its
+//! temporary file behind on an error, and it removes those left by a run
+//! that was killed.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -23,10 +26,7 @@ const TMP_SUFFIX: &str = ".tmp";
 
 /// Replaces `path` with `bytes`, keeping its permission bits and owner.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent(path);
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
@@ -34,40 +34,71 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dirfd = rfs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let original = rfs::statat(&dirfd, name, AtFlags::empty())?;
 
+    let owner = (Uid::from_raw(original.st_uid), Gid::from_raw(original.st_gid));
+    write_and_rename(&dirfd, name, bytes, Some(owner), original.st_mode & 0o7777)
+}
+
+/// Writes `path` with `bytes` and permission bits `mode`, owned by the
+/// writer, whether or not it exists: a file that does is replaced whole.
+pub fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let dirfd = rfs::openat(CWD, parent(path), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    write_and_rename(&dirfd, name, bytes, None, mode)
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The temporary file, its owner (when given) and mode, the write, the
+/// rename over `name` in `dirfd`, and the directory's fsync.
+fn write_and_rename(
+    dirfd: &impl AsFd,
+    name: &std::ffi::OsStr,
+    bytes: &[u8],
+    owner: Option<(Uid, Gid)>,
+    mode: u32,
+) -> io::Result<()> {
     let prefix = tmp_prefix(name.as_bytes());
-    remove_stale(&dirfd, &prefix);
+    remove_stale(dirfd, &prefix);
     let mut tmp_name = prefix;
     tmp_name.extend_from_slice(format!("{}{TMP_SUFFIX}", std::process::id()).as_bytes());
     let tmp_name = std::ffi::OsStr::from_bytes(&tmp_name);
 
     let fd = rfs::openat(
-        &dirfd,
+        dirfd,
         tmp_name,
         OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o600),
     )?;
     let result = (|| {
-        let (uid, gid) = (original.st_uid, original.st_gid);
-        let own = rfs::fstat(&fd)?;
-        if (own.st_uid, own.st_gid) != (uid, gid) {
-            rfs::fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+        if let Some((uid, gid)) = owner {
+            let own = rfs::fstat(&fd)?;
+            if (own.st_uid, own.st_gid) != (uid.as_raw(), gid.as_raw()) {
+                rfs::fchown(&fd, Some(uid), Some(gid))?;
+            }
         }
         // After the chown, which clears set-id bits.
-        rfs::fchmod(&fd, Mode::from_raw_mode(original.st_mode & 0o7777))?;
+        rfs::fchmod(&fd, Mode::from_raw_mode(mode))?;
         let mut file = File::from(fd);
         file.write_all(bytes)?;
         rfs::fsync(file.as_fd())?;
         drop(file);
-        rfs::renameat(&dirfd, tmp_name, &dirfd, name)?;
+        rfs::renameat(dirfd, tmp_name, dirfd, name)?;
         Ok(())
     })();
     if let Err(err) = result {
-        let _ = rfs::unlinkat(&dirfd, tmp_name, AtFlags::empty());
+        let _ = rfs::unlinkat(dirfd, tmp_name, AtFlags::empty());
         return Err(err);
     }
     // The rename is durable once the directory is: without this a power loss
     // could bring back the old file.
-    rfs::fsync(&dirfd)?;
+    rfs::fsync(dirfd)?;
     Ok(())
 }
 
@@ -176,6 +207,37 @@ mod tests {
     fn a_missing_target_is_an_error_and_creates_nothing() {
         let dir = scratch("missing");
         let err = replace(&dir.join("config.json"), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(entries(&dir).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn create_or_replace_creates_with_the_mode_asked_and_replaces_a_running_executable() {
+        let dir = scratch("create");
+        let f = dir.join("tool");
+        create_or_replace(&f, b"first", 0o755).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"first");
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o755);
+        // A file open for execution cannot be written in place (ETXTBSY);
+        // a rename over it works, and the running program keeps its inode.
+        std::fs::copy("/bin/sleep", &f).unwrap();
+        let mut running = std::process::Command::new(&f).arg("30").spawn().unwrap();
+        let busy = std::fs::OpenOptions::new().write(true).open(&f).map(|_| ()).unwrap_err();
+        assert_eq!(busy.raw_os_error(), Some(26), "ETXTBSY expected: {busy}");
+        create_or_replace(&f, b"second", 0o644).unwrap();
+        running.kill().unwrap();
+        running.wait().unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"second");
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o644);
+        assert_eq!(entries(&dir), ["tool"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn create_or_replace_in_a_missing_directory_fails_and_creates_nothing() {
+        let dir = scratch("nodir");
+        let err = create_or_replace(&dir.join("sub/tool"), b"x", 0o755).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(entries(&dir).is_empty());
         std::fs::remove_dir_all(dir).unwrap();

@@ -21,11 +21,20 @@ use std::process::ExitCode;
 pub mod args;
 pub mod atomic;
 pub mod bundle;
+pub mod containerd;
+pub mod daemon_json;
+pub mod dockerd;
 pub mod hook_files;
 pub mod hooks;
+pub mod host;
+pub mod install;
+pub mod install_options;
+pub mod manifest;
 pub mod runtime;
 pub mod runtime_cli;
 pub mod runtime_log;
+pub mod sha256;
+pub mod signals;
 pub mod spec;
 pub mod validate;
 pub mod when;
@@ -39,6 +48,7 @@ pub const USAGE: &str = "\
 usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
        oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON]
        oci-add-hooks --version | --help
+       oci-add-hooks install|uninstall [OPTIONS]   (see oci-add-hooks install --help)
 
 Merges the configured OCI hooks into the bundle's config.json for the runtime
 subcommands create, run and restore, then execs the runtime with RUNTIME-ARGS
@@ -64,7 +74,7 @@ pub enum Error {
     Spec { path: PathBuf, err: spec::SpecError },
     SpecWrite { path: PathBuf, err: io::Error },
     Runtime(runtime::RuntimeError),
-    Unsupported(&'static str),
+    Install(Box<install::InstallError>),
 }
 
 impl fmt::Display for Error {
@@ -78,7 +88,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: cannot write (left unchanged): {err}", path.display())
             }
             Error::Runtime(e) => e.fmt(f),
-            Error::Unsupported(what) => write!(f, "{what}: not supported by this build"),
+            Error::Install(e) => e.fmt(f),
         }
     }
 }
@@ -129,8 +139,10 @@ pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
             println!("{VERSION_LINE}");
             Ok(ExitCode::SUCCESS)
         }
-        Mode::Install(_) => Err(Error::Unsupported("install").into()),
-        Mode::Uninstall(_) => Err(Error::Unsupported("uninstall").into()),
+        Mode::Install(args) => install::run(install_options::Action::Install, args).map_err(|e| Error::Install(Box::new(e)).into()),
+        Mode::Uninstall(args) => {
+            install::run(install_options::Action::Uninstall, args).map_err(|e| Error::Install(Box::new(e)).into())
+        }
         Mode::Validate(args) => validate::run(args, &argv0).map_err(Failure::from),
         Mode::Runtime(inv) => Err(hand_over(&inv, &argv0)),
     }

@@ -264,7 +264,7 @@ pub fn to_bytes(spec: &Spec<'_>) -> Vec<u8> {
 
 /// The indentation of the first key, when the document opens with `{` and a
 /// newline.
-fn indent_of(original: &[u8]) -> Option<&[u8]> {
+pub fn indent_of(original: &[u8]) -> Option<&[u8]> {
     let rest = original.strip_prefix(b"{")?;
     let rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n"))?;
     let end = rest.iter().position(|&b| b != b' ' && b != b'\t')?;

@@ -6,6 +6,7 @@ mod util;
 mod containerd;
 mod docker;
 mod hooks_d;
+mod install;
 mod packages;
 mod podman;
 mod reliability;

@@ -1,0 +1,524 @@
+//! Docker's `daemon.json`, and registering the shim as a runtime in it.
+//!
+//! Owns parsing the file, the merge (`runtimes.<name>` and, when asked,
+//! `default-runtime`), its reversal, and writing the document back in the
+//! file's own layout. Pure: no file is read or written here (`install`
+//! does both, `atomic` writes). This is the host's most critical Docker
+//! file: a document that does not parse is refused, never rewritten (the
+//! next dockerd start would fail on a file we broke), every key, value and
+//! the key order outside our entry is kept, and a merge that changes
+//! nothing says so, so that the caller writes nothing.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+pub const RUNTIMES: &str = "runtimes";
+pub const DEFAULT_RUNTIME: &str = "default-runtime";
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The layout of a file we create: what Docker's documentation shows.
+const NEW_INDENT: &[u8] = b"  ";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum DaemonJsonError {
+    Json(String),
+    NotAnObject,
+    Field { field: String, why: String },
+}
+
+impl fmt::Display for DaemonJsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DaemonJsonError::Json(e) => write!(
+                f,
+                "not valid JSON ({e}); dockerd accepts only plain JSON (no comments, nothing after \
+                 the object), so it would not start with this file either: fix it, then run install again"
+            ),
+            DaemonJsonError::NotAnObject => f.write_str("(top level): must be a JSON object"),
+            DaemonJsonError::Field { field, why } => write!(f, "{field}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for DaemonJsonError {}
+
+/// A parsed `daemon.json` and what is needed to write it back as it was laid
+/// out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Doc {
+    pub config: Map<String, Value>,
+    /// The file did not exist, or held only white space.
+    pub was_empty: bool,
+    bom: bool,
+    indent: Option<Vec<u8>>,
+    trailing_newline: bool,
+}
+
+/// Parses the file's bytes; `None` (no file) and white space alone are an
+/// empty object. A UTF-8 byte order mark, which dockerd skips, is kept.
+pub fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
+    let bytes = bytes.unwrap_or_default();
+    let (bom, text) = match bytes.strip_prefix(BOM) {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
+    };
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Doc {
+            config: Map::new(),
+            was_empty: true,
+            bom,
+            indent: Some(NEW_INDENT.to_vec()),
+            trailing_newline: true,
+        });
+    }
+    let value: Value = serde_json::from_slice(text).map_err(|e| DaemonJsonError::Json(e.to_string()))?;
+    let Value::Object(config) = value else { return Err(DaemonJsonError::NotAnObject) };
+    Ok(Doc {
+        config,
+        was_empty: false,
+        bom,
+        indent: crate::spec::indent_of(text).map(<[u8]>::to_vec),
+        trailing_newline: text.ends_with(b"\n"),
+    })
+}
+
+/// The document as bytes: indented as the file was (a new file with two
+/// spaces), compact if it was written on one line.
+pub fn to_bytes(doc: &Doc) -> Vec<u8> {
+    let mut out = Vec::new();
+    if doc.bom {
+        out.extend_from_slice(BOM);
+    }
+    let written = match &doc.indent {
+        Some(indent) => {
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+            serde::Serialize::serialize(&doc.config, &mut ser)
+        }
+        None => serde_json::to_writer(&mut out, &doc.config),
+    };
+    // Serialising a Map into a Vec cannot fail: no I/O, every key a string.
+    debug_assert!(written.is_ok());
+    if doc.trailing_newline {
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The runtime entry the shim is registered with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Runtime {
+    pub name: String,
+    pub path: String,
+    pub args: Vec<String>,
+}
+
+impl Runtime {
+    /// `{"path": ..., "runtimeArgs": [...]}`, as dockerd reads it.
+    pub fn entry(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("path".into(), Value::String(self.path.clone()));
+        m.insert("runtimeArgs".into(), self.args.iter().cloned().map(Value::String).collect());
+        Value::Object(m)
+    }
+}
+
+/// What a merge or its reversal did: each is one line of the install log,
+/// and what install records so that uninstall can put things back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    AddedRuntime { name: String },
+    /// An entry of the same name was replaced; `was` is kept to restore.
+    ReplacedRuntime { name: String, was: Value },
+    RemovedRuntime { name: String },
+    RestoredRuntime { name: String },
+    /// `runtimes` held only our entry and went with it.
+    RemovedRuntimes,
+    SetDefault { name: String, was: Option<Value> },
+    RestoredDefault { to: Option<Value> },
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::AddedRuntime { name } => write!(f, "added {RUNTIMES}.{name}"),
+            Change::ReplacedRuntime { name, was } => write!(f, "replaced {RUNTIMES}.{name} (was {was})"),
+            Change::RemovedRuntime { name } => write!(f, "removed {RUNTIMES}.{name}"),
+            Change::RestoredRuntime { name } => {
+                write!(f, "restored {RUNTIMES}.{name} to what it was before install")
+            }
+            Change::RemovedRuntimes => write!(f, "removed {RUNTIMES}, left empty"),
+            Change::SetDefault { name, was: Some(was) } => {
+                write!(f, "set {DEFAULT_RUNTIME} to {name:?} (was {was})")
+            }
+            Change::SetDefault { name, was: None } => write!(f, "set {DEFAULT_RUNTIME} to {name:?}"),
+            Change::RestoredDefault { to: Some(to) } => write!(f, "reset {DEFAULT_RUNTIME} to {to}"),
+            Change::RestoredDefault { to: None } => {
+                write!(f, "removed {DEFAULT_RUNTIME} (it was not set before install)")
+            }
+        }
+    }
+}
+
+/// What install found before its changes, to put back on uninstall.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Previous {
+    /// The entry install replaced under our name, if any.
+    pub runtime: Option<Value>,
+    /// Whether install set `default-runtime`, and what it was before.
+    pub set_default: bool,
+    pub default: Option<Value>,
+}
+
+/// Registers `rt` under `runtimes`, keeping the entry's place if one of the
+/// same name exists, and makes it `default-runtime` when `set_default`.
+/// Returns the changes; none means the document is as it was. On an error
+/// nothing has changed.
+pub fn merge(config: &mut Map<String, Value>, rt: &Runtime, set_default: bool) -> Result<Vec<Change>, DaemonJsonError> {
+    let existing = runtimes(config)?.and_then(|r| r.get(&rt.name)).cloned();
+    let default = default_runtime(config)?.cloned();
+    let mut changes = Vec::new();
+    let entry = rt.entry();
+    if existing.as_ref() != Some(&entry) {
+        let slot = config.entry(RUNTIMES).or_insert(Value::Null);
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        if let Value::Object(runtimes) = slot {
+            runtimes.insert(rt.name.clone(), entry);
+        }
+        changes.push(match existing {
+            Some(was) => Change::ReplacedRuntime { name: rt.name.clone(), was },
+            None => Change::AddedRuntime { name: rt.name.clone() },
+        });
+    }
+    if set_default && default.as_ref().and_then(Value::as_str) != Some(rt.name.as_str()) {
+        config.insert(DEFAULT_RUNTIME.into(), Value::String(rt.name.clone()));
+        changes.push(Change::SetDefault { name: rt.name.clone(), was: default });
+    }
+    Ok(changes)
+}
+
+/// Reverses `merge`: the entry under `name` goes (or gets back what it
+/// replaced) only if its `path` is still `our_path`; someone else's entry
+/// is left alone. `default-runtime` is reset when it names us and either
+/// install set it or our entry is gone (dockerd refuses a default that names
+/// no runtime).
+pub fn unmerge(
+    config: &mut Map<String, Value>,
+    name: &str,
+    our_path: &str,
+    previous: &Previous,
+) -> Result<Vec<Change>, DaemonJsonError> {
+    let ours = runtimes(config)?
+        .and_then(|r| r.get(name))
+        .is_some_and(|e| e.get("path").and_then(Value::as_str) == Some(our_path));
+    let default_is_us = default_runtime(config)?.and_then(Value::as_str) == Some(name);
+    let mut changes = Vec::new();
+    if ours {
+        if let Some(Value::Object(runtimes)) = config.get_mut(RUNTIMES) {
+            match &previous.runtime {
+                Some(was) => {
+                    runtimes.insert(name.into(), was.clone());
+                    changes.push(Change::RestoredRuntime { name: name.into() });
+                }
+                None => {
+                    runtimes.shift_remove(name);
+                    changes.push(Change::RemovedRuntime { name: name.into() });
+                    if runtimes.is_empty() {
+                        config.shift_remove(RUNTIMES);
+                        changes.push(Change::RemovedRuntimes);
+                    }
+                }
+            }
+        }
+    }
+    let entry_gone = ours && previous.runtime.is_none();
+    if default_is_us && (previous.set_default || entry_gone) {
+        changes.push(restore_default(config, previous.default.clone()));
+    }
+    Ok(changes)
+}
+
+/// Puts `default-runtime` back to `to`, or removes it when there was none.
+pub fn restore_default(config: &mut Map<String, Value>, to: Option<Value>) -> Change {
+    match &to {
+        Some(v) => {
+            config.insert(DEFAULT_RUNTIME.into(), v.clone());
+        }
+        None => {
+            config.shift_remove(DEFAULT_RUNTIME);
+        }
+    }
+    Change::RestoredDefault { to }
+}
+
+/// dockerd's own default runtime, used when `default-runtime` is not set.
+pub const STOCK_RUNTIME: &str = "runc";
+
+/// What dockerd must be shown on a reload for `after` to take effect, when
+/// that is not `after` itself. dockerd's reload keeps its current
+/// `runtimes` and `default-runtime` when the file no longer sets them, so a
+/// key that `after` drops must reach it as an empty `runtimes` or as the
+/// stock default; the file then gets `after` once dockerd has reloaded.
+/// Returns the document for the reload and the keys it sets back.
+pub fn for_reload(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<(Map<String, Value>, Vec<&'static str>)> {
+    let mut shown = after.clone();
+    let mut kept = Vec::new();
+    if before.contains_key(RUNTIMES) && !after.contains_key(RUNTIMES) {
+        shown.insert(RUNTIMES.into(), Value::Object(Map::new()));
+        kept.push(RUNTIMES);
+    }
+    if before.contains_key(DEFAULT_RUNTIME) && !after.contains_key(DEFAULT_RUNTIME) {
+        shown.insert(DEFAULT_RUNTIME.into(), Value::String(STOCK_RUNTIME.into()));
+        kept.push(DEFAULT_RUNTIME);
+    }
+    (!kept.is_empty()).then_some((shown, kept))
+}
+
+/// Whether `default-runtime` names `name`.
+pub fn default_is(config: &Map<String, Value>, name: &str) -> bool {
+    config.get(DEFAULT_RUNTIME).and_then(Value::as_str) == Some(name)
+}
+
+fn runtimes(config: &Map<String, Value>) -> Result<Option<&Map<String, Value>>, DaemonJsonError> {
+    match config.get(RUNTIMES) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(r)) => Ok(Some(r)),
+        Some(other) => Err(DaemonJsonError::Field {
+            field: RUNTIMES.into(),
+            why: format!("must be an object of runtime name to {{\"path\", \"runtimeArgs\"}}, not {other}"),
+        }),
+    }
+}
+
+fn default_runtime(config: &Map<String, Value>) -> Result<Option<&Value>, DaemonJsonError> {
+    match config.get(DEFAULT_RUNTIME) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::String(_)) => Ok(Some(v)),
+        Some(other) => Err(DaemonJsonError::Field {
+            field: DEFAULT_RUNTIME.into(),
+            why: format!("must be a runtime name (a string), not {other}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rt() -> Runtime {
+        Runtime {
+            name: "oci-add-hooks".into(),
+            path: "/usr/local/bin/oci-add-hooks".into(),
+            args: vec!["--runtime-path".into(), "runc".into()],
+        }
+    }
+
+    const ENTRY: &str = r#"{"path":"/usr/local/bin/oci-add-hooks","runtimeArgs":["--runtime-path","runc"]}"#;
+
+    /// Merges into `text`, returns the new text and the changes' log lines.
+    fn merged(text: Option<&str>, set_default: bool) -> (String, Vec<String>) {
+        let mut doc = parse(text.map(str::as_bytes)).unwrap();
+        let changes = merge(&mut doc.config, &rt(), set_default).unwrap();
+        let out = String::from_utf8(to_bytes(&doc)).unwrap();
+        (out, changes.iter().map(ToString::to_string).collect())
+    }
+
+    /// Unmerges `text` with `previous`.
+    fn unmerged(text: &str, previous: &Previous) -> (String, Vec<String>) {
+        let mut doc = parse(Some(text.as_bytes())).unwrap();
+        let changes = unmerge(&mut doc.config, "oci-add-hooks", "/usr/local/bin/oci-add-hooks", previous).unwrap();
+        (String::from_utf8(to_bytes(&doc)).unwrap(), changes.iter().map(ToString::to_string).collect())
+    }
+
+    /// What install would record from the changes of a merge.
+    fn previous_of(changes: &[Change]) -> Previous {
+        let mut p = Previous::default();
+        for c in changes {
+            match c {
+                Change::ReplacedRuntime { was, .. } => p.runtime = Some(was.clone()),
+                Change::SetDefault { was, .. } => {
+                    p.set_default = true;
+                    p.default = was.clone();
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+
+    /// Merge then unmerge gives back the same bytes, and merging twice
+    /// changes nothing the second time.
+    fn round_trip(text: Option<&str>, set_default: bool) {
+        let mut doc = parse(text.map(str::as_bytes)).unwrap();
+        let changes = merge(&mut doc.config, &rt(), set_default).unwrap();
+        assert!(!changes.is_empty(), "{text:?}");
+        let once = to_bytes(&doc);
+        assert!(merge(&mut doc.config, &rt(), set_default).unwrap().is_empty(), "second merge of {text:?}");
+        assert_eq!(to_bytes(&doc), once);
+        let undone = unmerge(&mut doc.config, "oci-add-hooks", &rt().path, &previous_of(&changes)).unwrap();
+        assert!(!undone.is_empty());
+        let back = String::from_utf8(to_bytes(&doc)).unwrap();
+        match text {
+            Some(t) if !t.trim().is_empty() => assert_eq!(back, t, "round trip of {t:?}"),
+            _ => assert_eq!(back, "{}\n"),
+        }
+        assert!(unmerge(&mut doc.config, "oci-add-hooks", &rt().path, &previous_of(&changes)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_or_empty_file_becomes_an_indented_object_with_our_runtime() {
+        let want = format!("{}\n", serde_json::to_string_pretty(&json!({"runtimes": {"oci-add-hooks": serde_json::from_str::<Value>(ENTRY).unwrap()}})).unwrap());
+        for text in [None, Some(""), Some("  \n")] {
+            let (out, log) = merged(text, false);
+            assert_eq!(out, want, "{text:?}");
+            assert_eq!(log, ["added runtimes.oci-add-hooks"]);
+            assert!(parse(text.map(str::as_bytes)).unwrap().was_empty);
+        }
+        assert!(!parse(Some(b"{}")).unwrap().was_empty);
+    }
+
+    #[test]
+    fn other_keys_values_and_order_are_kept() {
+        let text = "{\n    \"log-level\": \"warn\",\n    \"runtimes\": {\n        \"nvidia\": {\n            \"path\": \"nvidia-container-runtime\"\n        }\n    },\n    \"storage-driver\": \"overlay2\",\n    \"max-concurrent-downloads\": 18446744073709551615\n}\n";
+        let (out, log) = merged(Some(text), false);
+        assert_eq!(log, ["added runtimes.oci-add-hooks"]);
+        let want = "{\n    \"log-level\": \"warn\",\n    \"runtimes\": {\n        \"nvidia\": {\n            \"path\": \"nvidia-container-runtime\"\n        },\n        \"oci-add-hooks\": {\n            \"path\": \"/usr/local/bin/oci-add-hooks\",\n            \"runtimeArgs\": [\n                \"--runtime-path\",\n                \"runc\"\n            ]\n        }\n    },\n    \"storage-driver\": \"overlay2\",\n    \"max-concurrent-downloads\": 18446744073709551615\n}\n";
+        assert_eq!(out, want);
+        round_trip(Some(text), false);
+    }
+
+    #[test]
+    fn layouts_are_kept_tabs_compact_no_newline_and_bom() {
+        let (out, _) = merged(Some("{\n\t\"debug\": true\n}"), false);
+        assert!(out.starts_with("{\n\t\"debug\": true,\n\t\"runtimes\": {\n\t\t\"oci-add-hooks\""), "{out}");
+        assert!(out.ends_with('}'));
+        let (out, _) = merged(Some("{\"debug\":true}\n"), false);
+        assert_eq!(out, format!("{{\"debug\":true,\"runtimes\":{{\"oci-add-hooks\":{ENTRY}}}}}\n"));
+        let (out, _) = merged(Some("\u{feff}{\"debug\":true}"), false);
+        assert!(out.starts_with("\u{feff}{\"debug\":true,"));
+        for text in ["{\n\t\"debug\": true\n}", "{\"debug\":true}\n", "\u{feff}{\"debug\":true}", "{}", "{}\n"] {
+            round_trip(Some(text), false);
+            round_trip(Some(text), true);
+        }
+        round_trip(None, true);
+    }
+
+    #[test]
+    fn our_entry_is_updated_in_place_and_an_equal_one_is_no_change() {
+        let text = r#"{"runtimes":{"a":{"path":"/a"},"oci-add-hooks":{"path":"/old"},"z":{"path":"/z"}}}"#;
+        let (out, log) = merged(Some(text), false);
+        assert_eq!(out, format!(r#"{{"runtimes":{{"a":{{"path":"/a"}},"oci-add-hooks":{ENTRY},"z":{{"path":"/z"}}}}}}"#));
+        assert_eq!(log, [r#"replaced runtimes.oci-add-hooks (was {"path":"/old"})"#]);
+        let (again, log) = merged(Some(&out), false);
+        assert_eq!(again, out);
+        assert!(log.is_empty());
+        // Uninstall puts back what install replaced.
+        let mut doc = parse(Some(text.as_bytes())).unwrap();
+        let changes = merge(&mut doc.config, &rt(), false).unwrap();
+        let (back, log) = unmerged(&String::from_utf8(to_bytes(&doc)).unwrap(), &previous_of(&changes));
+        assert_eq!(back, text);
+        assert_eq!(log, ["restored runtimes.oci-add-hooks to what it was before install"]);
+    }
+
+    #[test]
+    fn set_default_records_and_restores_a_different_default() {
+        let text = r#"{"default-runtime":"runc","runtimes":{"x":{"path":"/x"}}}"#;
+        let (out, log) = merged(Some(text), true);
+        assert_eq!(out, format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"x":{{"path":"/x"}},"oci-add-hooks":{ENTRY}}}}}"#));
+        assert_eq!(log, ["added runtimes.oci-add-hooks", r#"set default-runtime to "oci-add-hooks" (was "runc")"#]);
+        let (back, log) = unmerged(&out, &Previous { runtime: None, set_default: true, default: Some(json!("runc")) });
+        assert_eq!(back, text);
+        assert_eq!(log, ["removed runtimes.oci-add-hooks", r#"reset default-runtime to "runc""#]);
+        // Without --set-default the default is not touched.
+        let (out, _) = merged(Some(text), false);
+        assert!(out.starts_with(r#"{"default-runtime":"runc""#));
+    }
+
+    #[test]
+    fn unmerge_leaves_someone_elses_entry_and_default_alone() {
+        let text = r#"{"default-runtime":"oci-add-hooks","runtimes":{"oci-add-hooks":{"path":"/opt/other"}}}"#;
+        let (out, log) = unmerged(text, &Previous { set_default: true, ..Previous::default() });
+        // The default names a runtime that still exists (theirs): install did
+        // set it, so it is reset; the entry is not ours and stays.
+        assert_eq!(out, r#"{"runtimes":{"oci-add-hooks":{"path":"/opt/other"}}}"#);
+        assert_eq!(log, ["removed default-runtime (it was not set before install)"]);
+        let (out, log) = unmerged(text, &Previous::default());
+        assert_eq!(out, text);
+        assert!(log.is_empty());
+    }
+
+    #[test]
+    fn unmerge_without_a_record_never_leaves_a_default_naming_a_missing_runtime() {
+        let text = format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY},"b":{{"path":"/b"}}}}}}"#);
+        let (out, log) = unmerged(&text, &Previous::default());
+        assert_eq!(out, r#"{"runtimes":{"b":{"path":"/b"}}}"#);
+        assert_eq!(log, ["removed runtimes.oci-add-hooks", "removed default-runtime (it was not set before install)"]);
+    }
+
+    #[test]
+    fn unmerge_of_a_document_without_us_changes_nothing() {
+        for text in ["{}", r#"{"runtimes":{}}"#, r#"{"runtimes":null,"default-runtime":"runc"}"#] {
+            let (out, log) = unmerged(text, &Previous { set_default: true, default: None, runtime: None });
+            assert_eq!(out, text);
+            assert!(log.is_empty());
+        }
+    }
+
+    #[test]
+    fn dockerd_is_shown_an_empty_runtimes_and_the_stock_default_for_keys_the_file_drops() {
+        let before = parse(Some(format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY}}},"debug":true}}"#).as_bytes())).unwrap().config;
+        let mut after = before.clone();
+        let changes = unmerge(&mut after, "oci-add-hooks", &rt().path, &Previous { set_default: true, ..Previous::default() }).unwrap();
+        assert_eq!(changes.len(), 3);
+        assert_eq!(Value::Object(after.clone()).to_string(), r#"{"debug":true}"#);
+        let (shown, kept) = for_reload(&before, &after).unwrap();
+        assert_eq!(Value::Object(shown).to_string(), r#"{"debug":true,"runtimes":{},"default-runtime":"runc"}"#);
+        assert_eq!(kept, [RUNTIMES, DEFAULT_RUNTIME]);
+        // A document that keeps both keys is shown as it is.
+        let mut other = before.clone();
+        merge(&mut other, &Runtime { name: "x".into(), path: "/x".into(), args: vec![] }, true).unwrap();
+        assert_eq!(for_reload(&before, &other), None);
+        assert_eq!(for_reload(&Map::new(), &before), None);
+    }
+
+    #[test]
+    fn null_runtimes_is_replaced_by_an_object() {
+        let (out, _) = merged(Some(r#"{"runtimes":null}"#), false);
+        assert_eq!(out, format!(r#"{{"runtimes":{{"oci-add-hooks":{ENTRY}}}}}"#));
+    }
+
+    #[test]
+    fn unparseable_files_are_refused_with_the_reason() {
+        let cases = [
+            ("{\n  // comment\n  \"debug\": true\n}", "not valid JSON (key must be a string at line 2 column 3)"),
+            ("{\"debug\": true}\n{}", "not valid JSON (trailing characters at line 2 column 1)"),
+            ("{\"debug\": true,}", "not valid JSON (trailing comma at line 1 column 16)"),
+            ("{\"debug\": tru", "not valid JSON (EOF while parsing a value at line 1 column 13)"),
+        ];
+        for (text, want) in cases {
+            let err = parse(Some(text.as_bytes())).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text:?}: {err}");
+            assert!(err.contains("dockerd accepts only plain JSON"), "{err}");
+        }
+        assert_eq!(parse(Some(b"[]")).unwrap_err().to_string(), "(top level): must be a JSON object");
+    }
+
+    #[test]
+    fn wrong_types_are_refused_naming_the_field_and_nothing_changes() {
+        for (text, want) in [
+            (r#"{"runtimes":[]}"#, r#"runtimes: must be an object of runtime name to {"path", "runtimeArgs"}, not []"#),
+            (r#"{"runtimes":{},"default-runtime":1}"#, "default-runtime: must be a runtime name (a string), not 1"),
+        ] {
+            let mut doc = parse(Some(text.as_bytes())).unwrap();
+            let before = doc.clone();
+            assert_eq!(merge(&mut doc.config, &rt(), true).unwrap_err().to_string(), want);
+            assert_eq!(doc, before);
+            let err = unmerge(&mut doc.config, "oci-add-hooks", "/p", &Previous::default()).unwrap_err();
+            assert_eq!(err.to_string(), want);
+            assert_eq!(doc, before);
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The command line of `oci-add-hooks install` and `uninstall`.
+//!
+//! Owns the options, their defaults, their checks and the help text. Pure:
+//! it never looks at the host. Options are recognised anywhere after the
+//! subcommand, as `--opt VALUE` or `--opt=VALUE` (the `=` form is split here
+//! first, since pico-args reads `=` only from UTF-8 arguments). Paths that
+//! end up in `daemon.json`, the containerd drop-in or the install record
+//! must be UTF-8 (they are JSON and TOML strings); the rest stay `OsString`.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use crate::containerd;
+use crate::hook_files::DEFAULT_ROOT;
+use crate::runtime::DEFAULT_RUNTIME;
+
+pub const HELP: &str = "\
+usage: oci-add-hooks install [OPTIONS]
+       oci-add-hooks uninstall [OPTIONS]
+
+install puts this binary and the hook files on a host, registers the shim as
+a Docker runtime in daemon.json (a merge: everything else is kept) and has
+dockerd reload it with SIGHUP, without a restart. uninstall removes exactly
+what install recorded in CONFIG-DIR/installed.json. Both can be run again
+and again: what is already in place is not written. Each step prints one line.
+
+Options take a value as --opt VALUE or --opt=VALUE. Paths marked (host) are
+as the host sees them; they are read and written below --host-root.
+
+  --host-root DIR        where the host's root directory is (default: /;
+                         the installer image uses /host)
+  --bin-dir DIR          (host) where the binary is put, as oci-add-hooks
+                         (default: /usr/local/bin)
+  --config-dir DIR       (host) hook files go to DIR/hooks.d, the install
+                         record is DIR/installed.json (default: /etc/oci-add-hooks)
+  --hooks PATH           a hook file, or a directory whose *.json files are
+                         taken, to install into DIR/hooks.d (mode 0644), each
+                         checked first as the shim checks it; repeatable (install)
+  --runtime-path NAME    the runtime the shim hands over to, given to it in
+                         daemon.json (default: runc)
+  --runtime-name NAME    the runtime's name in Docker and containerd
+                         (default: oci-add-hooks)
+  --set-default          also make it Docker's default-runtime (install)
+  --no-docker            leave Docker alone (default: register the runtime if
+                         the daemon.json or dockerd's pidfile exists)
+  --docker-config FILE   (host) Docker's daemon.json (default: /etc/docker/daemon.json)
+  --docker-pidfile FILE  (host) dockerd's pidfile (default: /var/run/docker.pid)
+  --docker-socket FILE   (host) Docker's API socket, to confirm the reload
+                         (default: /var/run/docker.sock; not there: unconfirmed)
+  --no-reload            do not signal dockerd
+  --containerd-config    also write (host) /etc/containerd/conf.d/99-oci-add-hooks.toml,
+                         declaring the runtime for containerd's CRI plugin;
+                         containerd must then be restarted (never signalled)
+  --wait                 when done, wait for SIGTERM or SIGINT, then exit 0; an
+                         install stays installed (the installer image's
+                         entrypoint: a DaemonSet's pod must keep running)
+  --help                 this text
+";
+
+/// Which of the two subcommands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Install,
+    Uninstall,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Install => "install",
+            Action::Uninstall => "uninstall",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub help: bool,
+    pub host_root: PathBuf,
+    pub bin_dir: String,
+    pub config_dir: String,
+    pub hooks: Vec<PathBuf>,
+    pub runtime_path: String,
+    pub runtime_name: String,
+    pub set_default: bool,
+    pub docker: bool,
+    pub docker_config: String,
+    pub docker_pidfile: String,
+    pub docker_socket: String,
+    pub reload: bool,
+    pub containerd: bool,
+    pub wait: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            help: false,
+            host_root: PathBuf::from("/"),
+            bin_dir: "/usr/local/bin".into(),
+            config_dir: DEFAULT_ROOT.into(),
+            hooks: Vec::new(),
+            runtime_path: DEFAULT_RUNTIME.into(),
+            runtime_name: "oci-add-hooks".into(),
+            set_default: false,
+            docker: true,
+            docker_config: "/etc/docker/daemon.json".into(),
+            docker_pidfile: "/var/run/docker.pid".into(),
+            docker_socket: "/var/run/docker.sock".into(),
+            reload: true,
+            containerd: false,
+            wait: false,
+        }
+    }
+}
+
+impl Options {
+    pub fn binary(&self) -> String {
+        format!("{}/{}", self.bin_dir.trim_end_matches('/'), crate::hook_files::PROGRAM)
+    }
+
+    pub fn hooks_dir(&self) -> String {
+        format!("{}/hooks.d", self.config_dir.trim_end_matches('/'))
+    }
+
+    pub fn record(&self) -> String {
+        format!("{}/{}", self.config_dir.trim_end_matches('/'), crate::manifest::FILE_NAME)
+    }
+
+    pub fn containerd_dropin(&self) -> &'static str {
+        containerd::DROPIN
+    }
+}
+
+const VALUE_OPTIONS: [&str; 9] = [
+    "--host-root",
+    "--bin-dir",
+    "--config-dir",
+    "--hooks",
+    "--runtime-path",
+    "--runtime-name",
+    "--docker-config",
+    "--docker-pidfile",
+    "--docker-socket",
+];
+const FLAGS: [&str; 7] =
+    ["--set-default", "--no-docker", "--no-reload", "--containerd-config", "--wait", "--help", "-h"];
+const INSTALL_ONLY: [&str; 2] = ["--hooks", "--set-default"];
+
+/// Parses the arguments after `install` or `uninstall`. The error is one
+/// line naming the option and why.
+pub fn parse(action: Action, args: Vec<OsString>) -> Result<Options, String> {
+    let mut split = Vec::with_capacity(args.len());
+    for arg in args {
+        let bytes = arg.as_bytes();
+        let eq = bytes.iter().position(|&b| b == b'=');
+        match eq.map(|i| (&bytes[..i], &bytes[i + 1..])) {
+            Some((name, value)) if bytes.starts_with(b"--") => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                if !VALUE_OPTIONS.contains(&name.as_str()) {
+                    return Err(format!("{name}: not an option that takes a value"));
+                }
+                split.push(OsString::from(name));
+                split.push(OsStr::from_bytes(value).to_owned());
+            }
+            _ => split.push(arg),
+        }
+    }
+    for arg in &split {
+        if let Some(opt) = INSTALL_ONLY.iter().find(|o| arg.as_bytes() == o.as_bytes()) {
+            if action == Action::Uninstall {
+                return Err(format!("{opt}: an install option (uninstall removes what install recorded)"));
+            }
+        }
+    }
+
+    let mut p = pico_args::Arguments::from_vec(split);
+    let d = Options::default();
+    let flag = |p: &mut pico_args::Arguments, name: &'static str| p.contains(name);
+    let mut o = Options {
+        help: flag(&mut p, "--help") | flag(&mut p, "-h"),
+        set_default: flag(&mut p, "--set-default"),
+        docker: !flag(&mut p, "--no-docker"),
+        reload: !flag(&mut p, "--no-reload"),
+        containerd: flag(&mut p, "--containerd-config"),
+        wait: flag(&mut p, "--wait"),
+        ..d.clone()
+    };
+    if o.help {
+        return Ok(o);
+    }
+    o.host_root = value(&mut p, "--host-root")?.map_or(d.host_root, PathBuf::from);
+    if !o.host_root.is_absolute() {
+        return Err("--host-root: must be an absolute path".into());
+    }
+    o.hooks = p.values_from_os_str("--hooks", owned).map_err(|e| pico(e, "--hooks"))?.into_iter().map(PathBuf::from).collect();
+    if o.hooks.iter().any(|h| h.as_os_str().is_empty()) {
+        return Err("--hooks: value must not be empty".into());
+    }
+    for (field, name) in [
+        (&mut o.bin_dir, "--bin-dir"),
+        (&mut o.config_dir, "--config-dir"),
+        (&mut o.docker_config, "--docker-config"),
+        (&mut o.docker_pidfile, "--docker-pidfile"),
+        (&mut o.docker_socket, "--docker-socket"),
+    ] {
+        if let Some(v) = utf8_value(&mut p, name)? {
+            *field = host_path(name, v)?;
+        }
+    }
+    if let Some(v) = utf8_value(&mut p, "--runtime-path")? {
+        o.runtime_path = v;
+    }
+    if let Some(v) = utf8_value(&mut p, "--runtime-name")? {
+        let ok = v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && v.as_bytes()[0].is_ascii_alphanumeric();
+        if !ok {
+            return Err(format!(
+                "--runtime-name: {v:?}: must start with a letter or digit and hold only letters, \
+                 digits, '.', '_' and '-'"
+            ));
+        }
+        o.runtime_name = v;
+    }
+    if let Some(left) = p.finish().into_iter().next() {
+        let known = VALUE_OPTIONS.iter().chain(&FLAGS).any(|o| left.as_bytes() == o.as_bytes());
+        return Err(if known {
+            format!("{}: given more than once", left.to_string_lossy())
+        } else {
+            format!("unexpected argument {:?}", left.to_string_lossy())
+        });
+    }
+    Ok(o)
+}
+
+fn value(p: &mut pico_args::Arguments, name: &'static str) -> Result<Option<OsString>, String> {
+    match p.opt_value_from_os_str(name, owned).map_err(|e| pico(e, name))? {
+        Some(v) if v.is_empty() => Err(format!("{name}: value must not be empty")),
+        v => Ok(v),
+    }
+}
+
+fn owned(v: &OsStr) -> Result<OsString, String> {
+    Ok(v.to_owned())
+}
+
+fn utf8_value(p: &mut pico_args::Arguments, name: &'static str) -> Result<Option<String>, String> {
+    match value(p, name)? {
+        None => Ok(None),
+        Some(v) => v
+            .into_string()
+            .map(Some)
+            .map_err(|v| format!("{name}: {:?}: must be UTF-8 (it is written into JSON)", v.to_string_lossy())),
+    }
+}
+
+fn pico(err: pico_args::Error, name: &str) -> String {
+    match err {
+        pico_args::Error::OptionWithoutAValue(_) => format!("{name}: missing value"),
+        pico_args::Error::Utf8ArgumentParsingFailed { cause, .. } => cause,
+        pico_args::Error::ArgumentParsingFailed { cause } => cause,
+        other => format!("{name}: {other}"),
+    }
+}
+
+/// A host path: absolute, without `..` (it must stay below the host root).
+fn host_path(name: &str, v: String) -> Result<String, String> {
+    if !v.starts_with('/') {
+        return Err(format!("{name}: {v:?}: must be an absolute path (as the host sees it)"));
+    }
+    if v.split('/').any(|c| c == "..") {
+        return Err(format!("{name}: {v:?}: must not contain \"..\""));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn install(args: &[&str]) -> Result<Options, String> {
+        parse(Action::Install, os(args))
+    }
+
+    #[test]
+    fn defaults() {
+        let o = install(&[]).unwrap();
+        assert_eq!(o, Options::default());
+        assert_eq!(o.binary(), "/usr/local/bin/oci-add-hooks");
+        assert_eq!(o.hooks_dir(), "/etc/oci-add-hooks/hooks.d");
+        assert_eq!(o.record(), "/etc/oci-add-hooks/installed.json");
+    }
+
+    #[test]
+    fn every_option_in_both_forms() {
+        let o = install(&[
+            "--host-root=/host",
+            "--bin-dir",
+            "/opt/bin/",
+            "--config-dir=/etc/x",
+            "--hooks",
+            "/cfg/a.json",
+            "--hooks=/cfg/dir",
+            "--runtime-path=/usr/bin/crun",
+            "--runtime-name",
+            "hooked",
+            "--set-default",
+            "--no-docker",
+            "--docker-config=/d/daemon.json",
+            "--docker-pidfile",
+            "/d/pid",
+            "--docker-socket=/d/sock",
+            "--no-reload",
+            "--containerd-config",
+            "--wait",
+        ])
+        .unwrap();
+        assert_eq!(o.host_root, PathBuf::from("/host"));
+        assert_eq!(o.binary(), "/opt/bin/oci-add-hooks");
+        assert_eq!(o.hooks_dir(), "/etc/x/hooks.d");
+        assert_eq!(o.hooks, [PathBuf::from("/cfg/a.json"), PathBuf::from("/cfg/dir")]);
+        assert_eq!((o.runtime_path.as_str(), o.runtime_name.as_str()), ("/usr/bin/crun", "hooked"));
+        assert_eq!((o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_str()), ("/d/daemon.json", "/d/pid", "/d/sock"));
+        assert!(o.set_default && !o.docker && !o.reload && o.containerd && o.wait);
+    }
+
+    #[test]
+    fn help_lists_every_option_with_its_default() {
+        for opt in VALUE_OPTIONS.iter().chain(&FLAGS).filter(|o| **o != "-h") {
+            assert!(HELP.contains(&format!("  {opt} ")), "{opt} missing from --help");
+        }
+        for default in ["(default: /;", "/usr/local/bin)", "/etc/oci-add-hooks)", "(default: runc)", "(default: oci-add-hooks)", "/etc/docker/daemon.json)", "/var/run/docker.pid)", "/var/run/docker.sock;"] {
+            assert!(HELP.contains(default), "{default}");
+        }
+        assert!(install(&["--bin-dir", "x", "--help"]).unwrap().help);
+    }
+
+    #[test]
+    fn errors_name_the_option_and_why() {
+        let cases: [(&[&str], &str); 10] = [
+            (&["--bin-dir", "usr/bin"], "--bin-dir: \"usr/bin\": must be an absolute path (as the host sees it)"),
+            (&["--docker-config=/etc/../x"], "--docker-config: \"/etc/../x\": must not contain \"..\""),
+            (&["--host-root", "host"], "--host-root: must be an absolute path"),
+            (&["--bin-dir"], "--bin-dir: missing value"),
+            (&["--hooks="], "--hooks: value must not be empty"),
+            (&["--wait=yes"], "--wait: not an option that takes a value"),
+            (&["--bin-dir=/a", "--bin-dir=/b"], "--bin-dir: given more than once"),
+            (&["--set-default", "--set-default"], "--set-default: given more than once"),
+            (&["--frobnicate"], "unexpected argument \"--frobnicate\""),
+            (&["--runtime-name", "a b"], "--runtime-name: \"a b\": must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"),
+        ];
+        for (args, want) in cases {
+            assert_eq!(install(args).unwrap_err(), want, "{args:?}");
+        }
+        assert_eq!(
+            parse(Action::Uninstall, os(&["--hooks", "/a.json"])).unwrap_err(),
+            "--hooks: an install option (uninstall removes what install recorded)"
+        );
+        assert!(parse(Action::Uninstall, os(&["--containerd-config", "--no-reload"])).is_ok());
+    }
+
+    #[test]
+    fn non_utf8_values() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(b"/cfg/\xff.json".to_vec());
+        let o = parse(Action::Install, vec!["--hooks".into(), odd.clone()]).unwrap();
+        assert_eq!(o.hooks, [PathBuf::from(odd.clone())]);
+        let mut eq = b"--host-root=/h\xff".to_vec();
+        let o = parse(Action::Install, vec![OsString::from_vec(std::mem::take(&mut eq))]).unwrap();
+        assert_eq!(o.host_root.as_os_str().as_bytes(), b"/h\xff");
+        let err = parse(Action::Install, vec!["--bin-dir".into(), OsString::from_vec(b"/b\xff".to_vec())]).unwrap_err();
+        assert_eq!(err, "--bin-dir: \"/b\u{fffd}\": must be UTF-8 (it is written into JSON)");
+    }
+}

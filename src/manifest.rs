@@ -1,0 +1,234 @@
+//! The install record: what `install` put on a host, so that `uninstall`
+//! removes exactly that, and a later `install` with other options removes
+//! what it no longer wants.
+//!
+//! Owns the record's JSON form (`/etc/oci-add-hooks/installed.json`, paths
+//! as the host sees them, so the record means the same whether install ran
+//! on the host or in the installer image with the host under `/host`).
+//! Pure: `install` reads and writes the file. It must never guess: a record
+//! that does not parse is an error, not an empty record.
+
+use std::fmt;
+
+use serde_json::{json, Map, Value};
+
+use crate::daemon_json::Previous;
+
+/// The record's file name, in the configuration directory.
+pub const FILE_NAME: &str = "installed.json";
+
+/// What one install put in place. Every path is a host path.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Record {
+    pub binary: Option<String>,
+    pub hooks: Vec<String>,
+    /// Directories install created, parents first; uninstall removes those
+    /// left empty, children first.
+    pub created_dirs: Vec<String>,
+    pub docker: Option<Docker>,
+    pub containerd: Option<String>,
+}
+
+/// The runtime registered in a `daemon.json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Docker {
+    pub config: String,
+    pub runtime: String,
+    /// The entry's `path`: uninstall removes the entry only while it is this.
+    pub path: String,
+    /// install created the file; uninstall removes it if it is left empty.
+    pub created_config: bool,
+    pub previous: Previous,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordError {
+    pub field: String,
+    pub why: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.why)
+    }
+}
+
+impl Record {
+    pub fn is_empty(&self) -> bool {
+        *self == Record::default()
+    }
+
+    /// Everything either record holds: what may be on the host while an
+    /// install moves from one to the other. The docker entry is `other`'s
+    /// when both have one, unless they name different files or runtimes,
+    /// in which case `self`'s is kept (it is the one still to be undone).
+    pub fn union(&self, other: &Record) -> Record {
+        let mut out = self.clone();
+        let add = |list: &mut Vec<String>, more: &[String]| {
+            for m in more {
+                if !list.contains(m) {
+                    list.push(m.clone());
+                }
+            }
+        };
+        if out.binary.is_none() {
+            out.binary.clone_from(&other.binary);
+        }
+        add(&mut out.hooks, &other.hooks);
+        add(&mut out.created_dirs, &other.created_dirs);
+        if out.docker.is_none() {
+            out.docker.clone_from(&other.docker);
+        }
+        if out.containerd.is_none() {
+            out.containerd.clone_from(&other.containerd);
+        }
+        out
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let docker = self.docker.as_ref().map(|d| {
+            json!({
+                "config": d.config,
+                "runtime": d.runtime,
+                "path": d.path,
+                "created-config": d.created_config,
+                "replaced-runtime": d.previous.runtime,
+                "set-default": d.previous.set_default,
+                "previous-default": d.previous.default,
+            })
+        });
+        let doc = json!({
+            "installed-by": crate::VERSION_LINE,
+            "binary": self.binary,
+            "hooks": self.hooks,
+            "created-dirs": self.created_dirs,
+            "docker": docker,
+            "containerd": self.containerd,
+        });
+        let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Record, RecordError> {
+        let err = |field: &str, why: &str| RecordError { field: field.into(), why: why.into() };
+        let doc: Value = serde_json::from_slice(bytes)
+            .map_err(|e| err("(top level)", &format!("not valid JSON: {e}")))?;
+        let top = doc.as_object().ok_or_else(|| err("(top level)", "must be a JSON object"))?;
+        let docker = match top.get("docker") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(d)) => Some(Docker {
+                config: string(d, "docker.config")?,
+                runtime: string(d, "docker.runtime")?,
+                path: string(d, "docker.path")?,
+                created_config: boolean(d, "docker.created-config")?,
+                previous: Previous {
+                    runtime: d.get("replaced-runtime").filter(|v| !v.is_null()).cloned(),
+                    set_default: boolean(d, "docker.set-default")?,
+                    default: d.get("previous-default").filter(|v| !v.is_null()).cloned(),
+                },
+            }),
+            Some(_) => return Err(err("docker", "must be an object or null")),
+        };
+        Ok(Record {
+            binary: opt_string(top, "binary")?,
+            hooks: strings(top, "hooks")?,
+            created_dirs: strings(top, "created-dirs")?,
+            docker,
+            containerd: opt_string(top, "containerd")?,
+        })
+    }
+}
+
+/// The last part of a dotted field name: the key in its object.
+fn key(field: &str) -> &str {
+    field.rsplit('.').next().unwrap_or(field)
+}
+
+fn string(obj: &Map<String, Value>, field: &str) -> Result<String, RecordError> {
+    opt_string(obj, field)?.ok_or_else(|| RecordError { field: field.into(), why: "missing".into() })
+}
+
+fn opt_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, RecordError> {
+    match obj.get(key(field)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(RecordError { field: field.into(), why: "must be a string".into() }),
+    }
+}
+
+fn boolean(obj: &Map<String, Value>, field: &str) -> Result<bool, RecordError> {
+    match obj.get(key(field)) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(RecordError { field: field.into(), why: "must be true or false".into() }),
+    }
+}
+
+fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, RecordError> {
+    let bad = || RecordError { field: field.into(), why: "must be an array of strings".into() };
+    match obj.get(key(field)) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(bad)).collect()
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Record {
+        Record {
+            binary: Some("/usr/local/bin/oci-add-hooks".into()),
+            hooks: vec!["/etc/oci-add-hooks/hooks.d/10-a.json".into()],
+            created_dirs: vec!["/etc/oci-add-hooks".into(), "/etc/oci-add-hooks/hooks.d".into()],
+            docker: Some(Docker {
+                config: "/etc/docker/daemon.json".into(),
+                runtime: "oci-add-hooks".into(),
+                path: "/usr/local/bin/oci-add-hooks".into(),
+                created_config: true,
+                previous: Previous { runtime: Some(json!({"path": "/old"})), set_default: true, default: Some(json!("runc")) },
+            }),
+            containerd: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        for r in [full(), Record::default()] {
+            assert_eq!(Record::parse(&r.to_bytes()).unwrap(), r);
+        }
+        assert!(Record::default().is_empty());
+        assert!(!full().is_empty());
+    }
+
+    #[test]
+    fn union_keeps_everything_either_holds() {
+        let old = full();
+        let new = Record {
+            binary: Some("/opt/bin/oci-add-hooks".into()),
+            hooks: vec!["/etc/oci-add-hooks/hooks.d/20-b.json".into()],
+            ..Record::default()
+        };
+        let u = old.union(&new);
+        assert_eq!(u.binary, old.binary);
+        assert_eq!(u.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json", "/etc/oci-add-hooks/hooks.d/20-b.json"]);
+        assert_eq!(u.docker, old.docker);
+        assert_eq!(Record::default().union(&new), new);
+        assert_eq!(old.union(&old), old);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = |t: &str| Record::parse(t.as_bytes()).unwrap_err().to_string();
+        assert_eq!(e("{"), "(top level): not valid JSON: EOF while parsing an object at line 1 column 1");
+        assert_eq!(e("[]"), "(top level): must be a JSON object");
+        assert_eq!(e(r#"{"hooks": [1]}"#), "hooks: must be an array of strings");
+        assert_eq!(e(r#"{"binary": 1}"#), "binary: must be a string");
+        assert_eq!(e(r#"{"docker": {"config": "/c", "runtime": "r"}}"#), "docker.path: missing");
+        assert_eq!(e(r#"{"docker": {"config": "/c", "runtime": "r", "path": "/p", "set-default": 1}}"#), "docker.set-default: must be true or false");
+    }
+}

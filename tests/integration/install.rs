@@ -1,0 +1,683 @@
+//! `oci-add-hooks install` and `uninstall`, run as an operator or the
+//! installer image runs them: into a temporary host root, and end to end
+//! as a container of the installer image against a private dockerd.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+/// A host root with an `/etc/docker/daemon.json` and a hook file to install
+/// (outside the root, as a ConfigMap is outside the host).
+struct Host {
+    root: TempDir,
+    src: TempDir,
+}
+
+const DAEMON_JSON: &str = "{\n    \"log-level\": \"warn\",\n    \"storage-driver\": \"overlay2\",\n    \"runtimes\": {\n        \"nvidia\": {\n            \"path\": \"nvidia-container-runtime\"\n        }\n    },\n    \"debug\": false\n}\n";
+
+impl Host {
+    fn new() -> Host {
+        let h = Host { root: TempDir::new("host"), src: TempDir::new("hook-src") };
+        write(&h.daemon_json(), DAEMON_JSON, 0o640);
+        hook_file(h.src.path(), "10-mark.json", &json!({"hooks": {"prestart": [{"path": "/bin/true"}]}}));
+        h
+    }
+
+    fn path(&self, host_path: &str) -> PathBuf {
+        self.root.join(host_path.trim_start_matches('/'))
+    }
+
+    fn daemon_json(&self) -> PathBuf {
+        self.path("/etc/docker/daemon.json")
+    }
+
+    fn config(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.daemon_json()).unwrap()).unwrap()
+    }
+
+    fn hook_src(&self) -> PathBuf {
+        self.src.join("10-mark.json")
+    }
+
+    /// Runs `install`/`uninstall` with `--host-root` and `args`.
+    fn run(&self, action: &str, args: &[&str]) -> Output {
+        Command::new(bin())
+            .arg(action)
+            .arg("--host-root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn install(&self, args: &[&str]) -> Output {
+        let out = self.run("install", args);
+        assert!(out.status.success(), "install {args:?}: {}{}", stdout(&out), stderr(&out));
+        out
+    }
+
+    fn uninstall(&self, args: &[&str]) -> Output {
+        let out = self.run("uninstall", args);
+        assert!(out.status.success(), "uninstall {args:?}: {}{}", stdout(&out), stderr(&out));
+        out
+    }
+
+    /// Every path below the root (relative), with its mode, sorted.
+    fn tree(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let m = p.symlink_metadata().unwrap();
+                out.push(format!("{} {:o}", p.strip_prefix(root).unwrap().display(), m.mode() & 0o7777));
+                if m.is_dir() {
+                    walk(&p, root, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root.path(), self.root.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_owned).collect()
+}
+
+/// (inode, mtime) of a file: a file not written keeps both.
+fn stamp(p: &Path) -> (u64, i64, i64) {
+    let m = std::fs::metadata(p).unwrap();
+    (m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+fn sha256sum(p: &Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    stdout(&out).split_whitespace().next().unwrap().to_owned()
+}
+
+#[test]
+fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_reverses_exactly() {
+    let h = Host::new();
+    let before = h.tree();
+    let src = h.hook_src();
+    let out = h.install(&["--hooks", s(&src)]);
+    let root = h.root.path().display();
+    let bin_path = h.path("/usr/local/bin/oci-add-hooks");
+    assert_eq!(
+        lines(&out),
+        [
+            format!("created directory {root}/usr"),
+            format!("created directory {root}/usr/local"),
+            format!("created directory {root}/usr/local/bin"),
+            format!("created directory {root}/etc/oci-add-hooks"),
+            format!("created directory {root}/etc/oci-add-hooks/hooks.d"),
+            format!("installed {} (sha256 {})", bin_path.display(), sha256sum(bin())),
+            format!("installed {root}/etc/oci-add-hooks/hooks.d/10-mark.json (from {})", src.display()),
+            format!("backed up {root}/etc/docker/daemon.json to {root}/etc/docker/daemon.json.oci-add-hooks.bak"),
+            format!("{root}/etc/docker/daemon.json: added runtimes.oci-add-hooks"),
+            format!("dockerd: not running (no pidfile {root}/var/run/docker.pid): it loads daemon.json when it starts"),
+        ]
+    );
+    // The binary is this executable, 0755; the hook file as given, 0644.
+    assert_eq!(std::fs::read(&bin_path).unwrap(), std::fs::read(bin()).unwrap());
+    assert_eq!(std::fs::metadata(&bin_path).unwrap().mode() & 0o7777, 0o755);
+    let hook = h.path("/etc/oci-add-hooks/hooks.d/10-mark.json");
+    assert_eq!(std::fs::read(&hook).unwrap(), std::fs::read(&src).unwrap());
+    assert_eq!(std::fs::metadata(&hook).unwrap().mode() & 0o7777, 0o644);
+    // daemon.json: merged, key order and everything else kept, mode kept.
+    let want = DAEMON_JSON.replace(
+        "            \"path\": \"nvidia-container-runtime\"\n        }\n",
+        "            \"path\": \"nvidia-container-runtime\"\n        },\n        \"oci-add-hooks\": {\n            \"path\": \"/usr/local/bin/oci-add-hooks\",\n            \"runtimeArgs\": [\n                \"--hook-config-path\",\n                \"/etc/oci-add-hooks/hooks.d\",\n                \"--runtime-path\",\n                \"runc\"\n            ]\n        }\n",
+    );
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), want);
+    assert_eq!(std::fs::metadata(h.daemon_json()).unwrap().mode() & 0o7777, 0o640);
+    let keys: Vec<String> = h.config().as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["log-level", "storage-driver", "runtimes", "debug"]);
+    // The backup is the file as it was, with its mode.
+    let bak = h.path("/etc/docker/daemon.json.oci-add-hooks.bak");
+    assert_eq!(std::fs::read_to_string(&bak).unwrap(), DAEMON_JSON);
+    assert_eq!(std::fs::metadata(&bak).unwrap().mode() & 0o7777, 0o640);
+    // The shim, as installed, reads the installed hook file.
+    let bundle = Bundle::docker();
+    let rec = Recorder::new();
+    let run = shim()
+        .args(["--hook-config-path", s(&h.path("/etc/oci-add-hooks/hooks.d")), "--runtime-path", s(&rec.path)])
+        .args(["create", "--bundle", s(bundle.path()), "x"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(bundle.config()["hooks"]["prestart"][0], json!({"path": "/bin/true"}));
+
+    // A second install changes nothing: no file is written at all.
+    let files = [h.daemon_json(), bin_path.clone(), hook.clone(), h.path("/etc/oci-add-hooks/installed.json"), bak.clone()];
+    let stamps: Vec<_> = files.iter().map(|f| stamp(f)).collect();
+    let tree = h.tree();
+    std::thread::sleep(Duration::from_millis(20));
+    let out = h.install(&["--hooks", s(&src)]);
+    assert_eq!(files.iter().map(|f| stamp(f)).collect::<Vec<_>>(), stamps);
+    assert_eq!(h.tree(), tree);
+    assert!(stdout(&out).contains("daemon.json: already as wanted, unchanged"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("oci-add-hooks: already installed (sha256 {}), unchanged", sha256sum(bin()))), "{}", stdout(&out));
+
+    // A hook file someone else put in hooks.d is not install's to remove.
+    write(&h.path("/etc/oci-add-hooks/hooks.d/50-theirs.json"), r#"{"hooks": {}}"#, 0o644);
+
+    let out = h.uninstall(&[]);
+    assert_eq!(
+        lines(&out),
+        [
+            format!("{root}/etc/docker/daemon.json: removed runtimes.oci-add-hooks"),
+            format!("dockerd: not running (no pidfile {root}/var/run/docker.pid): it loads daemon.json when it starts"),
+            format!("removed {root}/etc/oci-add-hooks/hooks.d/10-mark.json"),
+            format!("removed {}", bin_path.display()),
+            format!("removed {root}/etc/oci-add-hooks/installed.json"),
+            format!("{root}/etc/oci-add-hooks/hooks.d: not empty, left in place"),
+            format!("{root}/etc/oci-add-hooks: not empty, left in place"),
+            format!("removed directory {root}/usr/local/bin (install had created it)"),
+            format!("removed directory {root}/usr/local (install had created it)"),
+            format!("removed directory {root}/usr (install had created it)"),
+        ]
+    );
+    // daemon.json is byte for byte what it was; only the backup and their
+    // hook file remain of all this.
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
+    let mut want_tree = before.clone();
+    want_tree.extend([
+        "etc/docker/daemon.json.oci-add-hooks.bak 640".to_owned(),
+        "etc/oci-add-hooks 755".into(),
+        "etc/oci-add-hooks/hooks.d 755".into(),
+        "etc/oci-add-hooks/hooks.d/50-theirs.json 644".into(),
+    ]);
+    want_tree.sort();
+    assert_eq!(h.tree(), want_tree);
+
+    // Idempotent: a second uninstall changes nothing.
+    let tree = h.tree();
+    let stamp_before = stamp(&h.daemon_json());
+    h.uninstall(&[]);
+    assert_eq!(h.tree(), tree);
+    assert_eq!(stamp(&h.daemon_json()), stamp_before);
+}
+
+#[test]
+fn an_unparseable_daemon_json_is_refused_and_nothing_on_the_host_changes() {
+    let cases = [
+        ("{\n  // the registry mirror\n  \"debug\": true\n}\n", "key must be a string at line 2 column 3"),
+        ("{\"debug\": true}\n}\n", "trailing characters at line 2 column 1"),
+        ("{\"debug\": true,}", "trailing comma at line 1 column 16"),
+        ("[]", ""),
+    ];
+    for (text, why) in cases {
+        let h = Host::new();
+        write(&h.daemon_json(), text, 0o644);
+        let tree = h.tree();
+        let out = h.run("install", &["--hooks", s(&h.hook_src())]);
+        let reason = if why.is_empty() {
+            "(top level): must be a JSON object".to_owned()
+        } else {
+            format!(
+                "not valid JSON ({why}); dockerd accepts only plain JSON (no comments, nothing after the object), \
+                 so it would not start with this file either: fix it, then run install again"
+            )
+        };
+        assert_fails_with(
+            &out,
+            &format!("oci-add-hooks: {}: {reason} (the file is left unchanged)", h.daemon_json().display()),
+        );
+        assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
+        // Not a directory, binary, backup or temporary file more.
+        assert_eq!(h.tree(), tree, "{text:?}");
+        assert_eq!(stdout(&out), "");
+    }
+}
+
+#[test]
+fn refusals_name_the_file_the_field_and_why_and_change_nothing() {
+    let h = Host::new();
+    let bad_hook = hook_file(h.src.path(), "20-bad.json", &json!({"hooks": {"prestart": [{"path": "relative"}]}}));
+    let pid_of_sleep = Command::new("sleep").arg("60").spawn().unwrap();
+    let mut cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["--hooks".into(), s(&bad_hook).into()],
+            format!("oci-add-hooks: {}: hooks.prestart[0].path: must be an absolute path", bad_hook.display()),
+        ),
+        (
+            vec!["--hooks".into(), s(&h.src.join("missing.json")).into()],
+            format!("oci-add-hooks: {}: cannot read hook file: No such file or directory (os error 2)", h.src.join("missing.json").display()),
+        ),
+        (
+            vec!["--bin-dir".into(), "usr/bin".into()],
+            "oci-add-hooks: install: --bin-dir: \"usr/bin\": must be an absolute path (as the host sees it) (see oci-add-hooks install --help)".into(),
+        ),
+        (
+            vec!["--docker-config".into(), "/etc/docker/types.json".into()],
+            format!(
+                "oci-add-hooks: {}: runtimes: must be an object of runtime name to {{\"path\", \"runtimeArgs\"}}, not [] (the file is left unchanged)",
+                h.path("/etc/docker/types.json").display()
+            ),
+        ),
+        (
+            vec!["--docker-pidfile".into(), "/run/other.pid".into()],
+            format!(
+                "oci-add-hooks: {}: pid {} is \"sleep\", not dockerd (a stale pidfile?); not signalled: fix the pidfile or give --docker-pidfile, or --no-reload",
+                h.path("/run/other.pid").display(),
+                pid_of_sleep.id()
+            ),
+        ),
+    ];
+    write(&h.path("/etc/docker/types.json"), r#"{"runtimes": []}"#, 0o644);
+    write(&h.path("/run/other.pid"), format!("{}\n", pid_of_sleep.id()), 0o644);
+    // A hook file of the same name that install did not put there.
+    write(&h.path("/etc/oci-add-hooks/hooks.d/10-mark.json"), r#"{"hooks": {}}"#, 0o644);
+    cases.push((
+        vec!["--hooks".into(), s(&h.hook_src()).into()],
+        format!(
+            "oci-add-hooks: {}: exists and was not put there by install (it is not in {}); not replaced with {}: remove it, or give the hook file another name",
+            h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").display(),
+            h.path("/etc/oci-add-hooks/installed.json").display(),
+            h.hook_src().display()
+        ),
+    ));
+    for (args, message) in cases {
+        let tree = h.tree();
+        let daemon_json = std::fs::read(h.daemon_json()).unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = h.run("install", &args);
+        assert_fails_with(&out, &message);
+        assert_eq!(h.tree(), tree, "{args:?}");
+        assert_eq!(std::fs::read(h.daemon_json()).unwrap(), daemon_json);
+    }
+    let mut sleep = pid_of_sleep;
+    sleep.kill().unwrap();
+    sleep.wait().unwrap();
+}
+
+#[test]
+fn help_lists_every_option_and_its_default() {
+    for action in ["install", "uninstall"] {
+        let out = Command::new(bin()).args([action, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = stdout(&out);
+        for opt in [
+            "--host-root DIR", "--bin-dir DIR", "--config-dir DIR", "--hooks PATH", "--runtime-path NAME",
+            "--runtime-name NAME", "--set-default", "--no-docker", "--docker-config FILE", "--docker-pidfile FILE",
+            "--docker-socket FILE", "--no-reload", "--containerd-config", "--wait", "--help",
+        ] {
+            assert!(help.contains(&format!("  {opt} ")), "{opt}: {help}");
+        }
+    }
+    let out = Command::new(bin()).arg("--help").output().unwrap();
+    assert!(stdout(&out).contains("oci-add-hooks install|uninstall [OPTIONS]"));
+    let out = Command::new(bin()).args(["uninstall", "--set-default"]).output().unwrap();
+    assert_fails_with(
+        &out,
+        "oci-add-hooks: uninstall: --set-default: an install option (uninstall removes what install recorded) (see oci-add-hooks uninstall --help)",
+    );
+}
+
+#[test]
+fn set_default_records_the_previous_default_and_uninstall_puts_it_back() {
+    let h = Host::new();
+    let text = "{\"default-runtime\": \"nvidia\", \"runtimes\": {\"nvidia\": {\"path\": \"/usr/bin/nvidia-container-runtime\"}}}";
+    write(&h.daemon_json(), text, 0o644);
+    let out = h.install(&["--set-default"]);
+    assert!(stdout(&out).contains("daemon.json: set default-runtime to \"oci-add-hooks\" (was \"nvidia\")"), "{}", stdout(&out));
+    assert_eq!(h.config()["default-runtime"], "oci-add-hooks");
+    // Installing again without --set-default gives the default back.
+    let out = h.install(&[]);
+    assert!(stdout(&out).contains("daemon.json: reset default-runtime to \"nvidia\""), "{}", stdout(&out));
+    assert_eq!(h.config()["default-runtime"], "nvidia");
+    h.install(&["--set-default"]);
+    let out = h.uninstall(&[]);
+    assert!(stdout(&out).contains("daemon.json: reset default-runtime to \"nvidia\""), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), "{\"default-runtime\":\"nvidia\",\"runtimes\":{\"nvidia\":{\"path\":\"/usr/bin/nvidia-container-runtime\"}}}");
+}
+
+#[test]
+fn a_later_install_removes_the_hook_files_and_binary_it_no_longer_wants() {
+    let h = Host::new();
+    let b = hook_file(h.src.path(), "20-b.json", &json!({"hooks": {"poststop": [{"path": "/bin/true"}]}}));
+    h.install(&["--hooks", s(h.src.path())]);
+    assert!(h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").exists());
+    assert!(h.path("/etc/oci-add-hooks/hooks.d/20-b.json").exists());
+    let out = h.install(&["--hooks", s(&b), "--bin-dir", "/opt/bin"]);
+    assert!(!h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").exists());
+    assert!(!h.path("/usr/local/bin/oci-add-hooks").exists());
+    assert!(h.path("/opt/bin/oci-add-hooks").exists());
+    assert!(stdout(&out).contains("daemon.json: replaced runtimes.oci-add-hooks"), "{}", stdout(&out));
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/opt/bin/oci-add-hooks");
+    h.uninstall(&[]);
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
+    assert!(!h.path("/opt/bin/oci-add-hooks").exists());
+    assert!(!h.path("/etc/oci-add-hooks/hooks.d/20-b.json").exists());
+    assert!(!h.path("/etc/oci-add-hooks").exists());
+}
+
+#[test]
+fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again() {
+    let h = Host::new();
+    std::fs::remove_file(h.daemon_json()).unwrap();
+    // No daemon.json and no pidfile: Docker is not set up here.
+    let out = h.install(&[]);
+    assert!(stdout(&out).contains("Docker is not set up here, skipped"), "{}", stdout(&out));
+    assert!(!h.daemon_json().exists());
+    h.uninstall(&[]);
+    // A pidfile (of a dockerd that has stopped): daemon.json is created.
+    // pid 2^22+1 is above Linux's pid_max limit, so never alive.
+    write(&h.path("/var/run/docker.pid"), "4194305", 0o644);
+    let out = h.install(&[]);
+    assert!(stdout(&out).contains("which is not running"), "{}", stdout(&out));
+    assert_eq!(std::fs::metadata(h.daemon_json()).unwrap().mode() & 0o7777, 0o644);
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+    assert!(!h.path("/etc/docker/daemon.json.oci-add-hooks.bak").exists(), "nothing to back up");
+    let out = h.uninstall(&[]);
+    assert!(stdout(&out).contains("(install had created it, and it is empty now)"), "{}", stdout(&out));
+    assert!(!h.daemon_json().exists());
+}
+
+#[test]
+fn install_replaces_a_binary_that_is_running() {
+    let h = Host::new();
+    let bin_path = h.path("/usr/local/bin/oci-add-hooks");
+    write(&bin_path, std::fs::read("/bin/sleep").unwrap(), 0o755);
+    let mut running = Command::new(&bin_path).arg("60").spawn().unwrap();
+    h.install(&["--no-docker"]);
+    running.kill().unwrap();
+    running.wait().unwrap();
+    assert_eq!(std::fs::read(&bin_path).unwrap(), std::fs::read(bin()).unwrap());
+    let entries: Vec<_> = std::fs::read_dir(h.path("/usr/local/bin")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries, ["oci-add-hooks"]);
+}
+
+/// Runs `args` (with `--wait`) until it says it waits, sends it `sig`, and
+/// returns its exit code and what it printed after.
+fn run_waiting(args: &[&str], sig: rustix::process::Signal) -> (Option<i32>, String) {
+    let mut child = Command::new(bin()).args(args).arg("--wait").stdout(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waiting for SIGTERM or SIGINT") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "exited early: {seen}");
+        seen.push_str(&line);
+    }
+    // Still waiting a moment later.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none());
+    rustix::process::kill_process(rustix::process::Pid::from_child(&child), sig).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    (status.code(), rest)
+}
+
+#[test]
+fn wait_exits_0_on_sigterm_or_sigint_and_leaves_everything_installed() {
+    use rustix::process::Signal;
+    for (sig, name) in [(Signal::TERM, "SIGTERM"), (Signal::INT, "SIGINT")] {
+        let h = Host::new();
+        let (code, rest) = run_waiting(&["install", "--host-root", s(h.root.path())], sig);
+        assert_eq!(code, Some(0), "{name}");
+        assert_eq!(rest, format!("{name}: exiting; everything stays installed\n"));
+        assert!(h.path("/usr/local/bin/oci-add-hooks").exists());
+        assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+        // The uninstaller DaemonSet's pods wait the same way, after uninstalling.
+        let (code, rest) = run_waiting(&["uninstall", "--host-root", s(h.root.path())], sig);
+        assert_eq!((code, rest), (Some(0), format!("{name}: exiting\n")));
+        assert!(!h.path("/usr/local/bin/oci-add-hooks").exists());
+        assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
+    }
+}
+
+#[test]
+fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
+    if !require(&["containerd"]) {
+        return;
+    }
+    let h = Host::new();
+    let out = h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
+    let dropin = h.path("/etc/containerd/conf.d/99-oci-add-hooks.toml");
+    assert!(stdout(&out).contains("containerd: restart it to load runtime hooked"), "{}", stdout(&out));
+    assert_eq!(std::fs::metadata(&dropin).unwrap().mode() & 0o7777, 0o644);
+    // containerd's own view of a config.toml that imports the drop-in.
+    let main = h.path("/etc/containerd/config.toml");
+    write(&main, format!("version = 2\nimports = [\"{}\"]\n", h.path("/etc/containerd/conf.d/*.toml").display()), 0o644);
+    let dump = Command::new("containerd").arg("--config").arg(&main).args(["config", "dump"]).output().unwrap();
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    let text = stdout(&dump);
+    let table = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hooked]";
+    let at = text.find(table).unwrap_or_else(|| panic!("no runtime in containerd's config: {text}"));
+    let section = &text[at..];
+    assert!(section.contains("runtime_type = \"io.containerd.runc.v2\""), "{section}");
+    let options = &section[section.find(".options]").unwrap()..];
+    assert!(options.contains("BinaryName = \"/usr/local/bin/oci-add-hooks\""), "{options}");
+    // A second install leaves it alone; uninstall removes it (and, without
+    // a record, recognises it by its header).
+    let st = stamp(&dropin);
+    h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
+    assert_eq!(stamp(&dropin), st);
+    h.uninstall(&["--no-docker"]);
+    assert!(!dropin.exists());
+    h.install(&["--containerd-config", "--no-docker"]);
+    std::fs::remove_file(h.path("/etc/oci-add-hooks/installed.json")).unwrap();
+    h.uninstall(&["--containerd-config", "--no-docker"]);
+    assert!(!dropin.exists());
+    assert!(!h.path("/usr/local/bin/oci-add-hooks").exists(), "the binary is this executable: ours");
+}
+
+/// The static release binary for this machine's architecture, built as
+/// `make dist` builds it (cargo does nothing if it is up to date), and
+/// Docker's name for the architecture.
+fn static_binary() -> (PathBuf, &'static str) {
+    let (arch, triple) = match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "aarch64-unknown-linux-musl"),
+        _ => ("amd64", "x86_64-unknown-linux-musl"),
+    };
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(manifest_dir)
+        .args(["build", "--release", "--locked", "--bin", "oci-add-hooks", "--target", triple])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "static build for the image: {}", stderr(&out));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
+    (target_dir.join(triple).join("release/oci-add-hooks"), arch)
+}
+
+/// Builds the installer image from the repository's Dockerfile on `dockerd`,
+/// with a build context staged as `make dist` leaves it; returns its size.
+fn build_image(dockerd: &Dockerd, tag: &str) -> u64 {
+    let (binary, arch) = static_binary();
+    let ctx = TempDir::new("image-context");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["Dockerfile", ".dockerignore"] {
+        std::fs::copy(manifest_dir.join(f), ctx.join(f)).unwrap();
+    }
+    std::fs::create_dir_all(ctx.join("dist").join(arch)).unwrap();
+    std::fs::copy(&binary, ctx.join("dist").join(arch).join("oci-add-hooks")).unwrap();
+    // The classic builder: dockerd 20.10 has it, and it needs no buildx.
+    let out = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .arg("-H")
+        .arg(format!("unix://{}", dockerd.socket.display()))
+        .args(["build", "-q", "--build-arg", &format!("TARGETARCH={arch}"), "-t", tag])
+        .arg(ctx.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker build: {}{}", stdout(&out), stderr(&out));
+    let out = dockerd.docker(&["image", "inspect", "--format", "{{.Size}}", tag]);
+    stdout(&out).trim().parse().unwrap()
+}
+
+fn inspect(dockerd: &Dockerd, what: &str, format: &str) -> String {
+    let out = dockerd.docker(&["inspect", "--format", format, what]);
+    assert!(out.status.success(), "docker inspect {what}: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+fn runtimes(dockerd: &Dockerd) -> Value {
+    let out = dockerd.docker(&["info", "--format", "{{json .Runtimes}}"]);
+    assert!(out.status.success(), "docker info: {}", stderr(&out));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+#[test]
+fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a_dockerd_restart() {
+    if !require(&["dockerd", "docker", "runc"]) {
+        return;
+    }
+    let dockerd = Dockerd::start(&json!({"log-level": "warn", "default-runtime": "runc"}));
+    let daemon_json = std::fs::read(&dockerd.config).unwrap();
+    let size = build_image(&dockerd, "oah-installer");
+    eprintln!("installer image: {size} bytes");
+    assert!(size <= 1 << 20, "the installer image is {size} bytes, over 1 MiB");
+    dockerd.import_busybox("oah-busybox");
+
+    // A container started before the install must run on through it.
+    let out = dockerd.docker(&["run", "-d", "--name", "before", "--network", "none", "oah-busybox", "sleep", "600"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let started = inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}");
+
+    // The node: the binary and hooks go to real host paths under `node`
+    // (dockerd runs what daemon.json names, from the host); the host's
+    // daemon.json, pidfile and socket are the private dockerd's.
+    let node = TempDir::new("node");
+    let marks = TempDir::new("marks");
+    let hooks = TempDir::new("configmap");
+    hook_file(hooks.path(), "10-mark.json", &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")]}}));
+    let bin_dir = node.join("bin");
+    let config_dir = node.join("etc/oci-add-hooks");
+    let mount = |p: &Path| format!("{}:/host{}", p.display(), p.display());
+    let host_args = [
+        "--bin-dir".to_owned(),
+        s(&bin_dir).to_owned(),
+        "--config-dir".into(),
+        s(&config_dir).to_owned(),
+        "--docker-config".into(),
+        s(&dockerd.config).to_owned(),
+        "--docker-pidfile".into(),
+        s(&dockerd.pidfile).to_owned(),
+        "--docker-socket".into(),
+        s(&dockerd.socket).to_owned(),
+    ];
+    let mut run = vec!["run", "-d", "--name", "installer", "--pid=host", "--network", "none"];
+    let (m1, m2, m3) = (mount(node.path()), mount(dockerd.dir.path()), format!("{}:/hooks:ro", hooks.path().display()));
+    run.extend(["-v", &m1, "-v", &m2, "-v", &m3, "oah-installer", "--hooks", "/hooks"]);
+    run.extend(host_args.iter().map(String::as_str));
+    let out = dockerd.docker(&run);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = || stdout(&dockerd.docker(&["logs", "installer"]));
+    wait_for("the installer to finish installing", Duration::from_secs(60), || {
+        let running = inspect(&dockerd, "installer", "{{.State.Running}}") == "true";
+        assert!(running || logs().contains("waiting for SIGTERM"), "installer exited: {}{}", logs(), dockerd.log());
+        logs().contains("waiting for SIGTERM")
+    });
+    let installed = bin_dir.join("oci-add-hooks");
+    let log = logs();
+    eprintln!("installer log:\n{log}");
+    assert!(log.contains(&format!("installed /host{} (sha256 ", installed.display())), "{log}");
+    assert!(
+        log.contains(&format!("dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info", dockerd.pid())),
+        "{log}"
+    );
+
+    // No restart: the same dockerd, the earlier container still running.
+    assert_eq!(std::fs::read_to_string(&dockerd.pidfile).unwrap().trim(), dockerd.pid().to_string());
+    assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
+    let out = dockerd.docker(&["run", "--rm", "--network", "none", "--runtime=oci-add-hooks", "oah-busybox", "echo", "hooked"]);
+    assert!(out.status.success(), "docker run --runtime=oci-add-hooks: {}\n{}", stderr(&out), dockerd.log());
+    assert_eq!(stdout(&out), "hooked\n");
+    assert_eq!(markers(marks.path()), ["prestart"]);
+    assert_eq!(inspect(&dockerd, "before", "{{.State.Running}}"), "true");
+    assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
+
+    // A rolling update or eviction stops it with SIGTERM: exit 0, nothing removed.
+    let out = dockerd.docker(&["stop", "--time", "20", "installer"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(inspect(&dockerd, "installer", "{{.State.ExitCode}}"), "0", "{}", logs());
+    assert!(logs().ends_with("SIGTERM: exiting; everything stays installed\n"), "{}", logs());
+    assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
+
+    // uninstall, as the uninstall Job runs it: the runtime goes, dockerd
+    // reloads again, daemon.json is as it was.
+    let mut run = vec!["run", "--rm", "--pid=host", "--network", "none", "-v", &m1, "-v", &m2];
+    run.extend(["--entrypoint", "/oci-add-hooks", "oah-installer", "uninstall", "--host-root", "/host"]);
+    run.extend(host_args.iter().map(String::as_str));
+    let out = dockerd.docker(&run);
+    assert!(out.status.success(), "uninstall: {}{}", stdout(&out), stderr(&out));
+    eprintln!("uninstall log:\n{}", stdout(&out));
+    assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
+    assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
+    assert_eq!(std::fs::read(&dockerd.config).unwrap(), daemon_json);
+    assert!(!installed.exists());
+    assert!(!config_dir.exists());
+    assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
+    assert_eq!(inspect(&dockerd, "before", "{{.State.Running}}"), "true");
+}
+
+/// A venv with the `kubernetes` Python client, made once under target/.
+fn kubernetes_python() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
+    let venv = target_dir.join("k8s-venv");
+    let python = venv.join("bin/python");
+    let has_client = || Command::new(&python).args(["-c", "import kubernetes, yaml"]).output().is_ok_and(|o| o.status.success());
+    if !has_client() {
+        let out = Command::new("python3").args(["-m", "venv"]).arg(&venv).output().unwrap();
+        assert!(out.status.success(), "python3 -m venv: {}", stderr(&out));
+        let out = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "kubernetes==37.0.2"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pip install kubernetes: {}", stderr(&out));
+    }
+    python
+}
+
+#[test]
+fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_policy() {
+    if !require(&["python3"]) {
+        return;
+    }
+    let python = kubernetes_python();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checker = dir.join("tests/kubernetes/check_manifests.py");
+    let daemonset = dir.join("packaging/kubernetes/daemonset.yaml");
+    let uninstall = dir.join("packaging/kubernetes/uninstall.yaml");
+    let check = |files: &[&Path]| Command::new(&python).arg(&checker).args(files).output().unwrap();
+    let out = check(&[&daemonset, &uninstall]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).ends_with(" passed, 0 failed\n"), "{}", stdout(&out));
+
+    // The checker catches what the API server would drop or refuse.
+    let text = std::fs::read_to_string(&daemonset).unwrap();
+    let broken = TempDir::new("manifests");
+    for (from, to, want) in [
+        ("hostPID: true", "hostPid: true", "DaemonSet.spec.template.spec.hostPid: not a field of V1PodSpec"),
+        ("        - name: install\n", "        -\n", "deserialises into V1DaemonSet: 1 validation error for V1Container name Input should be a valid string"),
+        ("type: RollingUpdate", "type: OnDelete", "FAILED: packaging"),
+        ("            - {name: host-run, mountPath: /host/var/run, readOnly: true}\n", "            - {name: host-run, mountPath: /host/var/run}\n", "/var/run read-only"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let f = broken.join("daemonset.yaml");
+        std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
+        let out = check(&[&f, &uninstall]);
+        assert!(!out.status.success(), "{to}: {}", stdout(&out));
+        let report = stdout(&out).replace(s(&f), "packaging/kubernetes/daemonset.yaml");
+        let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();
+        assert!(failed.iter().any(|l| l.contains(want)), "{to}: {failed:?}");
+    }
+}
