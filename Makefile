@@ -41,8 +41,10 @@ test: deps test-native test-aarch64 test-packages test-nix
 # The packages tests run on their own (test-packages): one of them installs
 # the .deb on this machine, which must not race other tests that look at
 # /etc/oci-add-hooks.
+# The benches run once untimed as smoke tests; they take no libtest flags.
 test-native:
-	$(CARGO) test --all-targets -- --skip packages::
+	$(CARGO) test --lib --bins --test integration -- --skip packages::
+	$(CARGO) test --benches
 
 # The unit and integration tests again, built for aarch64 and run under
 # qemu-user (the cargo runner in .cargo/config.toml). Tests that need a host
