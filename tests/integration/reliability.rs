@@ -65,14 +65,20 @@ fn killed_at_random_points_of_a_large_write_it_leaves_the_old_or_the_new_config_
     let old = large_config(10 << 20);
     let bundle = Bundle::with_config(&old);
 
-    // One run to completion gives the new bytes and how long a run takes.
-    let start = Instant::now();
-    let status = spawn_create(&hooks, bundle.path()).wait().unwrap();
-    let full = start.elapsed();
-    assert!(status.success());
-    let new = bundle.config_bytes();
-    assert_ne!(new, old);
-    write(&bundle.config_path(), &old, 0o644);
+    // Runs to completion give the new bytes and how long a run takes: the
+    // fastest of three, since the first is slowed by a cold page cache and
+    // the parallel suite, and kill points scale with it.
+    let mut full = Duration::MAX;
+    let mut new = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let status = spawn_create(&hooks, bundle.path()).wait().unwrap();
+        full = full.min(start.elapsed());
+        assert!(status.success());
+        new = bundle.config_bytes();
+        assert_ne!(new, old);
+        write(&bundle.config_path(), &old, 0o644);
+    }
 
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("kill points from seed {seed}; a run to completion takes {full:?}");
@@ -97,7 +103,10 @@ fn killed_at_random_points_of_a_large_write_it_leaves_the_old_or_the_new_config_
             while temp_files(&bundle).is_empty() && child.try_wait().unwrap().is_none() {
                 std::thread::sleep(Duration::from_micros(100));
             }
-            std::thread::sleep(Duration::from_micros(random.below(micros(full) / 10 + 1)));
+            // A window that scales with the run but stays short when the
+            // suite's load stretches it: the write itself is what is slow.
+            let window = micros(full).min(300_000) / 10;
+            std::thread::sleep(Duration::from_micros(random.below(window + 1)));
             start.elapsed()
         };
         let _ = child.kill();
