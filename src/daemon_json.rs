@@ -89,16 +89,7 @@ pub fn to_bytes(doc: &Doc) -> Vec<u8> {
     if doc.bom {
         out.extend_from_slice(BOM);
     }
-    let written = match &doc.indent {
-        Some(indent) => {
-            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-            serde::Serialize::serialize(&doc.config, &mut ser)
-        }
-        None => serde_json::to_writer(&mut out, &doc.config),
-    };
-    // Serialising a Map into a Vec cannot fail: no I/O, every key a string.
-    debug_assert!(written.is_ok());
+    crate::spec::write_json(&mut out, &doc.config, doc.indent.as_deref());
     if doc.trailing_newline {
         out.push(b'\n');
     }

@@ -218,17 +218,7 @@ pub fn merge<'h>(
 /// write specs.
 pub fn to_bytes(spec: &Spec<'_>) -> Vec<u8> {
     let mut hooks = Vec::new();
-    let written = match spec.indent {
-        Some(indent) => {
-            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
-            let mut ser = serde_json::Serializer::with_formatter(&mut hooks, fmt);
-            serde::Serialize::serialize(&spec.hooks, &mut ser)
-        }
-        None => serde_json::to_writer(&mut hooks, &spec.hooks),
-    };
-    // Serialising a Value into a Vec cannot fail: there is no I/O and every
-    // key is a string.
-    debug_assert!(written.is_ok());
+    write_json(&mut hooks, &spec.hooks, spec.indent);
 
     let (range, append) = match spec.hooks_at {
         Place::Replace(ref r) => (r.clone(), None),
@@ -269,6 +259,22 @@ pub fn indent_of(original: &[u8]) -> Option<&[u8]> {
     let rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n"))?;
     let end = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
     (end > 0).then(|| &rest[..end])
+}
+
+/// Appends `value` as JSON: indented with `indent` per level when given
+/// (as the file being rewritten was), else compact. Shared with the
+/// `daemon.json` merge, which keeps a file's layout the same way.
+pub fn write_json(out: &mut Vec<u8>, value: &impl serde::Serialize, indent: Option<&[u8]>) {
+    let written = match indent {
+        Some(indent) => {
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
+            value.serialize(&mut serde_json::Serializer::with_formatter(&mut *out, fmt))
+        }
+        None => serde_json::to_writer(&mut *out, value),
+    };
+    // Serialising JSON values into a Vec cannot fail: there is no I/O and
+    // every key is a string.
+    debug_assert!(written.is_ok());
 }
 
 #[cfg(test)]
