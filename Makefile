@@ -82,6 +82,14 @@ musl-targets:
 	  rustup target list --installed | grep -qx "$$t" || rustup target add "$$t"; \
 	done
 
+# The static binaries that ship: the release profile, plus two link arguments
+# that only they get, never a test build: packaging/discard-unwind-tables.ld
+# (the unwind tables, which a test harness needs to report a failing test)
+# and --icf=all (lld folds functions whose code is identical). Both are for
+# the 600 KiB size budget; see README, "Static builds".
+SHIP_LINK_ARGS := -C link-arg=-T$(CURDIR)/packaging/discard-unwind-tables.ld -C link-arg=--icf=all
+ship-build = $(CARGO) rustc --release --locked --target $(1) --bin oci-add-hooks -- $(SHIP_LINK_ARGS)
+
 pkg-tools:
 	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
 	@command -v cargo-generate-rpm >/dev/null || \
@@ -92,7 +100,7 @@ pkg-tools:
 # --no-strip): the release profile already strips them.
 dist: deps musl-targets pkg-tools
 	rm -rf $(addprefix dist/,$(ARCHES)) dist/*.deb dist/*.rpm dist/SHA256SUMS
-	$(CARGO) build --release --locked $(foreach a,$(ARCHES),--target $(TRIPLE_$(a)))
+	$(foreach a,$(ARCHES),$(call ship-build,$(TRIPLE_$(a))) &&) true
 	mkdir -p target/packaging
 	gzip -9n -c packaging/oci-add-hooks.1 > target/packaging/oci-add-hooks.1.gz
 	set -e; for arch in $(ARCHES); do \
@@ -108,7 +116,7 @@ dist: deps musl-targets pkg-tools
 # The release build (glibc, dynamic) and the static musl build that ships,
 # each against a static no-op runtime built from benches/noop.c.
 bench: deps release musl-targets
-	$(CARGO) build --release --target $(TRIPLE_amd64)
+	$(call ship-build,$(TRIPLE_amd64))
 	$(CARGO) bench --bench shim -- target/release/oci-add-hooks target/$(TRIPLE_amd64)/release/oci-add-hooks
 
 bench-docker: deps release

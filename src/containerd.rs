@@ -37,7 +37,7 @@ pub fn dropin(name: &str, binary: &str) -> String {
 /// A TOML basic string (`"..."`). A JSON string is one, as TOML's escapes
 /// are JSON's, except that TOML also wants DEL escaped.
 fn basic_string(s: &str) -> String {
-    serde_json::Value::from(s).to_string().replace('\u{7f}', "\\u007F")
+    crate::spec::json_text(&s.into()).replace('\u{7f}', "\\u007F")
 }
 
 #[cfg(test)]

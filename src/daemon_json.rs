@@ -13,6 +13,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::spec::Json;
+
 pub const RUNTIMES: &str = "runtimes";
 pub const DEFAULT_RUNTIME: &str = "default-runtime";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -133,17 +135,17 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Change::AddedRuntime { name } => write!(f, "added {RUNTIMES}.{name}"),
-            Change::ReplacedRuntime { name, was } => write!(f, "replaced {RUNTIMES}.{name} (was {was})"),
+            Change::ReplacedRuntime { name, was } => write!(f, "replaced {RUNTIMES}.{name} (was {})", Json(was)),
             Change::RemovedRuntime { name } => write!(f, "removed {RUNTIMES}.{name}"),
             Change::RestoredRuntime { name } => {
                 write!(f, "restored {RUNTIMES}.{name} to what it was before install")
             }
             Change::RemovedRuntimes => write!(f, "removed {RUNTIMES}, left empty"),
             Change::SetDefault { name, was: Some(was) } => {
-                write!(f, "set {DEFAULT_RUNTIME} to {name:?} (was {was})")
+                write!(f, "set {DEFAULT_RUNTIME} to {name:?} (was {})", Json(was))
             }
             Change::SetDefault { name, was: None } => write!(f, "set {DEFAULT_RUNTIME} to {name:?}"),
-            Change::RestoredDefault { to: Some(to) } => write!(f, "reset {DEFAULT_RUNTIME} to {to}"),
+            Change::RestoredDefault { to: Some(to) } => write!(f, "reset {DEFAULT_RUNTIME} to {}", Json(to)),
             Change::RestoredDefault { to: None } => {
                 write!(f, "removed {DEFAULT_RUNTIME} (it was not set before install)")
             }
@@ -278,7 +280,7 @@ fn runtimes(config: &Map<String, Value>) -> Result<Option<&Map<String, Value>>, 
         Some(Value::Object(r)) => Ok(Some(r)),
         Some(other) => Err(DaemonJsonError::Field {
             field: RUNTIMES.into(),
-            why: format!("must be an object of runtime name to {{\"path\", \"runtimeArgs\"}}, not {other}"),
+            why: format!("must be an object of runtime name to {{\"path\", \"runtimeArgs\"}}, not {}", Json(other)),
         }),
     }
 }
@@ -289,7 +291,7 @@ fn default_runtime(config: &Map<String, Value>) -> Result<Option<&Value>, Daemon
         Some(v @ Value::String(_)) => Ok(Some(v)),
         Some(other) => Err(DaemonJsonError::Field {
             field: DEFAULT_RUNTIME.into(),
-            why: format!("must be a runtime name (a string), not {other}"),
+            why: format!("must be a runtime name (a string), not {}", Json(other)),
         }),
     }
 }

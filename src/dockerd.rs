@@ -140,7 +140,7 @@ pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdErro
                 socket: socket.to_owned(),
                 name: name.to_owned(),
                 want: want.clone(),
-                runtimes: Value::Object(runtimes).to_string(),
+                runtimes: crate::spec::json_text(&Value::Object(runtimes)),
             });
         }
         std::thread::sleep(Duration::from_millis(100));

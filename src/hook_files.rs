@@ -130,13 +130,29 @@ pub fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
             files.push((name, path.clone(), false));
         }
     }
-    // Stable: files of the same name named directly keep their given order.
-    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    files.into_iter().map(|(_, path, _)| read(&path, euid)).collect()
+    let mut files: Vec<_> = files.into_iter().map(|(name, path, _)| (name, path)).collect();
+    by_name(&mut files);
+    files.into_iter().map(|(_, path)| read(&path, euid)).collect()
+}
+
+/// Sorts by file name in byte order. Stable: files of the same name named
+/// directly keep their given order.
+///
+/// An insertion sort: the list is a directory of hook files, a handful, and
+/// std's stable sort would add 4 KiB of code to a binary with a size budget
+/// (each element type it sorts is another copy).
+fn by_name(files: &mut [(OsString, PathBuf)]) {
+    for i in 1..files.len() {
+        let mut j = i;
+        while j > 0 && files[j - 1].0.as_bytes() > files[j].0.as_bytes() {
+            files.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// The `*.json` regular files of a directory, by name.
-fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
+pub fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
     let io_err = |err| LoadError::Io { path: dir.to_owned(), err };
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_err)? {
@@ -153,6 +169,7 @@ fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
             Err(err) => return Err(LoadError::Io { path, err }),
         }
     }
+    by_name(&mut out);
     Ok(out)
 }
 
@@ -212,6 +229,18 @@ mod tests {
         assert_eq!(Source::choose(vec![], Some("/e".into()), argv0), Source::Env("/e".into()));
         assert_eq!(Source::choose(vec![], Some("".into()), argv0), Source::Default(DEFAULT_DIR.into()));
         assert_eq!(Source::choose(vec![], None, argv0), Source::Default(DEFAULT_DIR.into()));
+    }
+
+    #[test]
+    fn by_name_sorts_bytewise_and_keeps_equal_names_in_given_order() {
+        let mut files: Vec<(OsString, PathBuf)> = [("b.json", "/1/b.json"), ("a.json", "/2/a.json"), ("B.json", "/3/B.json"), ("a.json", "/4/a.json"), ("a.json", "/5/a.json")]
+            .iter()
+            .map(|(n, p)| (OsString::from(n), PathBuf::from(p)))
+            .collect();
+        by_name(&mut files);
+        let paths: Vec<_> = files.iter().map(|(_, p)| p.to_str().unwrap_or_default()).collect();
+        assert_eq!(paths, ["/3/B.json", "/2/a.json", "/4/a.json", "/5/a.json", "/1/b.json"]);
+        by_name(&mut []);
     }
 
     #[test]

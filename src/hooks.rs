@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::spec::Json;
 use crate::when::{self, When};
 
 /// The one hooks.d version there is (containers/common `pkg/hooks/1.0.0`).
@@ -145,8 +146,9 @@ fn parse_value(doc: &Value) -> Result<Vec<ConfiguredHook>, FieldError> {
         Some(v) => Err(FieldError::new(
             "version",
             format!(
-                "{v} is not supported: a hooks.d file has \"version\": \"{HOOKS_D_VERSION}\", \
-                 and a {{\"hooks\": ...}} file has no version"
+                "{} is not supported: a hooks.d file has \"version\": \"{HOOKS_D_VERSION}\", \
+                 and a {{\"hooks\": ...}} file has no version",
+                Json(v)
             ),
         )),
     }
@@ -274,7 +276,7 @@ pub fn validate_hook(hook: &Value, field: &str) -> Result<Value, FieldError> {
             _ => {
                 return Err(FieldError::new(
                     format!("{field}.timeout"),
-                    format!("must be a whole number of seconds greater than 0, not {timeout}"),
+                    format!("must be a whole number of seconds greater than 0, not {}", Json(timeout)),
                 ))
             }
         }

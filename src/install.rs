@@ -44,7 +44,7 @@ pub enum InstallError {
     DaemonJson { path: PathBuf, err: DaemonJsonError },
     Record { path: PathBuf, err: RecordError },
     Hook(HookError),
-    Untrusted(LoadError),
+    HookFiles(LoadError),
     Refused { path: PathBuf, why: String },
     Dockerd(DockerdError),
 }
@@ -66,7 +66,7 @@ impl fmt::Display for InstallError {
                 path.display()
             ),
             InstallError::Hook(e) => e.fmt(f),
-            InstallError::Untrusted(e) => e.fmt(f),
+            InstallError::HookFiles(e) => e.fmt(f),
             InstallError::Refused { path, why } => write!(f, "{}: {why}", path.display()),
             InstallError::Dockerd(e) => e.fmt(f),
         }
@@ -178,7 +178,7 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
     let hooks_dir_here = host.path(&hooks_dir, true);
     let meta = hooks_dir_here.metadata().map_err(io_err(&hooks_dir_here, "stat"))?;
     hook_files::check_trusted(&hooks_dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
-        .map_err(InstallError::Untrusted)?;
+        .map_err(InstallError::HookFiles)?;
     let new = Record {
         binary: Some(binary.clone()),
         hooks: hook_paths.clone(),
@@ -319,16 +319,9 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
     for path in paths {
         let meta = std::fs::metadata(path).map_err(io_err(path, "read hook file"))?;
         if meta.is_dir() {
-            let mut found = Vec::new();
-            for entry in std::fs::read_dir(path).map_err(io_err(path, "read directory"))? {
-                let entry = entry.map_err(io_err(path, "read directory"))?;
-                let p = entry.path();
-                if p.extension().is_some_and(|e| e == "json") && p.metadata().is_ok_and(|m| m.is_file()) {
-                    found.push(p);
-                }
-            }
-            found.sort();
-            files.extend(found);
+            // Which files, in which order, as the shim would read them.
+            let found = hook_files::json_files(path).map_err(InstallError::HookFiles)?;
+            files.extend(found.into_iter().map(|(_, p)| p));
         } else {
             files.push(path.clone());
         }

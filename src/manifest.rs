@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::daemon_json::Previous;
 
@@ -86,26 +86,33 @@ impl Record {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
+        // Built with `Value::from` rather than `json!`, which goes through
+        // `serde_json::to_value` and links a serializer into `Value` for
+        // this alone.
+        let object = |members: Vec<(&str, Value)>| {
+            Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        };
         let docker = self.docker.as_ref().map(|d| {
-            json!({
-                "config": d.config,
-                "runtime": d.runtime,
-                "path": d.path,
-                "created-config": d.created_config,
-                "replaced-runtime": d.previous.runtime,
-                "set-default": d.previous.set_default,
-                "previous-default": d.previous.default,
-            })
+            object(vec![
+                ("config", d.config.clone().into()),
+                ("runtime", d.runtime.clone().into()),
+                ("path", d.path.clone().into()),
+                ("created-config", d.created_config.into()),
+                ("replaced-runtime", d.previous.runtime.clone().into()),
+                ("set-default", d.previous.set_default.into()),
+                ("previous-default", d.previous.default.clone().into()),
+            ])
         });
-        let doc = json!({
-            "installed-by": crate::VERSION_LINE,
-            "binary": self.binary,
-            "hooks": self.hooks,
-            "created-dirs": self.created_dirs,
-            "docker": docker,
-            "containerd": self.containerd,
-        });
-        let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        let doc = object(vec![
+            ("installed-by", crate::VERSION_LINE.into()),
+            ("binary", self.binary.clone().into()),
+            ("hooks", self.hooks.clone().into()),
+            ("created-dirs", self.created_dirs.clone().into()),
+            ("docker", docker.into()),
+            ("containerd", self.containerd.clone().into()),
+        ]);
+        let mut out = Vec::new();
+        crate::spec::write_json(&mut out, &doc, Some(b"  "));
         out.push(b'\n');
         out
     }
@@ -179,6 +186,7 @@ fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, RecordE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn full() -> Record {
         Record {

@@ -34,8 +34,9 @@ pub fn log_file(log: &OsStr) -> Option<&Path> {
 pub fn entry(msg: &str, json: bool, unix_seconds: u64) -> String {
     let time = rfc3339(unix_seconds);
     if json {
-        let obj = serde_json::json!({"level": "error", "msg": msg, "time": time});
-        format!("{obj}\n")
+        let obj = [("level", "error"), ("msg", msg), ("time", &time)];
+        let obj = obj.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+        format!("{}\n", crate::spec::json_text(&serde_json::Value::Object(obj)))
     } else {
         format!("time=\"{time}\" level=error msg={}\n", quote(msg))
     }

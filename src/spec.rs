@@ -91,7 +91,7 @@ impl<'a> Spec<'a> {
         for &key in keys {
             let value = match (key, self.member(key)) {
                 ("hooks", _) => self.hooks.clone(),
-                (_, Some(raw)) => serde_json::from_str(raw.get()).map_err(|e| SpecError::Json(e.to_string()))?,
+                (_, Some(raw)) => from_raw(raw)?,
                 (_, None) => continue,
             };
             out.insert(key.to_owned(), value);
@@ -138,7 +138,7 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
     let (hooks, hooks_at) = match (hooks.next(), hooks.next()) {
         (Some(_), Some(_)) => return Err(SpecError::HooksRepeated),
         (Some(raw), None) => {
-            let value = serde_json::from_str(raw.get()).map_err(|e| SpecError::Json(e.to_string()))?;
+            let value = from_raw(raw)?;
             (value, Place::Replace(span(bytes, raw)))
         }
         (None, _) => {
@@ -259,6 +259,32 @@ pub fn indent_of(original: &[u8]) -> Option<&[u8]> {
     let rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n"))?;
     let end = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
     (end > 0).then(|| &rest[..end])
+}
+
+/// Parses a member the first scan left raw. Through `from_slice`, as every
+/// other parse in the binary: each reader type serde_json is instantiated
+/// with is a parser's worth of code in the binary.
+fn from_raw(raw: &RawValue) -> Result<Value, SpecError> {
+    serde_json::from_slice(raw.get().as_bytes()).map_err(|e| SpecError::Json(e.to_string()))
+}
+
+/// `value` as compact JSON text, for messages and log lines.
+pub fn json_text(value: &Value) -> String {
+    let mut out = Vec::new();
+    write_json(&mut out, value, None);
+    // serde_json writes UTF-8 only.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Shows a value in a message as compact JSON. serde_json's own `Display`
+/// for `Value` would link a second serializer (one writing to a
+/// formatter) into the binary, beside the one `write_json` uses.
+pub struct Json<'a>(pub &'a Value);
+
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&json_text(self.0))
+    }
 }
 
 /// Appends `value` as JSON: indented with `indent` per level when given

@@ -98,7 +98,7 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
         let _ = writeln!(out, "{stage}:");
         let present = container.as_ref().map_or(&[][..], |c| present(c.spec, stage));
         for (i, (file, h)) in in_stage.iter().enumerate() {
-            let _ = writeln!(out, "  {}", h.hook);
+            let _ = writeln!(out, "  {}", crate::spec::Json(&h.hook));
             let _ = writeln!(out, "    from {}", file.display());
             if container.is_none() {
                 if let Some(w) = &h.when {
@@ -120,7 +120,7 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
         out.push_str("not added, their conditions are not met:\n");
         for (file, h, unmet) in skipped {
             let stages: Vec<&str> = h.stages.iter().map(|s| s.name()).collect();
-            let _ = writeln!(out, "  {} ({})", h.hook, stages.join(", "));
+            let _ = writeln!(out, "  {} ({})", crate::spec::Json(&h.hook), stages.join(", "));
             let _ = writeln!(out, "    from {}", file.display());
             for u in unmet {
                 let _ = writeln!(out, "    {u}");

@@ -97,7 +97,7 @@ impl fmt::Display for When {
         if let Some(b) = self.has_bind_mounts {
             obj.insert("hasBindMounts".into(), Value::Bool(b));
         }
-        Value::Object(obj).fmt(f)
+        crate::spec::Json(&Value::Object(obj)).fmt(f)
     }
 }
 
