@@ -31,6 +31,7 @@ use crate::hooks::{self, HookError};
 use crate::host::Host;
 use crate::install_options::{self, Action, Options, HELP};
 use crate::manifest::{self, Record, RecordError};
+use crate::runtime::FileId;
 use crate::sha256;
 use crate::signals;
 
@@ -147,6 +148,8 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
         check_dropin_is_ours(host, d, &old)?;
     }
     let binary = o.binary();
+    let binary_here = host.path(&binary, false);
+    let ours = !is_this_executable(&binary_here) || old.binary.as_deref() == Some(binary.as_str());
     let rt = Runtime {
         name: o.runtime_name.clone(),
         path: binary.clone(),
@@ -180,7 +183,7 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
     hook_files::check_trusted(&hooks_dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
         .map_err(InstallError::HookFiles)?;
     let new = Record {
-        binary: Some(binary.clone()),
+        binary: ours.then(|| binary.clone()),
         hooks: hook_paths.clone(),
         created_dirs: created,
         docker: registered,
@@ -188,9 +191,13 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
     };
     write_record(&record_here, Some(&old.union(&new)))?;
 
-    let binary_here = host.path(&binary, false);
     let sha = sha256::hex(&exe);
-    if put_file(&binary_here, &exe, 0o755)? {
+    if !ours {
+        say(format_args!(
+            "{}: is this executable (sha256 {sha}), left as it is: install did not put it there, so uninstall leaves it",
+            binary_here.display()
+        ));
+    } else if put_file(&binary_here, &exe, 0o755)? {
         say(format_args!("installed {} (sha256 {sha})", binary_here.display()));
     } else {
         say(format_args!("{}: already installed (sha256 {sha}), unchanged", binary_here.display()));
@@ -281,13 +288,15 @@ fn uninstall(host: &Host, o: &Options) -> Result<(), InstallError> {
 }
 
 /// With no record, what the options name that is recognisably ours: the
-/// binary if it is this very executable, the runtime entry if its path is
+/// binary if it is a copy of this executable (not the running file itself,
+/// which install never writes), the runtime entry if its path is
 /// the binary's, the containerd drop-in if it carries our header. Hook
 /// files cannot be told apart from anyone else's, so they stay.
 fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let binary = o.binary();
+    let here = host.path(&binary, false);
     let exe = std::fs::read("/proc/self/exe").ok();
-    let same = exe.is_some() && std::fs::read(host.path(&binary, false)).ok() == exe;
+    let same = exe.is_some() && !is_this_executable(&here) && std::fs::read(&here).ok() == exe;
     let dropin_ours = o.containerd
         && std::fs::read_to_string(host.path(containerd::DROPIN, false))
             .is_ok_and(|t| t.starts_with(containerd::HEADER));
@@ -303,6 +312,15 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
         containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
         ..Record::default()
     })
+}
+
+/// Whether `here` is the running executable itself: a binary run from where
+/// install would put it, as a package's `/usr/bin/oci-add-hooks` with
+/// `--bin-dir /usr/bin`. Install never copies a binary onto itself, so
+/// such a file was put there by something else (dpkg, rpm), which owns it.
+fn is_this_executable(here: &Path) -> bool {
+    let exe = FileId::current_exe();
+    exe.is_some() && FileId::of_path(here) == exe
 }
 
 /// A hook file to install: its name in hooks.d, where it came from, its bytes.

@@ -67,9 +67,14 @@ impl FileId {
         FileId { dev: meta.dev(), ino: meta.ino() }
     }
 
+    /// The file at `path`, symlinks followed.
+    pub fn of_path(path: &Path) -> Option<Self> {
+        std::fs::metadata(path).ok().map(|m| FileId::of(&m))
+    }
+
     /// The running executable.
     pub fn current_exe() -> Option<Self> {
-        std::fs::metadata("/proc/self/exe").ok().map(|m| FileId::of(&m))
+        FileId::of_path(Path::new("/proc/self/exe"))
     }
 }
 

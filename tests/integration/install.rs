@@ -46,7 +46,12 @@ impl Host {
 
     /// Runs `install`/`uninstall` with `--host-root` and `args`.
     fn run(&self, action: &str, args: &[&str]) -> Output {
-        Command::new(bin())
+        self.run_binary(bin(), action, args)
+    }
+
+    /// The same, with the binary at `binary`.
+    fn run_binary(&self, binary: &Path, action: &str, args: &[&str]) -> Output {
+        Command::new(binary)
             .arg(action)
             .arg("--host-root")
             .arg(self.root.path())
@@ -398,6 +403,52 @@ fn install_replaces_a_binary_that_is_running() {
     assert_eq!(std::fs::read(&bin_path).unwrap(), std::fs::read(bin()).unwrap());
     let entries: Vec<_> = std::fs::read_dir(h.path("/usr/local/bin")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(entries, ["oci-add-hooks"]);
+}
+
+/// The packages' postinst suggests `oci-add-hooks install --bin-dir
+/// /usr/bin`: run from the packaged binary, install must neither rewrite
+/// nor record it, and uninstall (with a record or without) must leave it
+/// to the package. It used to be recorded as installed, and uninstall
+/// removed the package's file.
+#[test]
+fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
+    let h = Host::new();
+    let packaged = h.path("/usr/bin/oci-add-hooks");
+    write(&packaged, std::fs::read(bin()).unwrap(), 0o755);
+    let before = stamp(&packaged);
+    let run = |action: &str, args: &[&str]| {
+        let out = h.run_binary(&packaged, action, args);
+        assert!(out.status.success(), "{action} {args:?}: {}{}", stdout(&out), stderr(&out));
+        lines(&out)
+    };
+    let said = run("install", &["--bin-dir", "/usr/bin", "--hooks", s(&h.hook_src())]);
+    let left = format!(
+        "{}: is this executable (sha256 {}), left as it is: install did not put it there, so uninstall leaves it",
+        packaged.display(),
+        sha256sum(&packaged)
+    );
+    assert!(said.contains(&left), "{said:#?}");
+    let record: Value = serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
+    assert_eq!(record["binary"], Value::Null, "{record:#}");
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/bin/oci-add-hooks");
+    assert!(h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").is_file());
+
+    let said = run("uninstall", &["--bin-dir", "/usr/bin"]);
+    assert!(!said.iter().any(|l| l.contains("usr/bin/oci-add-hooks") && l.starts_with("removed")), "{said:#?}");
+    assert!(!h.path("/etc/oci-add-hooks/installed.json").exists());
+    assert!(!h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").exists());
+    // Without a record, uninstall removes a copy of itself, but not itself.
+    let said = run("uninstall", &["--bin-dir", "/usr/bin"]);
+    assert!(said[0].ends_with("no install record; removing what the options name, where it is ours"), "{said:#?}");
+    assert_eq!(stamp(&packaged), before, "the packaged binary was rewritten or removed");
+
+    // A binary install did put there stays install's when run from there.
+    h.install(&["--no-docker"]);
+    let copied = h.path("/usr/local/bin/oci-add-hooks");
+    let said = h.run_binary(&copied, "install", &["--no-docker"]);
+    assert!(lines(&said).contains(&format!("{}: already installed (sha256 {}), unchanged", copied.display(), sha256sum(&copied))), "{}", stdout(&said));
+    h.run_binary(&copied, "uninstall", &["--no-docker"]);
+    assert!(!copied.exists());
 }
 
 /// Runs `args` (with `--wait`) until it says it waits, sends it `sig`, and
