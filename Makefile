@@ -2,6 +2,7 @@
 #   make demo   a real container through the shim and runc, hooks firing
 #   make test   the whole suite (what .ci/run runs with CI=true)
 #   make dist   static binaries for amd64 and arm64, .deb and .rpm, SHA256SUMS
+#   make static-amd64, static-arm64  one static binary as it ships
 #   make bench  the shim's cost over exec'ing the runtime, glibc and static builds
 #   make bench-docker  docker run through the shim vs plain runc (a private dockerd)
 #   make fuzz   each cargo-fuzz target for FUZZ_SECONDS (nightly)
@@ -87,8 +88,12 @@ musl-targets:
 # (the unwind tables, which a test harness needs to report a failing test)
 # and --icf=all (lld folds functions whose code is identical). Both are for
 # the 600 KiB size budget; see README, "Static builds".
+# `make static-amd64` (or arm64) builds one, to
+# target/<triple>/release/oci-add-hooks; the installer image test uses it too.
 SHIP_LINK_ARGS := -C link-arg=-T$(CURDIR)/packaging/discard-unwind-tables.ld -C link-arg=--icf=all
-ship-build = $(CARGO) rustc --release --locked --target $(1) --bin oci-add-hooks -- $(SHIP_LINK_ARGS)
+.PHONY: $(addprefix static-,$(ARCHES))
+$(addprefix static-,$(ARCHES)): static-%: musl-targets
+	$(CARGO) rustc --release --locked --target $(TRIPLE_$*) --bin oci-add-hooks -- $(SHIP_LINK_ARGS)
 
 pkg-tools:
 	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
@@ -98,9 +103,8 @@ pkg-tools:
 # dist/<arch>/oci-add-hooks, one .deb and one .rpm per architecture, and
 # SHA256SUMS. The packagers take the binaries as built (--no-build,
 # --no-strip): the release profile already strips them.
-dist: deps musl-targets pkg-tools
+dist: deps pkg-tools $(addprefix static-,$(ARCHES))
 	rm -rf $(addprefix dist/,$(ARCHES)) dist/*.deb dist/*.rpm dist/SHA256SUMS
-	$(foreach a,$(ARCHES),$(call ship-build,$(TRIPLE_$(a))) &&) true
 	mkdir -p target/packaging
 	gzip -9n -c packaging/oci-add-hooks.1 > target/packaging/oci-add-hooks.1.gz
 	set -e; for arch in $(ARCHES); do \
@@ -115,8 +119,7 @@ dist: deps musl-targets pkg-tools
 
 # The release build (glibc, dynamic) and the static musl build that ships,
 # each against a static no-op runtime built from benches/noop.c.
-bench: deps release musl-targets
-	$(call ship-build,$(TRIPLE_amd64))
+bench: deps release static-amd64
 	$(CARGO) bench --bench shim -- target/release/oci-add-hooks target/$(TRIPLE_amd64)/release/oci-add-hooks
 
 bench-docker: deps release

@@ -526,23 +526,22 @@ fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
     assert!(!h.path("/usr/local/bin/oci-add-hooks").exists(), "the binary is this executable: ours");
 }
 
-/// The static release binary for this machine's architecture, built as
-/// `make dist` builds it (cargo does nothing if it is up to date), and
-/// Docker's name for the architecture.
+/// The static release binary for this machine's architecture, built by
+/// `make static-<arch>` exactly as `make dist` ships it (cargo does nothing
+/// if it is up to date), and Docker's name for the architecture.
 fn static_binary() -> (PathBuf, &'static str) {
     let (arch, triple) = match std::env::consts::ARCH {
         "aarch64" => ("arm64", "aarch64-unknown-linux-musl"),
         _ => ("amd64", "x86_64-unknown-linux-musl"),
     };
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(manifest_dir)
-        .args(["build", "--release", "--locked", "--bin", "oci-add-hooks", "--target", triple])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "static build for the image: {}", stderr(&out));
+    let mut make = Command::new("make");
+    make.arg("-s").arg("-C").arg(manifest_dir).arg(format!("static-{arch}"));
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        make.arg(format!("CARGO={}", Path::new(&cargo).display()));
+    }
+    let out = make.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "make static-{arch} for the image: {}", stderr(&out));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
     (target_dir.join(triple).join("release/oci-add-hooks"), arch)
 }
@@ -587,7 +586,7 @@ fn runtimes(dockerd: &Dockerd) -> Value {
 
 #[test]
 fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a_dockerd_restart() {
-    if !require(&["dockerd", "docker", "runc"]) {
+    if !require(&["dockerd", "docker", "runc", "make"]) {
         return;
     }
     let dockerd = Dockerd::start(&json!({"log-level": "warn", "default-runtime": "runc"}));

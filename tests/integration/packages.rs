@@ -299,6 +299,16 @@ fn deb_installs_runs_a_container_keeps_conffile_edits_and_removes_cleanly() {
 
     run_container_through_installed_shim();
 
+    // The command postinst prints, run from the packaged binary itself (with
+    // --no-docker: this machine's Docker is not the test's), then undone:
+    // the package's file is neither rewritten nor removed.
+    let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["install", "--bin-dir", "/usr/bin", "--no-docker"]));
+    assert!(said.contains("/usr/bin/oci-add-hooks: is this executable"), "{said}");
+    let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["uninstall", "--bin-dir", "/usr/bin", "--no-docker"]));
+    assert!(!said.contains("removed /usr/bin/oci-add-hooks"), "{said}");
+    assert_eq!(ok(Command::new("dpkg").args(["--verify", "oci-add-hooks"])), "");
+    assert!(!Path::new("/etc/oci-add-hooks/installed.json").exists());
+
     // An operator edits the conffile; a reinstall keeps the edit, quietly.
     let edited = format!("{}# edited by the packages test\n", std::fs::read_to_string(CONFFILE).unwrap());
     std::fs::write(CONFFILE, &edited).unwrap();
