@@ -3,7 +3,7 @@
 //! really fire.
 
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -17,6 +17,31 @@ fn simple_hooks(dir: &TempDir, stages: &[&str]) -> std::path::PathBuf {
         hooks.insert((*s).into(), json!([{"path": format!("/usr/bin/{s}-hook")}]));
     }
     hook_file(dir.path(), "hooks.json", &json!({ "hooks": hooks }))
+}
+
+/// A hook file with one hook per stage (`simple_hooks`), a recording
+/// runtime, and the shim run against both.
+struct Fixture {
+    _conf: TempDir,
+    hooks: PathBuf,
+    rec: Recorder,
+}
+
+impl Fixture {
+    fn new(stages: &[&str]) -> Fixture {
+        Fixture::with(Recorder::new(), stages)
+    }
+
+    fn with(rec: Recorder, stages: &[&str]) -> Fixture {
+        let conf = TempDir::new("conf");
+        let hooks = simple_hooks(&conf, stages);
+        Fixture { _conf: conf, hooks, rec }
+    }
+
+    /// Runs the shim with the hook file, the recorder as runtime, and `args`.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        run_with(&self.hooks, &self.rec.path, args)
+    }
 }
 
 /// Runs the shim with `--hook-config-path H --runtime-path R` and `args`.
@@ -89,9 +114,7 @@ fn every_stage_runs_once_in_order_with_real_runc_and_spec_hooks_still_run_after(
 
 #[test]
 fn arguments_reach_the_runtime_unchanged_and_hooks_are_merged() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart", "poststop"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart", "poststop"]);
     let bundle = Bundle::docker();
     let args = [
         "--root",
@@ -108,9 +131,9 @@ fn arguments_reach_the_runtime_unchanged_and_hooks_are_merged() {
         "/tmp/x.pid",
         "id",
     ];
-    let out = run_with(&hooks, &rec.path, &args);
+    let out = f.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(rec.argv().unwrap(), args);
+    assert_eq!(f.rec.argv().unwrap(), args);
     let config = bundle.config();
     assert_eq!(
         prestart_paths(&config),
@@ -123,9 +146,7 @@ fn arguments_reach_the_runtime_unchanged_and_hooks_are_merged() {
 
 #[test]
 fn every_bundle_form_is_found() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     for form in ["--bundle X", "--bundle=X", "-b X", "-b=X", "-bundle X", "-bundle=X"] {
         for sub in ["create", "run", "restore"] {
             let bundle = Bundle::docker();
@@ -135,7 +156,7 @@ fn every_bundle_form_is_found() {
             let parts: Vec<&str> = filled.split(' ').collect();
             args.extend(&parts);
             args.push("id");
-            let out = run_with(&hooks, &rec.path, &args);
+            let out = f.run(&args);
             assert!(out.status.success(), "{form} {sub}: {}", stderr(&out));
             assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook", "{form} {sub}");
         }
@@ -144,16 +165,14 @@ fn every_bundle_form_is_found() {
 
 #[test]
 fn no_bundle_flag_means_the_current_directory() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::docker();
     let out = shim()
         .current_dir(bundle.path())
         .arg("--hook-config-path")
-        .arg(&hooks)
+        .arg(&f.hooks)
         .arg("--runtime-path")
-        .arg(&rec.path)
+        .arg(&f.rec.path)
         .args(["create", "id"])
         .output()
         .unwrap();
@@ -163,16 +182,14 @@ fn no_bundle_flag_means_the_current_directory() {
 
 #[test]
 fn crun_config_flag_names_the_spec_file() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::docker();
     write(&bundle.dir.join("other.json"), DOCKER_CONFIG, 0o644);
     let b = bundle.path().to_str().unwrap();
     // crun's global flags, then its --config.
     let out = run_with(
-        &hooks,
-        &rec.path,
+        &f.hooks,
+        &f.rec.path,
         &["--cgroup-manager", "cgroupfs", "--log", "file:/dev/null", "--log-level=debug", "create", "-b", b, "--config", "other.json", "id"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -183,16 +200,14 @@ fn crun_config_flag_names_the_spec_file() {
 
 #[test]
 fn youki_short_global_flags_are_stepped_over() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::docker();
     let b = bundle.path().to_str().unwrap();
     let args = ["-r", "create", "-l", "/dev/null", "--systemd-cgroup", "create", "--bundle", b, "id"];
-    let out = run_with(&hooks, &rec.path, &args);
+    let out = f.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook");
-    assert_eq!(rec.argv().unwrap(), args);
+    assert_eq!(f.rec.argv().unwrap(), args);
 }
 
 #[test]
@@ -278,20 +293,18 @@ fn help_lists_the_options() {
 
 #[test]
 fn environment_configures_hooks_and_runtime_when_no_options_are_given() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::docker();
     let out = shim()
-        .env("OCI_ADD_HOOKS_CONFIG", &hooks)
-        .env("OCI_ADD_HOOKS_RUNTIME", &rec.path)
+        .env("OCI_ADD_HOOKS_CONFIG", &f.hooks)
+        .env("OCI_ADD_HOOKS_RUNTIME", &f.rec.path)
         .args(["create", "--bundle"])
         .arg(bundle.path())
         .arg("id")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(rec.ran());
+    assert!(f.rec.ran());
     assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook");
 
     // Options win over the environment.
@@ -300,7 +313,7 @@ fn environment_configures_hooks_and_runtime_when_no_options_are_given() {
         .env("OCI_ADD_HOOKS_CONFIG", "/nonexistent")
         .env("OCI_ADD_HOOKS_RUNTIME", "/nonexistent")
         .arg("--hook-config-path")
-        .arg(&hooks)
+        .arg(&f.hooks)
         .arg("--runtime-path")
         .arg(&other.path)
         .args(["create", "--bundle"])
@@ -340,27 +353,23 @@ fn an_empty_hook_directory_adds_nothing_and_writes_nothing() {
 
 #[test]
 fn running_twice_gives_the_same_file_as_running_once_and_the_second_run_does_not_write() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart", "createRuntime", "poststop"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart", "createRuntime", "poststop"]);
     let bundle = Bundle::docker();
     let args = ["create", "--bundle", bundle.path().to_str().unwrap(), "id"];
-    assert!(run_with(&hooks, &rec.path, &args).status.success());
+    assert!(f.run(&args).status.success());
     let once = bundle.config_bytes();
     let inode = std::fs::metadata(bundle.config_path()).unwrap().ino();
-    assert!(run_with(&hooks, &rec.path, &args).status.success());
+    assert!(f.run(&args).status.success());
     assert_eq!(bundle.config_bytes(), once);
     assert_eq!(std::fs::metadata(bundle.config_path()).unwrap().ino(), inode, "rewritten with nothing to add");
 }
 
 #[test]
 fn the_docker_config_keeps_every_other_key_in_order_and_its_mode() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::docker();
     std::fs::set_permissions(bundle.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
-    assert!(run_with(&hooks, &rec.path, &["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
+    assert!(f.run(&["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
     let before: Value = serde_json::from_str(DOCKER_CONFIG).unwrap();
     let mut after = bundle.config();
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
@@ -375,20 +384,18 @@ fn the_docker_config_keeps_every_other_key_in_order_and_its_mode() {
 
 #[test]
 fn regression_bare_runtime_name_is_looked_up_in_path() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::named("fake-runc");
-    let path = format!("{}:/usr/bin:/bin", rec.dir.path().display());
+    let f = Fixture::with(Recorder::named("fake-runc"), &["prestart"]);
+    let path = format!("{}:/usr/bin:/bin", f.rec.dir.path().display());
     let bundle = Bundle::docker();
     let out = shim()
         .env("PATH", path)
         .arg("--hook-config-path")
-        .arg(&hooks)
+        .arg(&f.hooks)
         .args(["--runtime-path", "fake-runc", "create", "-b", bundle.path().to_str().unwrap(), "id"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(rec.ran());
+    assert!(f.rec.ran());
 }
 
 #[test]
@@ -437,11 +444,9 @@ fn regression_failed_runtime_resolution_leaves_no_hooks_behind() {
 
 #[test]
 fn regression_hooks_null_is_fine() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["poststart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["poststart"]);
     let bundle = Bundle::with_config(r#"{"ociVersion":"1.0.2","hooks":null,"z":1}"#);
-    assert!(run_with(&hooks, &rec.path, &["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
+    assert!(f.run(&["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
     assert_eq!(
         String::from_utf8(bundle.config_bytes()).unwrap(),
         r#"{"ociVersion":"1.0.2","hooks":{"poststart":[{"path":"/usr/bin/poststart-hook"}]},"z":1}"#
@@ -450,11 +455,9 @@ fn regression_hooks_null_is_fine() {
 
 #[test]
 fn regression_keys_not_sorted_no_angle_bracket_escapes_no_empty_stages() {
-    let conf = TempDir::new("conf");
-    let hooks = simple_hooks(&conf, &["prestart"]);
-    let rec = Recorder::new();
+    let f = Fixture::new(&["prestart"]);
     let bundle = Bundle::with_config(r#"{"z":"<b>&</b>","a":{"y":18446744073709551615,"b":-1}}"#);
-    assert!(run_with(&hooks, &rec.path, &["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
+    assert!(f.run(&["create", "-b", bundle.path().to_str().unwrap(), "id"]).status.success());
     assert_eq!(
         String::from_utf8(bundle.config_bytes()).unwrap(),
         r#"{"z":"<b>&</b>","a":{"y":18446744073709551615,"b":-1},"hooks":{"prestart":[{"path":"/usr/bin/prestart-hook"}]}}"#
