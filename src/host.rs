@@ -32,8 +32,18 @@ impl Host {
     /// file is replaced, not what a link of that name points to).
     pub fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
         if self.root == Path::new("/") {
-            // The kernel resolves links against this root already.
-            return PathBuf::from(host_path);
+            // The kernel resolves links in the directories against this
+            // root already; a last component that is a link is still
+            // followed here when asked (a rename onto the link would replace
+            // the link, not the file it names).
+            let mut here = PathBuf::from(host_path);
+            let mut links = 0;
+            while follow_last && links < MAX_LINKS {
+                let Ok(target) = std::fs::read_link(&here) else { break };
+                here = here.parent().unwrap_or(Path::new("/")).join(target);
+                links += 1;
+            }
+            return here;
         }
         let mut pending: Vec<OsString> = Vec::new();
         push_components(&mut pending, Path::new(host_path));
@@ -102,6 +112,14 @@ mod tests {
         assert_eq!(host.path("/../../etc/docker", true), root.join("etc/docker"));
         assert_eq!(host.path("/etc/loop", true), root.join("etc/loop"));
         assert_eq!(Host::new("/".into()).path("/var/run/x", true), PathBuf::from("/var/run/x"));
+        std::fs::write(root.join("srv/docker/real.json"), "{}").unwrap();
+        let link = root.join("etc/docker/daemon.json");
+        let slash = Host::new("/".into());
+        let followed = slash.path(link.to_str().unwrap(), true);
+        assert!(followed.symlink_metadata().unwrap().is_file(), "{} is still the link", followed.display());
+        assert_eq!(followed.canonicalize().unwrap(), root.join("srv/docker/real.json").canonicalize().unwrap());
+        assert_eq!(slash.path(link.to_str().unwrap(), false), link);
+        assert_eq!(slash.path(root.join("etc/loop").to_str().unwrap(), true), root.join("etc/loop"));
         std::fs::remove_dir_all(root).unwrap();
     }
 }
