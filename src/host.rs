@@ -58,9 +58,9 @@ impl Host {
             }
             let next = here.join(&part);
             let follow = !pending.is_empty() || follow_last;
-            let is_link = std::fs::symlink_metadata(&next).is_ok_and(|m| m.file_type().is_symlink());
+            // readlink fails on anything but a link: no stat needed first.
             match std::fs::read_link(&next) {
-                Ok(target) if follow && is_link && links < MAX_LINKS => {
+                Ok(target) if follow && links < MAX_LINKS => {
                     links += 1;
                     if target.is_absolute() {
                         here = self.root.clone();
@@ -76,15 +76,11 @@ impl Host {
 
 /// Pushes `path`'s parts onto `stack` so that the first pops first.
 fn push_components(stack: &mut Vec<OsString>, path: &Path) {
-    let parts: Vec<OsString> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_owned()),
-            Component::ParentDir => Some(OsString::from("..")),
-            _ => None,
-        })
-        .collect();
-    stack.extend(parts.into_iter().rev());
+    stack.extend(path.components().rev().filter_map(|c| match c {
+        Component::Normal(n) => Some(n.to_owned()),
+        Component::ParentDir => Some(OsString::from("..")),
+        _ => None,
+    }));
 }
 
 #[cfg(test)]
