@@ -149,7 +149,7 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
     }
     let binary = o.binary();
     let binary_here = host.path(&binary, false);
-    let ours = !is_this_executable(&binary_here) || old.binary.as_deref() == Some(binary.as_str());
+    let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary.as_str()), &exe, &record_here)?;
     let rt = Runtime {
         name: o.runtime_name.clone(),
         path: binary.clone(),
@@ -194,7 +194,7 @@ fn install(host: &Host, o: &Options) -> Result<(), InstallError> {
     let sha = sha256::hex(&exe);
     if !ours {
         say(format_args!(
-            "{}: is this executable (sha256 {sha}), left as it is: install did not put it there, so uninstall leaves it",
+            "{}: already this executable (sha256 {sha}), but not put there by install: left as it is, and uninstall leaves it",
             binary_here.display()
         ));
     } else if put_file(&binary_here, &exe, 0o755)? {
@@ -312,6 +312,29 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
         containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
         ..Record::default()
     })
+}
+
+/// Whether the binary at `here` is install's to write and record: yes if
+/// an earlier install recorded it, or if there is none. A file something
+/// else put there (dpkg's `/usr/bin/oci-add-hooks`, when the packages'
+/// postinst command `install --bin-dir /usr/bin` runs) belongs to that:
+/// the same program is left in place and not recorded, so uninstall
+/// leaves it; another one is not replaced, as with hook files.
+fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Result<bool, InstallError> {
+    if recorded || here.symlink_metadata().is_err() {
+        return Ok(true);
+    }
+    match std::fs::read(here) {
+        Ok(bytes) if bytes == exe => Ok(false),
+        _ => Err(InstallError::Refused {
+            path: here.to_owned(),
+            why: format!(
+                "exists and was not put there by install (it is not in {}); not replaced with this executable: \
+                 remove it, or give another --bin-dir",
+                record.display()
+            ),
+        }),
+    }
 }
 
 /// Whether `here` is the running executable itself: a binary run from where

@@ -306,6 +306,22 @@ fn refusals_name_the_file_the_field_and_why_and_change_nothing() {
     let mut sleep = pid_of_sleep;
     sleep.kill().unwrap();
     sleep.wait().unwrap();
+
+    // A binary of another program where install would put its own.
+    let foreign = h.path("/usr/local/bin/oci-add-hooks");
+    write(&foreign, "#!/bin/sh\n", 0o755);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: exists and was not put there by install (it is not in {}); not replaced with this executable: remove it, or give another --bin-dir",
+            foreign.display(),
+            h.path("/etc/oci-add-hooks/installed.json").display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    assert_eq!(std::fs::read(&foreign).unwrap(), b"#!/bin/sh\n");
 }
 
 #[test]
@@ -395,6 +411,8 @@ fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again
 fn install_replaces_a_binary_that_is_running() {
     let h = Host::new();
     let bin_path = h.path("/usr/local/bin/oci-add-hooks");
+    // Install's own binary (recorded), since then replaced by another program.
+    h.install(&["--no-docker"]);
     write(&bin_path, std::fs::read("/bin/sleep").unwrap(), 0o755);
     let mut running = Command::new(&bin_path).arg("60").spawn().unwrap();
     h.install(&["--no-docker"]);
@@ -423,7 +441,7 @@ fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
     };
     let said = run("install", &["--bin-dir", "/usr/bin", "--hooks", s(&h.hook_src())]);
     let left = format!(
-        "{}: is this executable (sha256 {}), left as it is: install did not put it there, so uninstall leaves it",
+        "{}: already this executable (sha256 {}), but not put there by install: left as it is, and uninstall leaves it",
         packaged.display(),
         sha256sum(&packaged)
     );
@@ -440,6 +458,12 @@ fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
     // Without a record, uninstall removes a copy of itself, but not itself.
     let said = run("uninstall", &["--bin-dir", "/usr/bin"]);
     assert!(said[0].ends_with("no install record; removing what the options name, where it is ours"), "{said:#?}");
+    assert_eq!(stamp(&packaged), before, "the packaged binary was rewritten or removed");
+
+    // The same, run from another copy of the same program (the image's).
+    let said = lines(&h.install(&["--bin-dir", "/usr/bin", "--no-docker"]));
+    assert!(said.contains(&left), "{said:#?}");
+    h.uninstall(&["--bin-dir", "/usr/bin", "--no-docker"]);
     assert_eq!(stamp(&packaged), before, "the packaged binary was rewritten or removed");
 
     // A binary install did put there stays install's when run from there.

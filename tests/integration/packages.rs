@@ -303,7 +303,7 @@ fn deb_installs_runs_a_container_keeps_conffile_edits_and_removes_cleanly() {
     // --no-docker: this machine's Docker is not the test's), then undone:
     // the package's file is neither rewritten nor removed.
     let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["install", "--bin-dir", "/usr/bin", "--no-docker"]));
-    assert!(said.contains("/usr/bin/oci-add-hooks: is this executable"), "{said}");
+    assert!(said.contains("/usr/bin/oci-add-hooks: already this executable"), "{said}");
     let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["uninstall", "--bin-dir", "/usr/bin", "--no-docker"]));
     assert!(!said.contains("removed /usr/bin/oci-add-hooks"), "{said}");
     assert_eq!(ok(Command::new("dpkg").args(["--verify", "oci-add-hooks"])), "");
