@@ -10,9 +10,10 @@
 //! temporary file behind on an error, and it removes those left by a run
 //! that was killed.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -26,14 +27,8 @@ const TMP_SUFFIX: &str = ".tmp";
 
 /// Replaces `path` with `bytes`, keeping its permission bits and owner.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
-    let dirfd = rfs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let (dirfd, name) = open_parent(path)?;
     let original = rfs::statat(&dirfd, name, AtFlags::empty())?;
-
     let owner = (Uid::from_raw(original.st_uid), Gid::from_raw(original.st_gid));
     write_and_rename(&dirfd, name, bytes, Some(owner), original.st_mode & 0o7777)
 }
@@ -41,34 +36,38 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Writes `path` with `bytes` and permission bits `mode`, owned by the
 /// writer, whether or not it exists: a file that does is replaced whole.
 pub fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let dirfd = rfs::openat(CWD, parent(path), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let (dirfd, name) = open_parent(path)?;
     write_and_rename(&dirfd, name, bytes, None, mode)
 }
 
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
+/// The directory `path` is in, opened, and its name there.
+fn open_parent(path: &Path) -> io::Result<(OwnedFd, &OsStr)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    }
+    };
+    let dirfd = rfs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    Ok((dirfd, name))
 }
 
 /// The temporary file, its owner (when given) and mode, the write, the
 /// rename over `name` in `dirfd`, and the directory's fsync.
 fn write_and_rename(
     dirfd: &impl AsFd,
-    name: &std::ffi::OsStr,
+    name: &OsStr,
     bytes: &[u8],
     owner: Option<(Uid, Gid)>,
     mode: u32,
 ) -> io::Result<()> {
+    within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
     let prefix = tmp_prefix(name.as_bytes());
     remove_stale(dirfd, &prefix);
     let mut tmp_name = prefix;
     tmp_name.extend_from_slice(format!("{}{TMP_SUFFIX}", std::process::id()).as_bytes());
-    let tmp_name = std::ffi::OsStr::from_bytes(&tmp_name);
+    let tmp_name = OsStr::from_bytes(&tmp_name);
 
     let fd = rfs::openat(
         dirfd,

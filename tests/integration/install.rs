@@ -324,6 +324,36 @@ fn refusals_name_the_file_the_field_and_why_and_change_nothing() {
     assert_eq!(std::fs::read(&foreign).unwrap(), b"#!/bin/sh\n");
 }
 
+/// The installed binary is far above a small file size limit: install must
+/// fail with a message, not be killed by SIGXFSZ mid-write and leave its
+/// temporary file (as `replace`, the shim's write, already did not).
+#[test]
+fn regression_a_file_size_limit_killed_install_and_left_a_temporary_file() {
+    if !require(&["prlimit"]) {
+        return;
+    }
+    let h = Host::new();
+    let out = Command::new("prlimit")
+        .arg("--fsize=4096")
+        .arg(bin())
+        .args(["install", "--no-docker", "--host-root"])
+        .arg(h.root.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let bin_dir = h.path("/usr/local/bin");
+    let len = std::fs::metadata(bin()).unwrap().len();
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}/oci-add-hooks: cannot write: the new file's {len} bytes exceed the file size limit (RLIMIT_FSIZE, ulimit -f) of 4096 bytes",
+            bin_dir.display()
+        ),
+    );
+    let left: Vec<_> = std::fs::read_dir(&bin_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn help_lists_every_option_and_its_default() {
     for action in ["install", "uninstall"] {
