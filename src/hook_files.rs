@@ -141,7 +141,7 @@ pub fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
 /// An insertion sort: the list is a directory of hook files, a handful, and
 /// std's stable sort would add 4 KiB of code to a binary with a size budget
 /// (each element type it sorts is another copy).
-fn by_name(files: &mut [(OsString, PathBuf)]) {
+pub fn by_name(files: &mut [(OsString, PathBuf)]) {
     for i in 1..files.len() {
         let mut j = i;
         while j > 0 && files[j - 1].0.as_bytes() > files[j].0.as_bytes() {
@@ -151,7 +151,8 @@ fn by_name(files: &mut [(OsString, PathBuf)]) {
     }
 }
 
-/// The `*.json` regular files of a directory, by name.
+/// The `*.json` regular files of a directory, in the directory's order
+/// (`by_name` sorts them).
 pub fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
     let io_err = |err| LoadError::Io { path: dir.to_owned(), err };
     let mut out = Vec::new();
@@ -169,7 +170,6 @@ pub fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
             Err(err) => return Err(LoadError::Io { path, err }),
         }
     }
-    by_name(&mut out);
     Ok(out)
 }
 

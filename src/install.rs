@@ -361,7 +361,8 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
         let meta = std::fs::metadata(path).map_err(io_err(path, "read hook file"))?;
         if meta.is_dir() {
             // Which files, in which order, as the shim would read them.
-            let found = hook_files::json_files(path).map_err(InstallError::HookFiles)?;
+            let mut found = hook_files::json_files(path).map_err(InstallError::HookFiles)?;
+            hook_files::by_name(&mut found);
             files.extend(found.into_iter().map(|(_, p)| p));
         } else {
             files.push(path.clone());

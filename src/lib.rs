@@ -144,16 +144,16 @@ pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
             install::run(install_options::Action::Uninstall, args).map_err(|e| Error::Install(Box::new(e)).into())
         }
         Mode::Validate(args) => validate::run(args, &argv0).map_err(Failure::from),
-        Mode::Runtime(inv) => Err(hand_over(&inv, &argv0)),
+        Mode::Runtime(inv) => Err(hand_over(inv, &argv0)),
     }
 }
 
 /// Merges hooks if the call creates a container, then execs the runtime.
 /// Returns only the failure.
-fn hand_over(inv: &Invocation, argv0: &OsStr) -> Failure {
+fn hand_over(inv: Invocation, argv0: &OsStr) -> Failure {
     let call = bundle::parse_call(&inv.runtime_args);
-    let log = runtime_log::LogTarget::of(&call);
-    let fail = |error| Failure { error, log: log.clone() };
+    // Worked out only on failure: a call that succeeds never needs it.
+    let fail = |error| Failure { error, log: runtime_log::LogTarget::of(&call) };
 
     if inv.runtime_args.first().is_some_and(|a| a == runtime_cli::VERSION_FLAG) {
         // `docker info` asks the runtime for its version: say which shim is
@@ -172,7 +172,7 @@ fn hand_over(inv: &Invocation, argv0: &OsStr) -> Failure {
         Err(e) => return fail(Error::Runtime(e)),
     };
     if let Some(spec_path) = bundle::spec_path(&call) {
-        if let Err(e) = add_hooks(&source(inv.hook_config_paths.clone(), argv0), &spec_path) {
+        if let Err(e) = add_hooks(&source(inv.hook_config_paths, argv0), &spec_path) {
             return fail(e);
         }
     }
