@@ -207,10 +207,13 @@ pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
     // merge; only the fields they read are parsed, and only if some hook
     // has conditions.
     let view = match configured().any(|h| h.when.is_some()) {
-        true => spec.view(when::SPEC_FIELDS).map_err(spec_err)?,
-        false => serde_json::Value::Null,
+        true => Some(spec.view(when::SPEC_FIELDS).map_err(spec_err)?),
+        false => None,
     };
-    let applying = applying(configured(), &view).map_err(spec_err)?;
+    let container = view.as_ref().map(when::Container::of).transpose().map_err(spec_err)?;
+    // The hooks whose `when` the container meets (a hook without one
+    // applies to every container), in configured order.
+    let applying: Vec<_> = configured().filter(|h| when::unmet(h, container.as_ref()).is_empty()).collect();
     if applying.is_empty() {
         return Ok(());
     }
@@ -220,14 +223,4 @@ pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
             .map_err(|err| Error::SpecWrite { path: spec_path.to_owned(), err })?;
     }
     Ok(())
-}
-
-/// The hooks whose `when` the container meets (a hook without one applies
-/// to every container), in configured order.
-fn applying<'h>(
-    configured: impl Iterator<Item = &'h hooks::ConfiguredHook> + Clone,
-    spec: &serde_json::Value,
-) -> Result<Vec<&'h hooks::ConfiguredHook>, spec::SpecError> {
-    let container = when::facts(configured.clone(), spec)?;
-    Ok(configured.filter(|h| when::unmet(h, container.as_ref()).is_empty()).collect())
 }

@@ -53,9 +53,9 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
     let mut out = String::new();
     let paths: Vec<String> = source.paths().iter().map(|p| p.display().to_string()).collect();
     let from = match source {
-        Source::Options(_) => "--hook-config-path".to_owned(),
-        Source::Env(_) => CONFIG_ENV.to_owned(),
-        Source::Default(_) => "the default".to_owned(),
+        Source::Options(_) => args::HOOK_CONFIG_PATH,
+        Source::Env(_) => CONFIG_ENV,
+        Source::Default(_) => "the default",
     };
     let _ = writeln!(out, "hook configuration: {} ({from})", paths.join(", "));
     if files.is_empty() {
@@ -76,10 +76,7 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
     let mut added: Vec<(&Path, &ConfiguredHook)> = Vec::new();
     for f in files {
         for h in &f.hooks {
-            let unmet = match &container {
-                Some(_) => when::unmet(h, facts),
-                None => Vec::new(),
-            };
+            let unmet = when::unmet(h, facts);
             if unmet.is_empty() {
                 added.push((&f.path, h));
             } else {
