@@ -76,8 +76,10 @@ impl Record {
         }
         add(&mut out.hooks, &other.hooks);
         add(&mut out.created_dirs, &other.created_dirs);
-        if out.docker.is_none() {
-            out.docker.clone_from(&other.docker);
+        match (&out.docker, &other.docker) {
+            (Some(d), Some(o)) if d.config != o.config || d.runtime != o.runtime => {}
+            (_, Some(_)) => out.docker.clone_from(&other.docker),
+            (_, None) => {}
         }
         if out.containerd.is_none() {
             out.containerd.clone_from(&other.containerd);
@@ -227,6 +229,15 @@ mod tests {
         assert_eq!(u.docker, old.docker);
         assert_eq!(Record::default().union(&new), new);
         assert_eq!(old.union(&old), old);
+
+        // The same registration, now with --set-default: the new entry, so
+        // that a run that dies after the edit still knows the old default.
+        let mut again = full();
+        again.docker.as_mut().unwrap().previous = Previous { runtime: None, set_default: true, default: Some(json!("crun")) };
+        assert_eq!(full().union(&again).docker, again.docker);
+        // Another file or runtime: the old one, still to be undone.
+        again.docker.as_mut().unwrap().runtime = "other".into();
+        assert_eq!(full().union(&again).docker, full().docker);
     }
 
     #[test]
