@@ -247,7 +247,7 @@ pub fn restore_default(config: &mut Map<String, Value>, to: Option<Value>) -> Ch
 }
 
 /// dockerd's own default runtime, used when `default-runtime` is not set.
-pub const STOCK_RUNTIME: &str = "runc";
+const STOCK_RUNTIME: &str = "runc";
 
 /// What dockerd must be shown on a reload for `after` to take effect, when
 /// that is not `after` itself. dockerd's reload keeps its current

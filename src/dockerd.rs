@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 /// The process name dockerd runs under.
 const COMM: &str = "dockerd";
 /// How long a reload may take to show in `GET /info`.
-pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
@@ -154,7 +154,7 @@ pub fn lists(socket: &Path, name: &str, path: &str) -> Result<bool, DockerdError
 }
 
 /// `Runtimes` from `GET /info`.
-pub fn runtimes(socket: &Path) -> Result<Map<String, Value>, DockerdError> {
+fn runtimes(socket: &Path) -> Result<Map<String, Value>, DockerdError> {
     let err = |why: String| DockerdError::Socket { path: socket.to_owned(), why };
     let mut stream = UnixStream::connect(socket).map_err(|e| err(format!("cannot connect: {e}")))?;
     let io = |e: io::Error| err(e.to_string());
@@ -175,7 +175,7 @@ pub fn runtimes(socket: &Path) -> Result<Map<String, Value>, DockerdError> {
 
 /// The body of an HTTP/1.1 response that must be `200`: by Content-Length,
 /// chunked, or up to the end (the request asked for `Connection: close`).
-pub fn parse_response(bytes: &[u8]) -> Result<Vec<u8>, String> {
+fn parse_response(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let end = position(bytes, b"\r\n\r\n").ok_or("incomplete HTTP response (no end of headers)")?;
     let head = String::from_utf8_lossy(&bytes[..end]);
     let body = &bytes[end + 4..];

@@ -36,7 +36,7 @@ use crate::sha256;
 use crate::signals;
 
 /// Where a backup of `daemon.json` goes, before install first changes it.
-pub const BACKUP_SUFFIX: &str = ".oci-add-hooks.bak";
+const BACKUP_SUFFIX: &str = ".oci-add-hooks.bak";
 
 #[derive(Debug)]
 pub enum InstallError {

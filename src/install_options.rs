@@ -11,7 +11,6 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::containerd;
 use crate::hook_files::DEFAULT_ROOT;
 use crate::runtime::DEFAULT_RUNTIME;
 
@@ -126,10 +125,6 @@ impl Options {
 
     pub fn record(&self) -> String {
         format!("{}/{}", self.config_dir.trim_end_matches('/'), crate::manifest::FILE_NAME)
-    }
-
-    pub fn containerd_dropin(&self) -> &'static str {
-        containerd::DROPIN
     }
 }
 

@@ -25,7 +25,7 @@ pub fn hex(data: &[u8]) -> String {
     digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn digest(data: &[u8]) -> [u8; 32] {
+fn digest(data: &[u8]) -> [u8; 32] {
     let mut h = H0;
     // The message, a 1 bit, zeros, and its length in bits as 64 bits, in
     // 64-byte blocks.

@@ -320,7 +320,8 @@ impl fmt::Display for Unmet {
 }
 
 impl When {
-    /// Whether the hook applies to the container.
+    /// Whether the hook applies to the container (the tests' shorthand).
+    #[cfg(test)]
     pub fn matches(&self, c: &Container) -> bool {
         self.unmet(c).is_empty()
     }
