@@ -122,17 +122,23 @@ pub enum Want {
     Absent { path: String },
 }
 
+impl Want {
+    /// Whether `runtimes` (`GET /info`'s `Runtimes`) shows this for `name`.
+    fn met(&self, runtimes: &Map<String, Value>, name: &str) -> bool {
+        let path = runtimes.get(name).and_then(|r| r.get("path")).and_then(Value::as_str);
+        match self {
+            Want::Present { path: p } => path == Some(p.as_str()),
+            Want::Absent { path: p } => path != Some(p.as_str()),
+        }
+    }
+}
+
 /// Polls `GET /info` until `Runtimes` shows `want` for `name`.
 pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdError> {
     let start = Instant::now();
     loop {
         let runtimes = runtimes(socket)?;
-        let path = runtimes.get(name).and_then(|r| r.get("path")).and_then(Value::as_str);
-        let done = match want {
-            Want::Present { path: p } => path == Some(p.as_str()),
-            Want::Absent { path: p } => path != Some(p.as_str()),
-        };
-        if done {
+        if want.met(&runtimes, name) {
             return Ok(());
         }
         if start.elapsed() >= CONFIRM_TIMEOUT {
@@ -147,10 +153,9 @@ pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdErro
     }
 }
 
-/// Whether `GET /info` lists `name` with `path` now.
-pub fn lists(socket: &Path, name: &str, path: &str) -> Result<bool, DockerdError> {
-    let runtimes = runtimes(socket)?;
-    Ok(runtimes.get(name).and_then(|r| r.get("path")).and_then(Value::as_str) == Some(path))
+/// Whether `GET /info` shows `want` for `name` now.
+pub fn shows(socket: &Path, name: &str, want: &Want) -> Result<bool, DockerdError> {
+    Ok(want.met(&runtimes(socket)?, name))
 }
 
 /// `Runtimes` from `GET /info`.

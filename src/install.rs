@@ -628,16 +628,9 @@ fn reload(
     };
     let socket = host.path(&o.docker_socket, true);
     let socket = socket.exists().then_some(socket);
-    let satisfied = |s: &Path, name: &str, want: &Want| -> Result<bool, InstallError> {
-        let listed = |path: &str| dockerd::lists(s, name, path).map_err(InstallError::Dockerd);
-        Ok(match want {
-            Want::Present { path } => listed(path)?,
-            Want::Absent { path } => !listed(path)?,
-        })
-    };
     let needed = changed
         || match (&socket, &want) {
-            (Some(s), Some((name, w))) => !satisfied(s, name, w)?,
+            (Some(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
             _ => false,
         };
     if !needed {
