@@ -12,11 +12,7 @@ fn docker_run_through_the_shim_runs_the_hook_and_shows_the_shims_reason_on_failu
     }
     let conf = TempDir::new("docker-hooks");
     let marks = TempDir::new("docker-marks");
-    let hooks = hook_file(
-        conf.path(),
-        "10-mark.json",
-        &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")], "poststop": [marker_hook(marks.path(), "poststop")]}}),
-    );
+    let hooks = marker_hooks_file(conf.path(), "10-mark.json", marks.path(), &["prestart", "poststop"]);
     let dockerd = Dockerd::start(&json!({
         "runtimes": {
             "oci-add-hooks": {

@@ -4,7 +4,6 @@
 
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -23,25 +22,17 @@ fn docker_config_with(annotations: Value) -> Vec<u8> {
     serde_json::to_vec(&spec).unwrap()
 }
 
-fn hook_paths(config: &Value, stage: &str) -> Vec<String> {
-    config["hooks"][stage]
-        .as_array()
-        .map(|a| a.iter().map(|h| h["path"].as_str().unwrap_or_default().to_owned()).collect())
-        .unwrap_or_default()
-}
-
 /// `create` through the shim, with each of `confs` as a hook config path.
-fn create_with(confs: &[&Path], rec: &Recorder, bundle: &Bundle) -> std::process::Output {
+fn create_confs(confs: &[&Path], rec: &Recorder, bundle: &Bundle) -> std::process::Output {
     let mut cmd = shim();
     for conf in confs {
         cmd.arg("--hook-config-path").arg(conf);
     }
-    cmd.arg("--runtime-path").arg(&rec.path).args(["create", "--bundle"]).arg(bundle.path()).arg("id");
-    cmd.output().unwrap()
+    create_with(&mut cmd, rec, bundle)
 }
 
 fn create(conf: &Path, rec: &Recorder, bundle: &Bundle) -> std::process::Output {
-    create_with(&[conf], rec, bundle)
+    create_confs(&[conf], rec, bundle)
 }
 
 #[test]
@@ -132,7 +123,7 @@ fn a_later_directory_replaces_a_file_of_the_same_name() {
     hook_file(site.path(), "05-first.json", &json!({"hooks": {"prestart": [{"path": "/usr/bin/first"}]}}));
     let rec = Recorder::new();
     let bundle = Bundle::with_config("{}");
-    let out = create_with(&[base.path(), site.path()], &rec, &bundle);
+    let out = create_confs(&[base.path(), site.path()], &rec, &bundle);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(hook_paths(&bundle.config(), "prestart"), ["/usr/bin/first", "/usr/bin/site-gpu", "/usr/bin/log"]);
 }
@@ -196,7 +187,7 @@ fn validate_uses_the_shims_defaults_and_errors() {
     let links = TempDir::new("links");
     let named = links.join("oci-add-hooks-no-such-set");
     symlink(bin(), &named).unwrap();
-    let out = Command::new(&named).env_remove("OCI_ADD_HOOKS_CONFIG").arg("validate").output().unwrap();
+    let out = command(&named).env_remove("OCI_ADD_HOOKS_CONFIG").arg("validate").output().unwrap();
     assert_fails_with(&out, "oci-add-hooks: /etc/oci-add-hooks/no-such-set.d: hook configuration does not exist (the default; create it, or name hook files with --hook-config-path or OCI_ADD_HOOKS_CONFIG)");
     let out = shim().env("OCI_ADD_HOOKS_CONFIG", "/nonexistent/env.d").arg("validate").output().unwrap();
     assert_fails_with(&out, "oci-add-hooks: /nonexistent/env.d: hook configuration does not exist (named by OCI_ADD_HOOKS_CONFIG)");

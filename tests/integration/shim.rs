@@ -56,13 +56,6 @@ fn run_with(hooks: &Path, runtime: &Path, args: &[&str]) -> std::process::Output
         .unwrap()
 }
 
-fn prestart_paths(config: &Value) -> Vec<String> {
-    config["hooks"]["prestart"]
-        .as_array()
-        .map(|a| a.iter().map(|h| h["path"].as_str().unwrap_or_default().to_owned()).collect())
-        .unwrap_or_default()
-}
-
 #[test]
 fn every_stage_runs_once_in_order_with_real_runc_and_spec_hooks_still_run_after() {
     if !require(&["runc"]) {
@@ -136,7 +129,7 @@ fn arguments_reach_the_runtime_unchanged_and_hooks_are_merged() {
     assert_eq!(f.rec.argv().unwrap(), args);
     let config = bundle.config();
     assert_eq!(
-        prestart_paths(&config),
+        hook_paths(&config, "prestart"),
         ["/usr/bin/prestart-hook", "/proc/5245/exe"],
         "configured hooks go before Docker's own"
     );
@@ -158,7 +151,7 @@ fn every_bundle_form_is_found() {
             args.push("id");
             let out = f.run(&args);
             assert!(out.status.success(), "{form} {sub}: {}", stderr(&out));
-            assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook", "{form} {sub}");
+            assert_eq!(hook_paths(&bundle.config(), "prestart")[0], "/usr/bin/prestart-hook", "{form} {sub}");
         }
     }
 }
@@ -177,7 +170,7 @@ fn no_bundle_flag_means_the_current_directory() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook");
+    assert_eq!(hook_paths(&bundle.config(), "prestart")[0], "/usr/bin/prestart-hook");
 }
 
 #[test]
@@ -195,7 +188,7 @@ fn crun_config_flag_names_the_spec_file() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(bundle.config_bytes(), DOCKER_CONFIG.as_bytes(), "config.json is not the spec here");
     let other: Value = serde_json::from_slice(&std::fs::read(bundle.dir.join("other.json")).unwrap()).unwrap();
-    assert_eq!(prestart_paths(&other)[0], "/usr/bin/prestart-hook");
+    assert_eq!(hook_paths(&other, "prestart")[0], "/usr/bin/prestart-hook");
 }
 
 #[test]
@@ -206,7 +199,7 @@ fn youki_short_global_flags_are_stepped_over() {
     let args = ["-r", "create", "-l", "/dev/null", "--systemd-cgroup", "create", "--bundle", b, "id"];
     let out = f.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook");
+    assert_eq!(hook_paths(&bundle.config(), "prestart")[0], "/usr/bin/prestart-hook");
     assert_eq!(f.rec.argv().unwrap(), args);
 }
 
@@ -305,7 +298,7 @@ fn environment_configures_hooks_and_runtime_when_no_options_are_given() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(f.rec.ran());
-    assert_eq!(prestart_paths(&bundle.config())[0], "/usr/bin/prestart-hook");
+    assert_eq!(hook_paths(&bundle.config(), "prestart")[0], "/usr/bin/prestart-hook");
 
     // Options win over the environment.
     let other = Recorder::new();
@@ -336,7 +329,7 @@ fn directory_files_apply_in_name_order_and_non_json_files_are_ignored() {
     let bundle = Bundle::docker();
     let out = run_with(conf.path(), &rec.path, &["create", "-b", bundle.path().to_str().unwrap(), "id"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(prestart_paths(&bundle.config()), ["/a1", "/a2", "/b", "/proc/5245/exe"]);
+    assert_eq!(hook_paths(&bundle.config(), "prestart"), ["/a1", "/a2", "/b", "/proc/5245/exe"]);
 }
 
 #[test]
@@ -480,7 +473,7 @@ fn regression_own_options_are_recognised_in_any_order_and_number() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(prestart_paths(&bundle.config()), ["/a", "/b", "/proc/5245/exe"]);
+    assert_eq!(hook_paths(&bundle.config(), "prestart"), ["/a", "/b", "/proc/5245/exe"]);
     assert_eq!(rec.argv().unwrap()[0], "create", "-- is not passed on");
 }
 

@@ -188,6 +188,14 @@ pub fn marker_hooks_file(dir: &Path, name: &str, marker_dir: &Path, stages: &[&s
     hook_file(dir, name, &json!({ "hooks": hooks }))
 }
 
+/// The paths of the hooks of `stage` in a spec, in order.
+pub fn hook_paths(config: &Value, stage: &str) -> Vec<String> {
+    config["hooks"][stage]
+        .as_array()
+        .map(|a| a.iter().map(|h| h["path"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
+}
+
 /// The lines the marker hooks wrote, in order.
 pub fn markers(marker_dir: &Path) -> Vec<String> {
     std::fs::read_to_string(marker_dir.join("hooks.log"))
