@@ -31,6 +31,18 @@ struct Flag<'a> {
     inline: Option<&'a OsStr>,
 }
 
+impl<'a> Flag<'a> {
+    /// The flag's value: inline (`--flag=value`), else the next argument,
+    /// which `i` (the index after the flag) then steps over.
+    fn value(&self, args: &'a [OsString], i: &mut usize) -> Option<&'a OsStr> {
+        if self.inline.is_some() {
+            return self.inline;
+        }
+        *i += 1;
+        args.get(*i - 1).map(OsString::as_os_str)
+    }
+}
+
 fn flag(arg: &OsStr) -> Option<Flag<'_>> {
     let bytes = arg.as_bytes();
     let (body, single_dash) = if let Some(b) = bytes.strip_prefix(b"--") {
@@ -78,13 +90,7 @@ pub fn parse_call(args: &[OsString]) -> RuntimeCall<'_> {
         let Some(f) = flag(arg) else { break };
         i += 1;
         let Some(name) = global_value_flag(&f) else { continue };
-        let value = match f.inline {
-            Some(v) => Some(v),
-            None => {
-                i += 1;
-                args.get(i - 1).map(OsString::as_os_str)
-            }
-        };
+        let value = f.value(args, &mut i);
         match name {
             cli::LOG_FLAG => call.log = value,
             cli::LOG_FORMAT_FLAG => call.log_format = value,
@@ -126,21 +132,13 @@ pub fn spec_path(call: &RuntimeCall<'_>) -> Option<PathBuf> {
         } else if is(cli::CONFIG_LONG, cli::CONFIG_SHORT) {
             &mut config
         } else {
-            if f.inline.is_none()
-                && cli::BUNDLE_SUBCOMMAND_VALUE_FLAGS.iter().any(|n| n.as_bytes() == f.name)
-            {
-                i += 1;
+            if cli::BUNDLE_SUBCOMMAND_VALUE_FLAGS.iter().any(|n| n.as_bytes() == f.name) {
+                f.value(args, &mut i);
             }
             continue;
         };
         // The last occurrence wins, as with Go's flag package and argp.
-        *slot = match f.inline {
-            Some(v) => Some(v),
-            None => {
-                i += 1;
-                Some(args.get(i - 1)?.as_os_str())
-            }
-        };
+        *slot = Some(f.value(args, &mut i)?);
     }
     // An empty value is the default, as runc takes `--bundle ""` (it only
     // changes directory for a non-empty bundle); an empty `--config` is
