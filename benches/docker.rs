@@ -45,7 +45,8 @@ fn main() {
         "10-true.json",
         &json!({"hooks": {"prestart": [{"path": "/bin/true", "args": ["true"]}]}}),
     );
-    let shim_runtime = |hooks: PathBuf| json!({"path": bin, "runtimeArgs": ["--hook-config-path", hooks, "--runtime-path", "runc"]});
+    let shim_runtime =
+        |hooks: PathBuf| json!({"path": bin, "runtimeArgs": ["--hook-config-path", hooks, "--runtime-path", "runc"]});
     let dockerd = Dockerd::start(&json!({
         "runtimes": {
             "runc-wrapped": {"path": "/usr/sbin/runc", "runtimeArgs": ["--debug=false"]},
@@ -63,7 +64,15 @@ fn main() {
     ];
     let run = |runtime: &str| {
         let start = Instant::now();
-        let out = dockerd.docker(&["run", "--rm", "--network", "none", &format!("--runtime={runtime}"), "oah-busybox", "true"]);
+        let out = dockerd.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &format!("--runtime={runtime}"),
+            "oah-busybox",
+            "true",
+        ]);
         let took = start.elapsed();
         assert!(out.status.success(), "docker run --runtime={runtime}: {}", util::stderr(&out));
         took

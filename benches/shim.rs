@@ -207,8 +207,11 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
             pairs: scale(1000),
         });
     }
-    let sizes: &[(usize, &str, usize)] =
-        if timed { &[(100 << 10, "100 KiB", 300), (MIB, "1 MiB", 60), (10 * MIB, "10 MiB", 20)] } else { &[(100 << 10, "100 KiB", 2)] };
+    let sizes: &[(usize, &str, usize)] = if timed {
+        &[(100 << 10, "100 KiB", 300), (MIB, "1 MiB", 60), (10 * MIB, "10 MiB", 20)]
+    } else {
+        &[(100 << 10, "100 KiB", 2)]
+    };
     for &(size, label, pairs) in sizes {
         let config = util::large_config(size);
         cases.push(create(&shm, &format!("create, {label} config, 3 hooks to add"), &config, pairs));
@@ -421,8 +424,7 @@ fn passthrough_opens(bin: &Path, noop: &Path, case: &Case, hooks: &Path) -> Vec<
         .unwrap();
     assert!(status.success(), "strace run of the passthrough failed");
     let trace = std::fs::read_to_string(&out).unwrap();
-    let opened: Vec<String> =
-        trace.lines().filter_map(|l| l.split('"').nth(1)).map(str::to_owned).collect();
+    let opened: Vec<String> = trace.lines().filter_map(|l| l.split('"').nth(1)).map(str::to_owned).collect();
     for path in &opened {
         let p = Path::new(path);
         assert!(
@@ -460,7 +462,9 @@ fn describe(bin: &Path) -> String {
 fn print_machine() {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()

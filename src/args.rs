@@ -249,18 +249,9 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(parse(os(&["--runtime-path"])), Err(ArgsError::MissingValue(RUNTIME_PATH)));
-        assert_eq!(
-            parse(os(&["--hook-config-path="])),
-            Err(ArgsError::EmptyValue(HOOK_CONFIG_PATH))
-        );
-        assert_eq!(
-            parse(os(&["--runtime-path", "a", "--runtime-path=b"])),
-            Err(ArgsError::Repeated(RUNTIME_PATH))
-        );
-        assert_eq!(
-            ArgsError::MissingValue(RUNTIME_PATH).to_string(),
-            "--runtime-path: missing value"
-        );
+        assert_eq!(parse(os(&["--hook-config-path="])), Err(ArgsError::EmptyValue(HOOK_CONFIG_PATH)));
+        assert_eq!(parse(os(&["--runtime-path", "a", "--runtime-path=b"])), Err(ArgsError::Repeated(RUNTIME_PATH)));
+        assert_eq!(ArgsError::MissingValue(RUNTIME_PATH).to_string(), "--runtime-path: missing value");
     }
 
     #[test]
@@ -277,14 +268,18 @@ mod tests {
 
     #[test]
     fn validate_options() {
-        let v = parse_validate(os(&["--hook-config-path", "/a", "--spec=/b/config.json", "--hook-config-path=/c"])).unwrap();
+        let v = parse_validate(os(&["--hook-config-path", "/a", "--spec=/b/config.json", "--hook-config-path=/c"]))
+            .unwrap();
         assert_eq!(v.hook_config_paths, vec![PathBuf::from("/a"), PathBuf::from("/c")]);
         assert_eq!(v.spec, Some(PathBuf::from("/b/config.json")));
         assert_eq!(parse_validate(vec![]), Ok(ValidateArgs::default()));
         assert_eq!(parse_validate(os(&["--spec", "a", "--spec", "b"])), Err(ArgsError::Repeated(SPEC)));
         assert_eq!(parse_validate(os(&["--spec"])), Err(ArgsError::MissingValue(SPEC)));
         assert_eq!(parse_validate(os(&["--spec="])), Err(ArgsError::EmptyValue(SPEC)));
-        assert_eq!(parse_validate(os(&["--runtime-path", "runc"])), Err(ArgsError::Unexpected("--runtime-path".into())));
+        assert_eq!(
+            parse_validate(os(&["--runtime-path", "runc"])),
+            Err(ArgsError::Unexpected("--runtime-path".into()))
+        );
         assert_eq!(parse_validate(os(&["--spec", "a", "--", "x"])), Err(ArgsError::Unexpected("x".into())));
     }
 

@@ -42,9 +42,7 @@ pub fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 
 /// The directory `path` is in, opened, and its name there.
 fn open_parent(path: &Path) -> io::Result<(OwnedFd, &OsStr)> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -135,8 +133,7 @@ fn remove_stale(dirfd: &impl AsFd, prefix: &[u8]) {
         else {
             continue;
         };
-        let alive = rustix::process::Pid::from_raw(pid)
-            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
         if !alive {
             let _ = rfs::unlinkat(dirfd, entry.file_name(), AtFlags::empty());
         }
@@ -156,10 +153,8 @@ mod tests {
     }
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut v: Vec<_> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
     }

@@ -56,11 +56,7 @@ fn flag(arg: &OsStr) -> Option<Flag<'_>> {
         return None;
     }
     Some(match body.iter().position(|&b| b == b'=') {
-        Some(i) => Flag {
-            name: &body[..i],
-            single_dash,
-            inline: Some(OsStr::from_bytes(&body[i + 1..])),
-        },
+        Some(i) => Flag { name: &body[..i], single_dash, inline: Some(OsStr::from_bytes(&body[i + 1..])) },
         None => Flag { name: body, single_dash, inline: None },
     })
 }
@@ -124,9 +120,7 @@ pub fn spec_path(call: &RuntimeCall<'_>) -> Option<PathBuf> {
             break;
         }
         let Some(f) = flag(arg) else { continue };
-        let is = |long: &str, short: &str| {
-            f.name == long.as_bytes() || (f.single_dash && f.name == short.as_bytes())
-        };
+        let is = |long: &str, short: &str| f.name == long.as_bytes() || (f.single_dash && f.name == short.as_bytes());
         let slot = if is(cli::BUNDLE_LONG, cli::BUNDLE_SHORT) {
             &mut bundle
         } else if is(cli::CONFIG_LONG, cli::CONFIG_SHORT) {
@@ -186,10 +180,7 @@ mod tests {
 
     #[test]
     fn values_of_other_flags_are_not_taken_for_the_bundle() {
-        assert_eq!(
-            spec(&["create", "--pid-file", "-b", "id"]),
-            Some(PathBuf::from("./config.json"))
-        );
+        assert_eq!(spec(&["create", "--pid-file", "-b", "id"]), Some(PathBuf::from("./config.json")));
         assert_eq!(
             spec(&["create", "--console-socket=/s", "--detach", "--bundle", "/b", "id"]),
             Some(PathBuf::from("/b/config.json"))
@@ -200,10 +191,7 @@ mod tests {
 
     #[test]
     fn crun_config_flag_names_the_spec_file_relative_to_the_bundle() {
-        assert_eq!(
-            spec(&["create", "-b", "/b", "--config", "other.json", "id"]),
-            Some(PathBuf::from("/b/other.json"))
-        );
+        assert_eq!(spec(&["create", "-b", "/b", "--config", "other.json", "id"]), Some(PathBuf::from("/b/other.json")));
         assert_eq!(spec(&["run", "-f", "/abs.json", "id"]), Some(PathBuf::from("/abs.json")));
         assert_eq!(spec(&["create", "--config=c.json", "id"]), Some(PathBuf::from("./c.json")));
     }

@@ -120,15 +120,29 @@ impl Runtime {
 /// and what install records so that uninstall can put things back.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    AddedRuntime { name: String },
+    AddedRuntime {
+        name: String,
+    },
     /// An entry of the same name was replaced; `was` is kept to restore.
-    ReplacedRuntime { name: String, was: Value },
-    RemovedRuntime { name: String },
-    RestoredRuntime { name: String },
+    ReplacedRuntime {
+        name: String,
+        was: Value,
+    },
+    RemovedRuntime {
+        name: String,
+    },
+    RestoredRuntime {
+        name: String,
+    },
     /// `runtimes` held only our entry and went with it.
     RemovedRuntimes,
-    SetDefault { name: String, was: Option<Value> },
-    RestoredDefault { to: Option<Value> },
+    SetDefault {
+        name: String,
+        was: Option<Value>,
+    },
+    RestoredDefault {
+        to: Option<Value>,
+    },
 }
 
 impl fmt::Display for Change {
@@ -255,7 +269,10 @@ const STOCK_RUNTIME: &str = "runc";
 /// key that `after` drops must reach it as an empty `runtimes` or as the
 /// stock default; the file then gets `after` once dockerd has reloaded.
 /// Returns the document for the reload and the keys it sets back.
-pub fn for_reload(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<(Map<String, Value>, Vec<&'static str>)> {
+pub fn for_reload(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Option<(Map<String, Value>, Vec<&'static str>)> {
     let mut shown = after.clone();
     let mut kept = Vec::new();
     if before.contains_key(RUNTIMES) && !after.contains_key(RUNTIMES) {
@@ -363,7 +380,13 @@ mod tests {
 
     #[test]
     fn a_missing_or_empty_file_becomes_an_indented_object_with_our_runtime() {
-        let want = format!("{}\n", serde_json::to_string_pretty(&json!({"runtimes": {"oci-add-hooks": serde_json::from_str::<Value>(ENTRY).unwrap()}})).unwrap());
+        let want = format!(
+            "{}\n",
+            serde_json::to_string_pretty(
+                &json!({"runtimes": {"oci-add-hooks": serde_json::from_str::<Value>(ENTRY).unwrap()}})
+            )
+            .unwrap()
+        );
         for text in [None, Some(""), Some("  \n")] {
             let (out, log) = merged(text, false);
             assert_eq!(out, want, "{text:?}");
@@ -403,7 +426,10 @@ mod tests {
     fn our_entry_is_updated_in_place_and_an_equal_one_is_no_change() {
         let text = r#"{"runtimes":{"a":{"path":"/a"},"oci-add-hooks":{"path":"/old"},"z":{"path":"/z"}}}"#;
         let (out, log) = merged(Some(text), false);
-        assert_eq!(out, format!(r#"{{"runtimes":{{"a":{{"path":"/a"}},"oci-add-hooks":{ENTRY},"z":{{"path":"/z"}}}}}}"#));
+        assert_eq!(
+            out,
+            format!(r#"{{"runtimes":{{"a":{{"path":"/a"}},"oci-add-hooks":{ENTRY},"z":{{"path":"/z"}}}}}}"#)
+        );
         assert_eq!(log, [r#"replaced runtimes.oci-add-hooks (was {"path":"/old"})"#]);
         let (again, log) = merged(Some(&out), false);
         assert_eq!(again, out);
@@ -420,7 +446,12 @@ mod tests {
     fn set_default_records_and_restores_a_different_default() {
         let text = r#"{"default-runtime":"runc","runtimes":{"x":{"path":"/x"}}}"#;
         let (out, log) = merged(Some(text), true);
-        assert_eq!(out, format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"x":{{"path":"/x"}},"oci-add-hooks":{ENTRY}}}}}"#));
+        assert_eq!(
+            out,
+            format!(
+                r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"x":{{"path":"/x"}},"oci-add-hooks":{ENTRY}}}}}"#
+            )
+        );
         assert_eq!(log, ["added runtimes.oci-add-hooks", r#"set default-runtime to "oci-add-hooks" (was "runc")"#]);
         let (back, log) = unmerged(&out, &Previous { runtime: None, set_default: true, default: Some(json!("runc")) });
         assert_eq!(back, text);
@@ -445,7 +476,9 @@ mod tests {
 
     #[test]
     fn unmerge_without_a_record_never_leaves_a_default_naming_a_missing_runtime() {
-        let text = format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY},"b":{{"path":"/b"}}}}}}"#);
+        let text = format!(
+            r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY},"b":{{"path":"/b"}}}}}}"#
+        );
         let (out, log) = unmerged(&text, &Previous::default());
         assert_eq!(out, r#"{"runtimes":{"b":{"path":"/b"}}}"#);
         assert_eq!(log, ["removed runtimes.oci-add-hooks", "removed default-runtime (it was not set before install)"]);
@@ -462,9 +495,16 @@ mod tests {
 
     #[test]
     fn dockerd_is_shown_an_empty_runtimes_and_the_stock_default_for_keys_the_file_drops() {
-        let before = parse(Some(format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY}}},"debug":true}}"#).as_bytes())).unwrap().config;
+        let before = parse(Some(
+            format!(r#"{{"default-runtime":"oci-add-hooks","runtimes":{{"oci-add-hooks":{ENTRY}}},"debug":true}}"#)
+                .as_bytes(),
+        ))
+        .unwrap()
+        .config;
         let mut after = before.clone();
-        let changes = unmerge(&mut after, "oci-add-hooks", &rt().path, &Previous { set_default: true, ..Previous::default() }).unwrap();
+        let changes =
+            unmerge(&mut after, "oci-add-hooks", &rt().path, &Previous { set_default: true, ..Previous::default() })
+                .unwrap();
         assert_eq!(changes.len(), 3);
         assert_eq!(Value::Object(after.clone()).to_string(), r#"{"debug":true}"#);
         let (shown, kept) = for_reload(&before, &after).unwrap();

@@ -106,10 +106,8 @@ pub fn find(pidfile: &Path) -> Result<Found, DockerdError> {
 
 /// Sends dockerd SIGHUP: it reloads `daemon.json` in place.
 pub fn reload(pid: i32) -> Result<(), DockerdError> {
-    let target = Pid::from_raw(pid).ok_or(DockerdError::Signal {
-        pid,
-        err: io::Error::new(io::ErrorKind::InvalidInput, "not a process id"),
-    })?;
+    let target = Pid::from_raw(pid)
+        .ok_or(DockerdError::Signal { pid, err: io::Error::new(io::ErrorKind::InvalidInput, "not a process id") })?;
     rustix::process::kill_process(target, Signal::HUP).map_err(|e| DockerdError::Signal { pid, err: e.into() })
 }
 
@@ -237,7 +235,8 @@ mod tests {
     fn responses_by_length_chunked_and_to_the_end() {
         let r = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 4\r\n\r\n{}\r\nxx";
         assert_eq!(parse_response(r).unwrap(), b"{}\r\n");
-        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\nB;ext=1\r\n\":12345678}\r\n0\r\n\r\n";
+        let r =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\nB;ext=1\r\n\":12345678}\r\n0\r\n\r\n";
         assert_eq!(parse_response(r).unwrap(), b"{\"a\":12345678}");
         assert_eq!(parse_response(b"HTTP/1.0 200 OK\r\n\r\n{}").unwrap(), b"{}");
     }
@@ -249,7 +248,10 @@ mod tests {
             parse_response(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap_err(),
             "unexpected response \"HTTP/1.1 404 Not Found\""
         );
-        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}").unwrap_err(), "response body cut short");
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}").unwrap_err(),
+            "response body cut short"
+        );
         assert_eq!(
             parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").unwrap_err(),
             "bad chunk size \"zz\""
@@ -267,10 +269,15 @@ mod tests {
         let pidfile = dir.join("docker.pid");
         assert_eq!(find(&pidfile).unwrap(), Found::NotRunning(format!("no pidfile {}", pidfile.display())));
         std::fs::write(&pidfile, "junk\n").unwrap();
-        assert_eq!(find(&pidfile).unwrap_err().to_string(), format!("{}: does not hold a process id: \"junk\"", pidfile.display()));
+        assert_eq!(
+            find(&pidfile).unwrap_err().to_string(),
+            format!("{}: does not hold a process id: \"junk\"", pidfile.display())
+        );
         // pid 2^22+1 is above Linux's pid_max limit, so never alive.
         std::fs::write(&pidfile, "4194305").unwrap();
-        assert!(matches!(find(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running")));
+        assert!(
+            matches!(find(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running"))
+        );
         // This test process is not dockerd, and is not signalled.
         std::fs::write(&pidfile, std::process::id().to_string()).unwrap();
         let err = find(&pidfile).unwrap_err().to_string();

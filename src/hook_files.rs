@@ -222,10 +222,7 @@ mod tests {
     #[test]
     fn options_then_environment_then_default() {
         let argv0 = OsStr::new("oci-add-hooks");
-        assert_eq!(
-            Source::choose(vec!["/a".into()], Some("/e".into()), argv0),
-            Source::Options(vec!["/a".into()])
-        );
+        assert_eq!(Source::choose(vec!["/a".into()], Some("/e".into()), argv0), Source::Options(vec!["/a".into()]));
         assert_eq!(Source::choose(vec![], Some("/e".into()), argv0), Source::Env("/e".into()));
         assert_eq!(Source::choose(vec![], Some("".into()), argv0), Source::Default(DEFAULT_DIR.into()));
         assert_eq!(Source::choose(vec![], None, argv0), Source::Default(DEFAULT_DIR.into()));
@@ -233,10 +230,16 @@ mod tests {
 
     #[test]
     fn by_name_sorts_bytewise_and_keeps_equal_names_in_given_order() {
-        let mut files: Vec<(OsString, PathBuf)> = [("b.json", "/1/b.json"), ("a.json", "/2/a.json"), ("B.json", "/3/B.json"), ("a.json", "/4/a.json"), ("a.json", "/5/a.json")]
-            .iter()
-            .map(|(n, p)| (OsString::from(n), PathBuf::from(p)))
-            .collect();
+        let mut files: Vec<(OsString, PathBuf)> = [
+            ("b.json", "/1/b.json"),
+            ("a.json", "/2/a.json"),
+            ("B.json", "/3/B.json"),
+            ("a.json", "/4/a.json"),
+            ("a.json", "/5/a.json"),
+        ]
+        .iter()
+        .map(|(n, p)| (OsString::from(n), PathBuf::from(p)))
+        .collect();
         by_name(&mut files);
         let paths: Vec<_> = files.iter().map(|(_, p)| p.to_str().unwrap_or_default()).collect();
         assert_eq!(paths, ["/3/B.json", "/2/a.json", "/4/a.json", "/5/a.json", "/1/b.json"]);

@@ -161,19 +161,13 @@ fn parse_original(top: &Map<String, Value>) -> Result<Vec<ConfiguredHook>, Field
     let stages = match top.get("hooks") {
         Some(Value::Object(stages)) => stages,
         Some(_) => return Err(FieldError::new("hooks", "must be an object of stage name to hook list")),
-        None => {
-            return Err(FieldError::new(
-                "hooks",
-                "missing (expected {\"hooks\": {\"prestart\": [...], ...}})",
-            ))
-        }
+        None => return Err(FieldError::new("hooks", "missing (expected {\"hooks\": {\"prestart\": [...], ...}})")),
     };
     let mut out = Vec::new();
     for (name, list) in stages {
         let field = format!("hooks.{name}");
-        let stage = Stage::from_name(name).ok_or_else(|| {
-            FieldError::new(&field, format!("unknown stage; must be one of {}", stage_names()))
-        })?;
+        let stage = Stage::from_name(name)
+            .ok_or_else(|| FieldError::new(&field, format!("unknown stage; must be one of {}", stage_names())))?;
         let Value::Array(list) = list else {
             return Err(FieldError::new(field, "must be an array of hooks"));
         };
@@ -191,9 +185,8 @@ fn parse_original(top: &Map<String, Value>) -> Result<Vec<ConfiguredHook>, Field
 /// is accepted here.
 fn parse_hooks_d(top: &Map<String, Value>) -> Result<ConfiguredHook, FieldError> {
     let required = |key: &str| {
-        top.get(key).ok_or_else(|| {
-            FieldError::new(key, "missing (a hooks.d 1.0.0 file has \"hook\", \"when\" and \"stages\")")
-        })
+        top.get(key)
+            .ok_or_else(|| FieldError::new(key, "missing (a hooks.d 1.0.0 file has \"hook\", \"when\" and \"stages\")"))
     };
     let hook = validate_hook(required("hook")?, "hook")?;
     let when = when::parse(required("when")?, "when")?;
@@ -245,9 +238,7 @@ pub fn validate_hook(hook: &Value, field: &str) -> Result<Value, FieldError> {
         Some(Value::String(p)) if p.starts_with('/') => {
             out.insert("path".into(), Value::String(p.clone()));
         }
-        Some(Value::String(_)) => {
-            return Err(FieldError::new(format!("{field}.path"), "must be an absolute path"))
-        }
+        Some(Value::String(_)) => return Err(FieldError::new(format!("{field}.path"), "must be an absolute path")),
         Some(_) => return Err(FieldError::new(format!("{field}.path"), "must be a string")),
     }
     for key in ["args", "env"] {
@@ -260,10 +251,7 @@ pub fn validate_hook(hook: &Value, field: &str) -> Result<Value, FieldError> {
                 return Err(FieldError::new(format!("{field}.{key}[{i}]"), "must be a string"));
             };
             if key == "env" && !s.contains('=') {
-                return Err(FieldError::new(
-                    format!("{field}.{key}[{i}]"),
-                    format!("{s:?} must be KEY=VALUE"),
-                ));
+                return Err(FieldError::new(format!("{field}.{key}[{i}]"), format!("{s:?} must be KEY=VALUE")));
             }
         }
         out.insert(key.into(), value.clone());

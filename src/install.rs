@@ -111,7 +111,9 @@ pub fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, InstallError
             Action::Uninstall => "",
         };
         match action {
-            Action::Install => say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)")),
+            Action::Install => {
+                say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)"))
+            }
             Action::Uninstall => say("waiting for SIGTERM or SIGINT"),
         }
         let sig = blocked.wait().map_err(io_err(Path::new("(signals)"), "wait for SIGTERM"))?;
@@ -374,7 +376,8 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
         let Some(name) = name.filter(|n| n.ends_with(".json")) else {
             return Err(InstallError::Refused {
                 path: source,
-                why: "a hook file's name must be UTF-8 and end in .json (the shim reads only *.json from hooks.d)".into(),
+                why: "a hook file's name must be UTF-8 and end in .json (the shim reads only *.json from hooks.d)"
+                    .into(),
             });
         };
         if let Some(twin) = out.iter().find(|h| h.name == name) {
@@ -439,7 +442,15 @@ impl DockerWork {
         let doc = daemon_json::parse(original.as_deref())
             .map_err(|err| InstallError::DaemonJson { path: here.clone(), err })?;
         let before = doc.config.clone();
-        self.edits.push(Edit { here, original, before, doc, changes: Vec::new(), remove_if_empty: false, pending: None });
+        self.edits.push(Edit {
+            here,
+            original,
+            before,
+            doc,
+            changes: Vec::new(),
+            remove_if_empty: false,
+            pending: None,
+        });
         let last = self.edits.len() - 1;
         Ok(&mut self.edits[last])
     }
@@ -655,9 +666,7 @@ fn reload(
 
 fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
     match std::fs::read(path) {
-        Ok(bytes) => Record::parse(&bytes)
-            .map(Some)
-            .map_err(|err| InstallError::Record { path: path.to_owned(), err }),
+        Ok(bytes) => Record::parse(&bytes).map(Some).map_err(|err| InstallError::Record { path: path.to_owned(), err }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
     }

@@ -189,7 +189,12 @@ pub fn parse(action: Action, args: Vec<OsString>) -> Result<Options, String> {
     if !o.host_root.is_absolute() {
         return Err("--host-root: must be an absolute path".into());
     }
-    o.hooks = p.values_from_os_str("--hooks", owned).map_err(|e| pico(e, "--hooks"))?.into_iter().map(PathBuf::from).collect();
+    o.hooks = p
+        .values_from_os_str("--hooks", owned)
+        .map_err(|e| pico(e, "--hooks"))?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
     if o.hooks.iter().any(|h| h.as_os_str().is_empty()) {
         return Err("--hooks: value must not be empty".into());
     }
@@ -320,7 +325,10 @@ mod tests {
         assert_eq!(o.hooks_dir(), "/etc/x/hooks.d");
         assert_eq!(o.hooks, [PathBuf::from("/cfg/a.json"), PathBuf::from("/cfg/dir")]);
         assert_eq!((o.runtime_path.as_str(), o.runtime_name.as_str()), ("/usr/bin/crun", "hooked"));
-        assert_eq!((o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_str()), ("/d/daemon.json", "/d/pid", "/d/sock"));
+        assert_eq!(
+            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_str()),
+            ("/d/daemon.json", "/d/pid", "/d/sock")
+        );
         assert!(o.set_default && !o.docker && !o.reload && o.containerd && o.wait);
     }
 
@@ -329,7 +337,16 @@ mod tests {
         for opt in VALUE_OPTIONS.iter().chain(&FLAGS).filter(|o| **o != "-h") {
             assert!(HELP.contains(&format!("  {opt} ")), "{opt} missing from --help");
         }
-        for default in ["(default: /;", "/usr/local/bin)", "/etc/oci-add-hooks)", "(default: runc)", "(default: oci-add-hooks)", "/etc/docker/daemon.json)", "/var/run/docker.pid)", "/var/run/docker.sock;"] {
+        for default in [
+            "(default: /;",
+            "/usr/local/bin)",
+            "/etc/oci-add-hooks)",
+            "(default: runc)",
+            "(default: oci-add-hooks)",
+            "/etc/docker/daemon.json)",
+            "/var/run/docker.pid)",
+            "/var/run/docker.sock;",
+        ] {
             assert!(HELP.contains(default), "{default}");
         }
         assert!(install(&["--bin-dir", "x", "--help"]).unwrap().help);

@@ -139,7 +139,9 @@ pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
             println!("{VERSION_LINE}");
             Ok(ExitCode::SUCCESS)
         }
-        Mode::Install(args) => install::run(install_options::Action::Install, args).map_err(|e| Error::Install(Box::new(e)).into()),
+        Mode::Install(args) => {
+            install::run(install_options::Action::Install, args).map_err(|e| Error::Install(Box::new(e)).into())
+        }
         Mode::Uninstall(args) => {
             install::run(install_options::Action::Uninstall, args).map_err(|e| Error::Install(Box::new(e)).into())
         }
@@ -161,11 +163,7 @@ fn hand_over(inv: Invocation, argv0: &OsStr) -> Failure {
         println!("{VERSION_LINE}");
     }
     let env_runtime = std::env::var_os(runtime::RUNTIME_ENV).filter(|v| !v.is_empty());
-    let name = inv
-        .runtime_path
-        .as_deref()
-        .or(env_runtime.as_deref())
-        .unwrap_or(OsStr::new(runtime::DEFAULT_RUNTIME));
+    let name = inv.runtime_path.as_deref().or(env_runtime.as_deref()).unwrap_or(OsStr::new(runtime::DEFAULT_RUNTIME));
     let path_env = std::env::var_os("PATH");
     let runtime = match runtime::resolve(name, path_env.as_deref(), runtime::FileId::current_exe()) {
         Ok(r) => r,

@@ -91,9 +91,8 @@ impl Record {
         // Built with `Value::from` rather than `json!`, which goes through
         // `serde_json::to_value` and links a serializer into `Value` for
         // this alone.
-        let object = |members: Vec<(&str, Value)>| {
-            Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-        };
+        let object =
+            |members: Vec<(&str, Value)>| Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
         let docker = self.docker.as_ref().map(|d| {
             object(vec![
                 ("config", d.config.clone().into()),
@@ -121,8 +120,8 @@ impl Record {
 
     pub fn parse(bytes: &[u8]) -> Result<Record, RecordError> {
         let err = |field: &str, why: &str| RecordError { field: field.into(), why: why.into() };
-        let doc: Value = serde_json::from_slice(bytes)
-            .map_err(|e| err("(top level)", &format!("not valid JSON: {e}")))?;
+        let doc: Value =
+            serde_json::from_slice(bytes).map_err(|e| err("(top level)", &format!("not valid JSON: {e}")))?;
         let top = doc.as_object().ok_or_else(|| err("(top level)", "must be a JSON object"))?;
         let docker = match top.get("docker") {
             None | Some(Value::Null) => None,
@@ -178,9 +177,7 @@ fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, RecordE
     let bad = || RecordError { field: field.into(), why: "must be an array of strings".into() };
     match obj.get(key(field)) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => {
-            items.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(bad)).collect()
-        }
+        Some(Value::Array(items)) => items.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(bad)).collect(),
         Some(_) => Err(bad()),
     }
 }
@@ -200,7 +197,11 @@ mod tests {
                 runtime: "oci-add-hooks".into(),
                 path: "/usr/local/bin/oci-add-hooks".into(),
                 created_config: true,
-                previous: Previous { runtime: Some(json!({"path": "/old"})), set_default: true, default: Some(json!("runc")) },
+                previous: Previous {
+                    runtime: Some(json!({"path": "/old"})),
+                    set_default: true,
+                    default: Some(json!("runc")),
+                },
             }),
             containerd: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
         }
@@ -233,7 +234,8 @@ mod tests {
         // The same registration, now with --set-default: the new entry, so
         // that a run that dies after the edit still knows the old default.
         let mut again = full();
-        again.docker.as_mut().unwrap().previous = Previous { runtime: None, set_default: true, default: Some(json!("crun")) };
+        again.docker.as_mut().unwrap().previous =
+            Previous { runtime: None, set_default: true, default: Some(json!("crun")) };
         assert_eq!(full().union(&again).docker, again.docker);
         // Another file or runtime: the old one, still to be undone.
         again.docker.as_mut().unwrap().runtime = "other".into();
@@ -248,6 +250,9 @@ mod tests {
         assert_eq!(e(r#"{"hooks": [1]}"#), "hooks: must be an array of strings");
         assert_eq!(e(r#"{"binary": 1}"#), "binary: must be a string");
         assert_eq!(e(r#"{"docker": {"config": "/c", "runtime": "r"}}"#), "docker.path: missing");
-        assert_eq!(e(r#"{"docker": {"config": "/c", "runtime": "r", "path": "/p", "set-default": 1}}"#), "docker.set-default: must be true or false");
+        assert_eq!(
+            e(r#"{"docker": {"config": "/c", "runtime": "r", "path": "/p", "set-default": 1}}"#),
+            "docker.set-default: must be true or false"
+        );
     }
 }

@@ -84,8 +84,8 @@ impl FileId {
 pub fn resolve(name: &OsStr, path_env: Option<&OsStr>, shim: Option<FileId>) -> Result<PathBuf, RuntimeError> {
     if name.as_bytes().contains(&b'/') {
         let path = PathBuf::from(name);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| RuntimeError::Unusable { path: path.clone(), why: e.to_string() })?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| RuntimeError::Unusable { path: path.clone(), why: e.to_string() })?;
         if !is_executable_file(&meta) {
             return Err(RuntimeError::Unusable { path, why: "not an executable file".into() });
         }

@@ -28,7 +28,10 @@ pub enum SpecError {
     HooksType,
     StageType(Stage),
     /// A field a `when` condition reads has the wrong type.
-    Field { field: String, why: &'static str },
+    Field {
+        field: String,
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -36,9 +39,7 @@ impl fmt::Display for SpecError {
         match self {
             SpecError::Json(e) => write!(f, "not valid JSON: {e}"),
             SpecError::NotAnObject => f.write_str("must be a JSON object"),
-            SpecError::HooksRepeated => {
-                f.write_str("hooks: given more than once (runtimes disagree on which counts)")
-            }
+            SpecError::HooksRepeated => f.write_str("hooks: given more than once (runtimes disagree on which counts)"),
             SpecError::HooksType => f.write_str("hooks: must be an object or null"),
             SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
             SpecError::Field { field, why } => write!(f, "{field}: {why}"),
@@ -317,10 +318,8 @@ mod tests {
     #[test]
     fn prepends_in_order_and_keeps_existing_hooks_after() {
         let spec = r#"{"b":1,"hooks":{"prestart":[{"path":"/old"}],"poststop":[{"path":"/keep"}]},"a":2}"#;
-        let (out, changed) = merged(
-            spec,
-            &[(Stage::Prestart, json!({"path": "/x"})), (Stage::Prestart, json!({"path": "/y"}))],
-        );
+        let (out, changed) =
+            merged(spec, &[(Stage::Prestart, json!({"path": "/x"})), (Stage::Prestart, json!({"path": "/y"}))]);
         assert!(changed);
         assert_eq!(
             out,
@@ -378,7 +377,10 @@ mod tests {
             out,
             r#"{"linux":{"resources":{"memory":{"limit":18446744073709551615,"swap":-1},"cpu":{"shares":1.50}}}, "s" : "<a>\u00e9\"\\\n","f":1e3 ,"hooks" : {"prestart":[{"path":"/p"}]} , "z":[ 1 ]} "#
         );
-        let (out, _) = merged(spec.replace(r#""hooks" : {"prestart":[ ]} , "#, "").as_str(), &[(Stage::Prestart, json!({"path": "/p"}))]);
+        let (out, _) = merged(
+            spec.replace(r#""hooks" : {"prestart":[ ]} , "#, "").as_str(),
+            &[(Stage::Prestart, json!({"path": "/p"}))],
+        );
         assert!(out.ends_with(r#""z":[ 1 ],"hooks":{"prestart":[{"path":"/p"}]}} "#), "{out}");
     }
 
@@ -426,7 +428,10 @@ mod tests {
 
     #[test]
     fn an_empty_spec_gets_hooks() {
-        for (spec, want) in [("{}", r#"{"hooks":{"poststop":[{"path":"/p"}]}}"#), (" { } \n", " {\"hooks\":{\"poststop\":[{\"path\":\"/p\"}]} } \n")] {
+        for (spec, want) in [
+            ("{}", r#"{"hooks":{"poststop":[{"path":"/p"}]}}"#),
+            (" { } \n", " {\"hooks\":{\"poststop\":[{\"path\":\"/p\"}]} } \n"),
+        ] {
             assert_eq!(merged(spec, &[(Stage::Poststop, json!({"path": "/p"}))]).0, want);
         }
     }

@@ -129,10 +129,7 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
 
 /// The hooks the spec already has in `stage`.
 fn present(spec: &Value, stage: Stage) -> &[Value] {
-    spec.get("hooks")
-        .and_then(|h| h.get(stage.name()))
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
+    spec.get("hooks").and_then(|h| h.get(stage.name())).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
 }
 
 #[cfg(test)]
@@ -148,7 +145,10 @@ mod tests {
 
     fn files() -> Vec<HookFile> {
         vec![
-            file("/h/10-all.json", r#"{"hooks": {"prestart": [{"path": "/bin/all"}], "poststop": [{"path": "/bin/all"}]}}"#),
+            file(
+                "/h/10-all.json",
+                r#"{"hooks": {"prestart": [{"path": "/bin/all"}], "poststop": [{"path": "/bin/all"}]}}"#,
+            ),
             file(
                 "/h/20-gpu.json",
                 r#"{"version": "1.0.0", "hook": {"path": "/bin/gpu", "args": ["gpu", "prestart"]},
@@ -207,9 +207,6 @@ mod tests {
     #[test]
     fn nothing_configured() {
         let got = report(&Source::Options(vec!["/a".into(), "/b".into()]), &[], None);
-        assert_eq!(
-            got,
-            "hook configuration: /a, /b (--hook-config-path)\nhook files: none\nno hooks would be added\n"
-        );
+        assert_eq!(got, "hook configuration: /a, /b (--hook-config-path)\nhook files: none\nno hooks would be added\n");
     }
 }

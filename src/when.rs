@@ -118,7 +118,11 @@ pub fn parse(value: &Value, field: &str) -> Result<When, FieldError> {
         commands: commands(obj, field)?,
         has_bind_mounts: boolean(obj, field, "hasBindMounts")?,
     };
-    if when.always.is_none() && when.annotations.is_empty() && when.commands.is_empty() && when.has_bind_mounts.is_none() {
+    if when.always.is_none()
+        && when.annotations.is_empty()
+        && when.commands.is_empty()
+        && when.has_bind_mounts.is_none()
+    {
         return Err(FieldError::new(
             field,
             format!(
@@ -290,9 +294,15 @@ pub enum Unmet {
     HasBindMountsFalse,
     NoBindMounts,
     /// No annotation matched this key pattern and value pattern.
-    Annotation { key: String, value: String },
+    Annotation {
+        key: String,
+        value: String,
+    },
     /// No pattern matched `process.args[0]` (None: the spec has none).
-    Command { command: Option<String>, patterns: Vec<String> },
+    Command {
+        command: Option<String>,
+        patterns: Vec<String>,
+    },
 }
 
 impl fmt::Display for Unmet {
@@ -303,13 +313,10 @@ impl fmt::Display for Unmet {
                 "when.hasBindMounts: false never matches (as in containers/common; leave it out to ignore bind mounts)",
             ),
             Unmet::NoBindMounts => f.write_str("when.hasBindMounts: the container has no bind mount"),
-            Unmet::Annotation { key, value } => write!(
-                f,
-                "when.annotations: no annotation has a key matching {key:?} and a value matching {value:?}"
-            ),
-            Unmet::Command { command: None, .. } => {
-                f.write_str("when.commands: the container has no process.args[0]")
+            Unmet::Annotation { key, value } => {
+                write!(f, "when.annotations: no annotation has a key matching {key:?} and a value matching {value:?}")
             }
+            Unmet::Command { command: None, .. } => f.write_str("when.commands: the container has no process.args[0]"),
             Unmet::Command { command: Some(c), patterns } => {
                 write!(f, "when.commands: process.args[0] {c:?} matches none of ")?;
                 let quoted: Vec<String> = patterns.iter().map(|p| format!("{p:?}")).collect();
@@ -382,48 +389,199 @@ mod tests {
     #[test]
     fn conditions_table() {
         let gpu = || json!({"com.example.department": "cfd-fluid-dynamics", "other": "x"});
-        let docker_bind = || json!([{"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind", "rw"]}]);
+        let docker_bind =
+            || json!([{"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind", "rw"]}]);
         let podman_bind = || json!([{"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind"]}]);
         let option_only = || json!([{"destination": "/d", "source": "/s", "options": ["bind", "ro"]}]);
         let cases: Vec<(&str, Value, Value, bool)> = vec![
             // oci-hooks(5): inject when process.args[0] ends in /init or /systemd.
-            ("commands: /sbin/init", json!({"commands": [".*/init$", ".*/systemd$"]}), spec(json!({}), "/sbin/init", NO_MOUNTS()), true),
-            ("commands: /usr/lib/systemd/systemd", json!({"commands": [".*/init$", ".*/systemd$"]}), spec(json!({}), "/usr/lib/systemd/systemd", NO_MOUNTS()), true),
-            ("commands: /bin/sh", json!({"commands": [".*/init$", ".*/systemd$"]}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("commands: bare init is not resolved in PATH", json!({"commands": [".*/init$"]}), spec(json!({}), "init", NO_MOUNTS()), false),
-            ("commands: unanchored search", json!({"commands": ["sh"]}), spec(json!({}), "/bin/bash", NO_MOUNTS()), true),
-            ("commands: anchored by the writer", json!({"commands": ["^sh$"]}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
+            (
+                "commands: /sbin/init",
+                json!({"commands": [".*/init$", ".*/systemd$"]}),
+                spec(json!({}), "/sbin/init", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "commands: /usr/lib/systemd/systemd",
+                json!({"commands": [".*/init$", ".*/systemd$"]}),
+                spec(json!({}), "/usr/lib/systemd/systemd", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "commands: /bin/sh",
+                json!({"commands": [".*/init$", ".*/systemd$"]}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "commands: bare init is not resolved in PATH",
+                json!({"commands": [".*/init$"]}),
+                spec(json!({}), "init", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "commands: unanchored search",
+                json!({"commands": ["sh"]}),
+                spec(json!({}), "/bin/bash", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "commands: anchored by the writer",
+                json!({"commands": ["^sh$"]}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
             // oci-hooks(5): oci-umount when the container bind-mounts host directories.
-            ("hasBindMounts: type bind", json!({"hasBindMounts": true}), spec(json!({}), "/bin/sh", docker_bind()), true),
-            ("hasBindMounts: rbind option", json!({"hasBindMounts": true}), spec(json!({}), "/bin/sh", podman_bind()), true),
-            ("hasBindMounts: bind option, no type", json!({"hasBindMounts": true}), spec(json!({}), "/bin/sh", option_only()), true),
+            (
+                "hasBindMounts: type bind",
+                json!({"hasBindMounts": true}),
+                spec(json!({}), "/bin/sh", docker_bind()),
+                true,
+            ),
+            (
+                "hasBindMounts: rbind option",
+                json!({"hasBindMounts": true}),
+                spec(json!({}), "/bin/sh", podman_bind()),
+                true,
+            ),
+            (
+                "hasBindMounts: bind option, no type",
+                json!({"hasBindMounts": true}),
+                spec(json!({}), "/bin/sh", option_only()),
+                true,
+            ),
             ("hasBindMounts: none", json!({"hasBindMounts": true}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("hasBindMounts: false never matches", json!({"hasBindMounts": false}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("hasBindMounts: false never matches, with mounts", json!({"hasBindMounts": false}), spec(json!({}), "/bin/sh", docker_bind()), false),
+            (
+                "hasBindMounts: false never matches",
+                json!({"hasBindMounts": false}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "hasBindMounts: false never matches, with mounts",
+                json!({"hasBindMounts": false}),
+                spec(json!({}), "/bin/sh", docker_bind()),
+                false,
+            ),
             // oci-hooks(5): the nvidia example, key ^com\.example\.department$ and value .*fluid-dynamics$.
-            ("annotations: the nvidia example", json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}), spec(gpu(), "/bin/sh", NO_MOUNTS()), true),
-            ("annotations: value does not match", json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}), spec(json!({"com.example.department": "fluid-dynamics-lab"}), "/bin/sh", NO_MOUNTS()), false),
-            ("annotations: key does not match", json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}), spec(json!({"com.example.department.x": "fluid-dynamics"}), "/bin/sh", NO_MOUNTS()), false),
-            ("annotations: key and value from one annotation", json!({"annotations": {"^a$": "^2$"}}), spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()), false),
-            ("annotations: some annotation matches both", json!({"annotations": {"^[ab]$": "^2$"}}), spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()), true),
-            ("annotations: every pair must match", json!({"annotations": {"^a$": "1", "^b$": "3"}}), spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()), false),
-            ("annotations: unanchored", json!({"annotations": {"example": "fluid"}}), spec(gpu(), "/bin/sh", NO_MOUNTS()), true),
-            ("annotations: none on the container", json!({"annotations": {".": "."}}), spec(Value::Null, "/bin/sh", NO_MOUNTS()), false),
-            ("annotations: empty value pattern matches any value", json!({"annotations": {"^other$": ""}}), spec(gpu(), "/bin/sh", NO_MOUNTS()), true),
+            (
+                "annotations: the nvidia example",
+                json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}),
+                spec(gpu(), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "annotations: value does not match",
+                json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}),
+                spec(json!({"com.example.department": "fluid-dynamics-lab"}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "annotations: key does not match",
+                json!({"annotations": {"^com\\.example\\.department$": ".*fluid-dynamics$"}}),
+                spec(json!({"com.example.department.x": "fluid-dynamics"}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "annotations: key and value from one annotation",
+                json!({"annotations": {"^a$": "^2$"}}),
+                spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "annotations: some annotation matches both",
+                json!({"annotations": {"^[ab]$": "^2$"}}),
+                spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "annotations: every pair must match",
+                json!({"annotations": {"^a$": "1", "^b$": "3"}}),
+                spec(json!({"a": "1", "b": "2"}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "annotations: unanchored",
+                json!({"annotations": {"example": "fluid"}}),
+                spec(gpu(), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "annotations: none on the container",
+                json!({"annotations": {".": "."}}),
+                spec(Value::Null, "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "annotations: empty value pattern matches any value",
+                json!({"annotations": {"^other$": ""}}),
+                spec(gpu(), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
             // always.
             ("always: true", json!({"always": true}), spec(json!({}), "/bin/sh", NO_MOUNTS()), true),
             ("always: false", json!({"always": false}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("always: false wins over a matching command", json!({"always": false, "commands": ["sh"]}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("always: true and a command that fails", json!({"always": true, "commands": ["^/init$"]}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("empty annotations set nothing", json!({"always": true, "annotations": {}}), spec(json!({}), "/bin/sh", NO_MOUNTS()), true),
-            ("empty commands set nothing", json!({"always": true, "commands": []}), spec(json!({}), "/bin/sh", NO_MOUNTS()), true),
+            (
+                "always: false wins over a matching command",
+                json!({"always": false, "commands": ["sh"]}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "always: true and a command that fails",
+                json!({"always": true, "commands": ["^/init$"]}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "empty annotations set nothing",
+                json!({"always": true, "annotations": {}}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "empty commands set nothing",
+                json!({"always": true, "commands": []}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
             // Combinations: every set condition must match (Go's when_test.go, "and").
-            ("command and bind mounts: both", json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}), spec(json!({}), "/bin/sh", docker_bind()), true),
-            ("command and bind mounts: no mounts", json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("command and bind mounts: other command", json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}), spec(json!({}), "/bin/ls", docker_bind()), false),
-            ("annotation and command", json!({"annotations": {"department": "fluid"}, "commands": ["/sh$"]}), spec(gpu(), "/bin/sh", NO_MOUNTS()), true),
-            ("annotation and command: annotation missing", json!({"annotations": {"department": "fluid"}, "commands": ["/sh$"]}), spec(json!({}), "/bin/sh", NO_MOUNTS()), false),
-            ("all four", json!({"always": true, "annotations": {"department": ""}, "commands": ["sh"], "hasBindMounts": true}), spec(gpu(), "/bin/sh", podman_bind()), true),
+            (
+                "command and bind mounts: both",
+                json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}),
+                spec(json!({}), "/bin/sh", docker_bind()),
+                true,
+            ),
+            (
+                "command and bind mounts: no mounts",
+                json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "command and bind mounts: other command",
+                json!({"commands": ["^/bin/sh$"], "hasBindMounts": true}),
+                spec(json!({}), "/bin/ls", docker_bind()),
+                false,
+            ),
+            (
+                "annotation and command",
+                json!({"annotations": {"department": "fluid"}, "commands": ["/sh$"]}),
+                spec(gpu(), "/bin/sh", NO_MOUNTS()),
+                true,
+            ),
+            (
+                "annotation and command: annotation missing",
+                json!({"annotations": {"department": "fluid"}, "commands": ["/sh$"]}),
+                spec(json!({}), "/bin/sh", NO_MOUNTS()),
+                false,
+            ),
+            (
+                "all four",
+                json!({"always": true, "annotations": {"department": ""}, "commands": ["sh"], "hasBindMounts": true}),
+                spec(gpu(), "/bin/sh", podman_bind()),
+                true,
+            ),
         ];
         for (name, cond, spec, want) in cases {
             let c = Container::of(&spec).unwrap();
@@ -478,7 +636,10 @@ mod tests {
         let bad_key = err(json!({"annotations": {"^a(": "b"}}));
         assert!(bad_key.starts_with("when.annotations[\"^a(\"]: key \"^a(\" is not a valid regex: "), "{bad_key}");
         let bad_value = err(json!({"annotations": {"a": "[z-a]"}}));
-        assert!(bad_value.starts_with("when.annotations[\"a\"]: value \"[z-a]\" is not a valid regex: "), "{bad_value}");
+        assert!(
+            bad_value.starts_with("when.annotations[\"a\"]: value \"[z-a]\" is not a valid regex: "),
+            "{bad_value}"
+        );
         let bad_command = err(json!({"commands": ["ok", "*sh"]}));
         assert!(bad_command.starts_with("when.commands[1]: pattern \"*sh\" is not a valid regex: "), "{bad_command}");
         assert!(!bad_command.contains('\n'), "one line: {bad_command}");
@@ -520,7 +681,10 @@ mod tests {
             (json!({"process": {"args": [1]}}), "process.args[0]: must be a string"),
             (json!({"mounts": {}}), "mounts: must be an array of mounts"),
             (json!({"mounts": [{"type": 1}]}), "mounts[0]: must be an object with a string type and string options"),
-            (json!({"mounts": [{"options": [1]}]}), "mounts[0]: must be an object with a string type and string options"),
+            (
+                json!({"mounts": [{"options": [1]}]}),
+                "mounts[0]: must be an object with a string type and string options",
+            ),
         ] {
             assert_eq!(Container::of(&s).unwrap_err().to_string(), want, "{s}");
         }

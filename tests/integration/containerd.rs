@@ -66,8 +66,16 @@ fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotatio
 
     let run = |id: &str, annotation: &str| {
         let out = containerd.ctr(&[
-            "run", "--rm", "--runc-binary", &bin().to_string_lossy(), "--annotation", annotation, IMAGE, id,
-            "/bin/echo", "hello from busybox",
+            "run",
+            "--rm",
+            "--runc-binary",
+            &bin().to_string_lossy(),
+            "--annotation",
+            annotation,
+            IMAGE,
+            id,
+            "/bin/echo",
+            "hello from busybox",
         ]);
         assert!(out.status.success(), "ctr run: {}\n{}", stderr(&out), containerd.log());
         assert_eq!(stdout(&out), "hello from busybox\n");

@@ -7,7 +7,9 @@ use crate::util::*;
 
 #[test]
 fn docker_run_through_the_shim_runs_the_hook_and_shows_the_shims_reason_on_failure() {
-    if !require(&["dockerd", "docker", "runc"]) || !native_only("dockerd must execute the shim, a foreign binary to the host") {
+    if !require(&["dockerd", "docker", "runc"])
+        || !native_only("dockerd must execute the shim, a foreign binary to the host")
+    {
         return;
     }
     let conf = TempDir::new("docker-hooks");

@@ -38,8 +38,16 @@ fn create(conf: &Path, rec: &Recorder, bundle: &Bundle) -> std::process::Output 
 #[test]
 fn when_selects_hooks_from_the_bundles_own_spec_and_a_container_matching_none_is_not_written() {
     let conf = TempDir::new("conf");
-    hook_file(conf.path(), "10-gpu.json", &hooks_d("/usr/bin/gpu", json!({"annotations": {"^com\\.example\\.gpu$": "^yes$"}}), &["prestart", "poststop"]));
-    hook_file(conf.path(), "20-init.json", &hooks_d("/usr/bin/init-hook", json!({"commands": [".*/init$"]}), &["prestart"]));
+    hook_file(
+        conf.path(),
+        "10-gpu.json",
+        &hooks_d("/usr/bin/gpu", json!({"annotations": {"^com\\.example\\.gpu$": "^yes$"}}), &["prestart", "poststop"]),
+    );
+    hook_file(
+        conf.path(),
+        "20-init.json",
+        &hooks_d("/usr/bin/init-hook", json!({"commands": [".*/init$"]}), &["prestart"]),
+    );
     hook_file(conf.path(), "30-never.json", &hooks_d("/usr/bin/never", json!({"always": false}), &["prestart"]));
 
     let rec = Recorder::new();
@@ -48,7 +56,11 @@ fn when_selects_hooks_from_the_bundles_own_spec_and_a_container_matching_none_is
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(rec.ran());
     let config = bundle.config();
-    assert_eq!(hook_paths(&config, "prestart"), ["/usr/bin/gpu", "/proc/5245/exe"], "Docker's own hook stays after ours");
+    assert_eq!(
+        hook_paths(&config, "prestart"),
+        ["/usr/bin/gpu", "/proc/5245/exe"],
+        "Docker's own hook stays after ours"
+    );
     assert_eq!(hook_paths(&config, "poststop"), ["/usr/bin/gpu"]);
 
     // No hook applies: the runtime runs, the spec is not rewritten.
@@ -67,12 +79,19 @@ fn when_selects_hooks_from_the_bundles_own_spec_and_a_container_matching_none_is
 #[test]
 fn a_spec_field_a_condition_reads_with_the_wrong_type_is_an_error_that_leaves_the_bundle_untouched() {
     let conf = TempDir::new("conf");
-    hook_file(conf.path(), "10-gpu.json", &hooks_d("/usr/bin/gpu", json!({"annotations": {"gpu": "."}}), &["prestart"]));
+    hook_file(
+        conf.path(),
+        "10-gpu.json",
+        &hooks_d("/usr/bin/gpu", json!({"annotations": {"gpu": "."}}), &["prestart"]),
+    );
     let rec = Recorder::new();
     let config = r#"{"annotations": ["not", "a", "map"], "process": {"args": ["/bin/sh"]}}"#;
     let bundle = Bundle::with_config(config);
     let out = create(conf.path(), &rec, &bundle);
-    assert_fails_with(&out, &format!("oci-add-hooks: {}: annotations: must be an object of strings", bundle.config_path().display()));
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: annotations: must be an object of strings", bundle.config_path().display()),
+    );
     assert!(!rec.ran());
     assert_eq!(bundle.config_bytes(), config.as_bytes());
     assert_eq!(bundle.entries(), ["config.json"]);
@@ -131,7 +150,11 @@ fn a_later_directory_replaces_a_file_of_the_same_name() {
 #[test]
 fn validate_prints_per_stage_what_a_run_would_add_and_why_others_are_not() {
     let conf = TempDir::new("conf");
-    let gpu = hook_file(conf.path(), "10-gpu.json", &hooks_d("/usr/bin/gpu", json!({"annotations": {"^com\\.example\\.gpu$": "^yes$"}}), &["prestart"]));
+    let gpu = hook_file(
+        conf.path(),
+        "10-gpu.json",
+        &hooks_d("/usr/bin/gpu", json!({"annotations": {"^com\\.example\\.gpu$": "^yes$"}}), &["prestart"]),
+    );
     let all = hook_file(conf.path(), "20-all.json", &json!({"hooks": {"poststop": [{"path": "/usr/bin/all"}]}}));
     let bundle = Bundle::with_config(docker_config_with(json!({"com.example.gpu": "no"})));
 
@@ -159,8 +182,17 @@ fn validate_prints_per_stage_what_a_run_would_add_and_why_others_are_not() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with(&format!("hook configuration: {} (OCI_ADD_HOOKS_CONFIG)\n", conf.path().display())), "{text}");
-    assert!(text.contains(&format!("container: {}\npoststop:\n  {{\"path\":\"/usr/bin/all\"}}\n", bundle.config_path().display())), "{text}");
+    assert!(
+        text.starts_with(&format!("hook configuration: {} (OCI_ADD_HOOKS_CONFIG)\n", conf.path().display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "container: {}\npoststop:\n  {{\"path\":\"/usr/bin/all\"}}\n",
+            bundle.config_path().display()
+        )),
+        "{text}"
+    );
     assert!(
         text.ends_with(&format!(
             "not added, their conditions are not met:\n  {{\"path\":\"/usr/bin/gpu\"}} (prestart)\n    from {}\n    \
@@ -190,11 +222,21 @@ fn validate_uses_the_shims_defaults_and_errors() {
     let out = command(&named).env_remove("OCI_ADD_HOOKS_CONFIG").arg("validate").output().unwrap();
     assert_fails_with(&out, "oci-add-hooks: /etc/oci-add-hooks/no-such-set.d: hook configuration does not exist (the default; create it, or name hook files with --hook-config-path or OCI_ADD_HOOKS_CONFIG)");
     let out = shim().env("OCI_ADD_HOOKS_CONFIG", "/nonexistent/env.d").arg("validate").output().unwrap();
-    assert_fails_with(&out, "oci-add-hooks: /nonexistent/env.d: hook configuration does not exist (named by OCI_ADD_HOOKS_CONFIG)");
+    assert_fails_with(
+        &out,
+        "oci-add-hooks: /nonexistent/env.d: hook configuration does not exist (named by OCI_ADD_HOOKS_CONFIG)",
+    );
 
     let conf = TempDir::new("conf");
-    let out = shim().args(["validate", "--spec", "/nonexistent/config.json", "--hook-config-path"]).arg(conf.path()).output().unwrap();
-    assert_fails_with(&out, "oci-add-hooks: /nonexistent/config.json: cannot read: No such file or directory (os error 2)");
+    let out = shim()
+        .args(["validate", "--spec", "/nonexistent/config.json", "--hook-config-path"])
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    assert_fails_with(
+        &out,
+        "oci-add-hooks: /nonexistent/config.json: cannot read: No such file or directory (os error 2)",
+    );
     let out = shim().args(["validate", "--runtime-path", "runc"]).output().unwrap();
     assert_fails_with(&out, "oci-add-hooks: unexpected argument \"--runtime-path\" (see oci-add-hooks --help)");
     let out = shim().args(["validate", "--spec", "a", "--spec=b"]).output().unwrap();

@@ -165,7 +165,8 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
     assert_eq!(bundle.config()["hooks"]["prestart"][0], json!({"path": "/bin/true"}));
 
     // A second install changes nothing: no file is written at all.
-    let files = [h.daemon_json(), bin_path.clone(), hook.clone(), h.path("/etc/oci-add-hooks/installed.json"), bak.clone()];
+    let files =
+        [h.daemon_json(), bin_path.clone(), hook.clone(), h.path("/etc/oci-add-hooks/installed.json"), bak.clone()];
     let stamps: Vec<_> = files.iter().map(|f| stamp(f)).collect();
     let tree = h.tree();
     std::thread::sleep(Duration::from_millis(20));
@@ -173,7 +174,11 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
     assert_eq!(files.iter().map(|f| stamp(f)).collect::<Vec<_>>(), stamps);
     assert_eq!(h.tree(), tree);
     assert!(stdout(&out).contains("daemon.json: already as wanted, unchanged"), "{}", stdout(&out));
-    assert!(stdout(&out).contains(&format!("oci-add-hooks: already installed (sha256 {}), unchanged", sha256sum(bin()))), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("oci-add-hooks: already installed (sha256 {}), unchanged", sha256sum(bin()))),
+        "{}",
+        stdout(&out)
+    );
 
     // A hook file someone else put in hooks.d is not install's to remove.
     write(&h.path("/etc/oci-add-hooks/hooks.d/50-theirs.json"), r#"{"hooks": {}}"#, 0o644);
@@ -361,9 +366,21 @@ fn help_lists_every_option_and_its_default() {
         assert!(out.status.success());
         let help = stdout(&out);
         for opt in [
-            "--host-root DIR", "--bin-dir DIR", "--config-dir DIR", "--hooks PATH", "--runtime-path NAME",
-            "--runtime-name NAME", "--set-default", "--no-docker", "--docker-config FILE", "--docker-pidfile FILE",
-            "--docker-socket FILE", "--no-reload", "--containerd-config", "--wait", "--help",
+            "--host-root DIR",
+            "--bin-dir DIR",
+            "--config-dir DIR",
+            "--hooks PATH",
+            "--runtime-path NAME",
+            "--runtime-name NAME",
+            "--set-default",
+            "--no-docker",
+            "--docker-config FILE",
+            "--docker-pidfile FILE",
+            "--docker-socket FILE",
+            "--no-reload",
+            "--containerd-config",
+            "--wait",
+            "--help",
         ] {
             assert!(help.contains(&format!("  {opt} ")), "{opt}: {help}");
         }
@@ -383,7 +400,11 @@ fn set_default_records_the_previous_default_and_uninstall_puts_it_back() {
     let text = "{\"default-runtime\": \"nvidia\", \"runtimes\": {\"nvidia\": {\"path\": \"/usr/bin/nvidia-container-runtime\"}}}";
     write(&h.daemon_json(), text, 0o644);
     let out = h.install(&["--set-default"]);
-    assert!(stdout(&out).contains("daemon.json: set default-runtime to \"oci-add-hooks\" (was \"nvidia\")"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("daemon.json: set default-runtime to \"oci-add-hooks\" (was \"nvidia\")"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(h.config()["default-runtime"], "oci-add-hooks");
     // Installing again without --set-default gives the default back.
     let out = h.install(&[]);
@@ -392,7 +413,10 @@ fn set_default_records_the_previous_default_and_uninstall_puts_it_back() {
     h.install(&["--set-default"]);
     let out = h.uninstall(&[]);
     assert!(stdout(&out).contains("daemon.json: reset default-runtime to \"nvidia\""), "{}", stdout(&out));
-    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), "{\"default-runtime\":\"nvidia\",\"runtimes\":{\"nvidia\":{\"path\":\"/usr/bin/nvidia-container-runtime\"}}}");
+    assert_eq!(
+        std::fs::read_to_string(h.daemon_json()).unwrap(),
+        "{\"default-runtime\":\"nvidia\",\"runtimes\":{\"nvidia\":{\"path\":\"/usr/bin/nvidia-container-runtime\"}}}"
+    );
 }
 
 #[test]
@@ -449,7 +473,8 @@ fn install_replaces_a_binary_that_is_running() {
     running.kill().unwrap();
     running.wait().unwrap();
     assert_eq!(std::fs::read(&bin_path).unwrap(), std::fs::read(bin()).unwrap());
-    let entries: Vec<_> = std::fs::read_dir(h.path("/usr/local/bin")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> =
+        std::fs::read_dir(h.path("/usr/local/bin")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(entries, ["oci-add-hooks"]);
 }
 
@@ -476,7 +501,8 @@ fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
         sha256sum(&packaged)
     );
     assert!(said.contains(&left), "{said:#?}");
-    let record: Value = serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
     assert_eq!(record["binary"], Value::Null, "{record:#}");
     assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/bin/oci-add-hooks");
     assert!(h.path("/etc/oci-add-hooks/hooks.d/10-mark.json").is_file());
@@ -500,7 +526,15 @@ fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
     h.install(&["--no-docker"]);
     let copied = h.path("/usr/local/bin/oci-add-hooks");
     let said = h.run_binary(&copied, "install", &["--no-docker"]);
-    assert!(lines(&said).contains(&format!("{}: already installed (sha256 {}), unchanged", copied.display(), sha256sum(&copied))), "{}", stdout(&said));
+    assert!(
+        lines(&said).contains(&format!(
+            "{}: already installed (sha256 {}), unchanged",
+            copied.display(),
+            sha256sum(&copied)
+        )),
+        "{}",
+        stdout(&said)
+    );
     h.run_binary(&copied, "uninstall", &["--no-docker"]);
     assert!(!copied.exists());
 }
@@ -508,7 +542,8 @@ fn regression_uninstall_removed_the_packaged_binary_that_install_ran_from() {
 /// Runs `args` (with `--wait`) until it says it waits, sends it `sig`, and
 /// returns its exit code and what it printed after.
 fn run_waiting(args: &[&str], sig: rustix::process::Signal) -> (Option<i32>, String) {
-    let mut child = Command::new(bin()).args(args).arg("--wait").stdout(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
+    let mut child =
+        Command::new(bin()).args(args).arg("--wait").stdout(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut seen = String::new();
     while !seen.contains("waiting for SIGTERM or SIGINT") {
@@ -556,7 +591,11 @@ fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
     assert_eq!(std::fs::metadata(&dropin).unwrap().mode() & 0o7777, 0o644);
     // containerd's own view of a config.toml that imports the drop-in.
     let main = h.path("/etc/containerd/config.toml");
-    write(&main, format!("version = 2\nimports = [\"{}\"]\n", h.path("/etc/containerd/conf.d/*.toml").display()), 0o644);
+    write(
+        &main,
+        format!("version = 2\nimports = [\"{}\"]\n", h.path("/etc/containerd/conf.d/*.toml").display()),
+        0o644,
+    );
     let dump = Command::new("containerd").arg("--config").arg(&main).args(["config", "dump"]).output().unwrap();
     assert!(dump.status.success(), "{}", stderr(&dump));
     let text = stdout(&dump);
@@ -694,14 +733,26 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     eprintln!("installer log:\n{log}");
     assert!(log.contains(&format!("installed /host{} (sha256 ", installed.display())), "{log}");
     assert!(
-        log.contains(&format!("dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info", dockerd.pid())),
+        log.contains(&format!(
+            "dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info",
+            dockerd.pid()
+        )),
         "{log}"
     );
 
     // No restart: the same dockerd, the earlier container still running.
     assert_eq!(std::fs::read_to_string(&dockerd.pidfile).unwrap().trim(), dockerd.pid().to_string());
     assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
-    let out = dockerd.docker(&["run", "--rm", "--network", "none", "--runtime=oci-add-hooks", "oah-busybox", "echo", "hooked"]);
+    let out = dockerd.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--runtime=oci-add-hooks",
+        "oah-busybox",
+        "echo",
+        "hooked",
+    ]);
     assert!(out.status.success(), "docker run --runtime=oci-add-hooks: {}\n{}", stderr(&out), dockerd.log());
     assert_eq!(stdout(&out), "hooked\n");
     assert_eq!(markers(marks.path()), ["prestart"]);
@@ -738,7 +789,8 @@ fn kubernetes_python() -> PathBuf {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir.join("target"), PathBuf::from);
     let venv = target_dir.join("k8s-venv");
     let python = venv.join("bin/python");
-    let has_client = || Command::new(&python).args(["-c", "import kubernetes, yaml"]).output().is_ok_and(|o| o.status.success());
+    let has_client =
+        || Command::new(&python).args(["-c", "import kubernetes, yaml"]).output().is_ok_and(|o| o.status.success());
     if !has_client() {
         let out = Command::new("python3").args(["-m", "venv"]).arg(&venv).output().unwrap();
         assert!(out.status.success(), "python3 -m venv: {}", stderr(&out));
@@ -771,9 +823,17 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
     let broken = TempDir::new("manifests");
     for (from, to, want) in [
         ("hostPID: true", "hostPid: true", "DaemonSet.spec.template.spec.hostPid: not a field of V1PodSpec"),
-        ("        - name: install\n", "        -\n", "deserialises into V1DaemonSet: 1 validation error for V1Container name Input should be a valid string"),
+        (
+            "        - name: install\n",
+            "        -\n",
+            "deserialises into V1DaemonSet: 1 validation error for V1Container name Input should be a valid string",
+        ),
         ("type: RollingUpdate", "type: OnDelete", "FAILED: packaging"),
-        ("            - {name: host-run, mountPath: /host/var/run, readOnly: true}\n", "            - {name: host-run, mountPath: /host/var/run}\n", "/var/run read-only"),
+        (
+            "            - {name: host-run, mountPath: /host/var/run, readOnly: true}\n",
+            "            - {name: host-run, mountPath: /host/var/run}\n",
+            "/var/run read-only",
+        ),
     ] {
         assert!(text.contains(from), "{from}");
         let f = broken.join("daemonset.yaml");

@@ -140,10 +140,7 @@ fn sha256sums_cover_every_artifact() {
     let text = std::fs::read_to_string(&sums).unwrap();
     let names = sorted(text.lines().filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_owned())).collect());
     let want = sorted(
-        [AMD64, ARM64]
-            .iter()
-            .flat_map(|a| [format!("{}/oci-add-hooks", a.deb), a.deb_name(), a.rpm_name()])
-            .collect(),
+        [AMD64, ARM64].iter().flat_map(|a| [format!("{}/oci-add-hooks", a.deb), a.deb_name(), a.rpm_name()]).collect(),
     );
     assert_eq!(names, want);
     ok(Command::new("sha256sum").arg("--check").arg("--strict").arg("SHA256SUMS").current_dir(dist()));
@@ -188,7 +185,11 @@ fn deb_packages_have_their_metadata_files_and_conffile() {
         let md5sums = std::fs::read_to_string(ctrl.join("DEBIAN/md5sums")).unwrap();
         let summed: Vec<String> = md5sums.lines().map(|l| format!("/{}", &l[34..])).collect();
         assert_eq!(sorted(summed), expected_files(DEB_ONLY));
-        ok(Command::new("md5sum").arg("--check").arg("--strict").arg(ctrl.join("DEBIAN/md5sums")).current_dir(root.path()));
+        ok(Command::new("md5sum")
+            .arg("--check")
+            .arg("--strict")
+            .arg(ctrl.join("DEBIAN/md5sums"))
+            .current_dir(root.path()));
         // The package never touches Docker's configuration: outside its
         // comments, postinst does not even name it.
         let postinst = std::fs::read_to_string(ctrl.join("DEBIAN/postinst")).unwrap();
@@ -241,7 +242,14 @@ fn rpm_packages_have_their_metadata_files_config_and_docs() {
         let docs = sorted(query(&["--docfiles"]).lines().map(str::to_owned).collect());
         assert_eq!(
             docs,
-            sorted(FILES.iter().map(|(p, _)| p.to_string()).filter(|p| p.starts_with("/usr/share/")).chain(RPM_ONLY.iter().map(|p| p.to_string())).collect())
+            sorted(
+                FILES
+                    .iter()
+                    .map(|(p, _)| p.to_string())
+                    .filter(|p| p.starts_with("/usr/share/"))
+                    .chain(RPM_ONLY.iter().map(|p| p.to_string()))
+                    .collect()
+            )
         );
         assert_eq!(query(&["--recommends"]), "runc\n");
         assert!(query(&["--scripts"]).contains(INSTALL_HINT.trim()), "{}", rpm.display());
@@ -258,9 +266,16 @@ fn lintian_is_clean_apart_from_justified_overrides() {
     if debs.len() < 2 {
         return;
     }
-    let out = output(Command::new("lintian").args(["--fail-on", "error,warning", "--display-level", ">=warning"]).args(&debs));
+    let out = output(
+        Command::new("lintian").args(["--fail-on", "error,warning", "--display-level", ">=warning"]).args(&debs),
+    );
     let report = util::stdout(&out);
-    assert!(out.status.success() && report.trim().is_empty(), "lintian ({}):\n{report}{}", out.status, util::stderr(&out));
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "lintian ({}):\n{report}{}",
+        out.status,
+        util::stderr(&out)
+    );
 
     // Each override says why, in a comment just above it.
     let overrides = std::fs::read_to_string(repo().join("packaging/debian/lintian-overrides")).unwrap();
@@ -467,7 +482,11 @@ fn arm64_packages_are_arm64_and_their_binary_runs_under_qemu() {
         let file = util::hook_file(hooks.path(), "10.json", &json!({"hooks": {"prestart": [{"path": "/bin/true"}]}}));
         let bundle = Bundle::docker();
         let rec = Recorder::new();
-        let out = util::create_with(Command::new("qemu-aarch64-static").arg(&bin).arg("--hook-config-path").arg(&file), &rec, &bundle);
+        let out = util::create_with(
+            Command::new("qemu-aarch64-static").arg(&bin).arg("--hook-config-path").arg(&file),
+            &rec,
+            &bundle,
+        );
         assert!(out.status.success(), "stderr: {}", util::stderr(&out));
         assert!(rec.ran());
         assert_eq!(bundle.config()["hooks"]["prestart"][0], json!({"path": "/bin/true"}));
@@ -523,16 +542,19 @@ fn man_page_documents_every_option_and_variable_of_help() {
     let words = help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/' || c == '.'));
     let mut checked = 0;
     for word in words {
-        let documented = word.starts_with("--") && word.len() > 2
-            || word.starts_with("OCI_ADD_HOOKS_")
-            || word.starts_with("/etc/");
+        let documented =
+            word.starts_with("--") && word.len() > 2 || word.starts_with("OCI_ADD_HOOKS_") || word.starts_with("/etc/");
         if documented {
             assert!(page.contains(word), "{} does not mention {word}, which --help shows", page_path.display());
             checked += 1;
         }
     }
     assert!(checked >= 5, "found only {checked} options, variables and paths in --help:\n{help}");
-    assert!(page.contains(".TH OCI-ADD-HOOKS 1 ") && page.contains(&format!("\"oci-add-hooks {VERSION}\"")), "{}: .TH names another version", page_path.display());
+    assert!(
+        page.contains(".TH OCI-ADD-HOOKS 1 ") && page.contains(&format!("\"oci-add-hooks {VERSION}\"")),
+        "{}: .TH names another version",
+        page_path.display()
+    );
 
     // groff reads it without a warning.
     let out = output(Command::new("groff").args(["-man", "-ww", "-z"]).arg(&page_path));
@@ -540,5 +562,9 @@ fn man_page_documents_every_option_and_variable_of_help() {
 
     // The Debian changelog is for this version too.
     let changelog = std::fs::read_to_string(repo().join("packaging/debian/changelog")).unwrap();
-    assert!(changelog.starts_with(&format!("oci-add-hooks ({VERSION}-1) ")), "packaging/debian/changelog: {}", changelog.lines().next().unwrap_or(""));
+    assert!(
+        changelog.starts_with(&format!("oci-add-hooks ({VERSION}-1) ")),
+        "packaging/debian/changelog: {}",
+        changelog.lines().next().unwrap_or("")
+    );
 }

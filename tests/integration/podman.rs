@@ -46,7 +46,8 @@ fn run_through_shim(p: &Podman, args: &[&str]) -> std::process::Output {
 /// podman, conmon and runc are here, and podman can execute the shim
 /// (not under qemu-user: conmon runs it as the runtime).
 fn podman_here() -> bool {
-    require(&["podman", "conmon", "runc"]) && native_only("podman's conmon must execute the shim, a foreign binary to the host")
+    require(&["podman", "conmon", "runc"])
+        && native_only("podman's conmon must execute the shim, a foreign binary to the host")
 }
 
 #[test]
@@ -113,9 +114,7 @@ fn a_broken_hook_file_fails_podman_run_with_the_shims_reason() {
 
 /// The conditions compared: one hooks.d file per case, each a marker.
 fn when_cases(marks: &Path) -> Vec<(&'static str, Value)> {
-    let file = |label: &str, when: Value| {
-        json!({"version": "1.0.0", "hook": marker_hook(marks, label), "when": when, "stages": ["prestart"]})
-    };
+    let file = |label: &str, when: Value| json!({"version": "1.0.0", "hook": marker_hook(marks, label), "when": when, "stages": ["prestart"]});
     vec![
         ("10-gpu-yes", file("gpu-yes", json!({"annotations": {"^com\\.example\\.gpu$": "^yes$"}}))),
         ("20-gpu-no", file("gpu-no", json!({"annotations": {"^com\\.example\\.gpu$": "^no$"}}))),
@@ -167,7 +166,8 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
     // container.
     assert_eq!(shim, ["gpu-yes", "echo", "both", "bind", "always"]);
 
-    let (podman, shim) = both_ways(&["--annotation", "com.example.gpu=no", "-v", &volume_arg, IMAGE, "/bin/sh", "-c", "true"]);
+    let (podman, shim) =
+        both_ways(&["--annotation", "com.example.gpu=no", "-v", &volume_arg, IMAGE, "/bin/sh", "-c", "true"]);
     assert_eq!(podman, ["gpu-no", "bind", "always"], "podman's own answer");
     assert_eq!(shim, podman);
 

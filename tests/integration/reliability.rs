@@ -115,7 +115,11 @@ fn killed_at_random_points_of_a_large_write_it_leaves_the_old_or_the_new_config_
         let bytes = bundle.config_bytes();
         let temps = temp_files(&bundle);
         let what = format!("round {round} (seed {seed}), killed after {delay:?}");
-        assert!(bytes == old || bytes == new, "{what}: config.json is neither the old nor the new file ({} bytes)", bytes.len());
+        assert!(
+            bytes == old || bytes == new,
+            "{what}: config.json is neither the old nor the new file ({} bytes)",
+            bytes.len()
+        );
         // A run removes dead runs' temporary files before it makes its own,
         // so there is never more than one; and a finished write has none.
         assert!(temps.len() <= 1, "{what}: temporary files accumulate: {temps:?}");
@@ -289,7 +293,11 @@ fn two_hundred_containers_from_sixteen_workers_each_get_their_own_hooks_once() {
         )]})
     };
     let conf = TempDir::new("load-conf");
-    let hooks = hook_file(conf.path(), "10-log.json", &json!({"hooks": {"prestart": [logging("prestart")], "poststop": [logging("poststop")]}}));
+    let hooks = hook_file(
+        conf.path(),
+        "10-log.json",
+        &json!({"hooks": {"prestart": [logging("prestart")], "poststop": [logging("poststop")]}}),
+    );
     let root = TempDir::new("load-runc-root");
     let ids: Vec<String> = (0..CONTAINERS).map(|n| format!("oah-load-{}-{n:03}", std::process::id())).collect();
 
@@ -337,7 +345,8 @@ fn two_hundred_containers_from_sixteen_workers_each_get_their_own_hooks_once() {
     }
     let mut lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
     lines.sort();
-    let mut want: Vec<String> = ids.iter().flat_map(|id| [format!("poststop {id}"), format!("prestart {id}")]).collect();
+    let mut want: Vec<String> =
+        ids.iter().flat_map(|id| [format!("poststop {id}"), format!("prestart {id}")]).collect();
     want.sort();
     assert_eq!(lines.len(), want.len(), "every hook of every container exactly once");
     assert_eq!(lines, want, "every hook of every container exactly once");

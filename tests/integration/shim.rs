@@ -46,14 +46,7 @@ impl Fixture {
 
 /// Runs the shim with `--hook-config-path H --runtime-path R` and `args`.
 fn run_with(hooks: &Path, runtime: &Path, args: &[&str]) -> std::process::Output {
-    shim()
-        .arg("--hook-config-path")
-        .arg(hooks)
-        .arg("--runtime-path")
-        .arg(runtime)
-        .args(args)
-        .output()
-        .unwrap()
+    shim().arg("--hook-config-path").arg(hooks).arg("--runtime-path").arg(runtime).args(args).output().unwrap()
 }
 
 #[test]
@@ -62,7 +55,10 @@ fn every_stage_runs_once_in_order_with_real_runc_and_spec_hooks_still_run_after(
         return;
     }
     let marks = TempDir::new("marks");
-    let bundle = Bundle::busybox(&["/bin/sh", "-c", &format!("echo container >> {}/hooks.log", marks.path().display())], marks.path());
+    let bundle = Bundle::busybox(
+        &["/bin/sh", "-c", &format!("echo container >> {}/hooks.log", marks.path().display())],
+        marks.path(),
+    );
     // A hook already in the spec, as Docker's libnetwork hook is.
     let mut spec = bundle.config();
     spec["hooks"] = json!({ "prestart": [marker_hook(marks.path(), "spec-prestart")] });
@@ -98,7 +94,8 @@ fn every_stage_runs_once_in_order_with_real_runc_and_spec_hooks_still_run_after(
     // startContainer then execs, so those two race; everything else is
     // ordered by the runtime-spec lifecycle.
     let pos = |label: &str| ran.iter().position(|l| l == label).unwrap();
-    let chain = ["prestart", "spec-prestart", "createRuntime", "createContainer", "startContainer", "container", "poststop"];
+    let chain =
+        ["prestart", "spec-prestart", "createRuntime", "createContainer", "startContainer", "container", "poststop"];
     for pair in chain.windows(2) {
         assert!(pos(pair[0]) < pos(pair[1]), "{} before {}: {ran:?}", pair[0], pair[1]);
     }
@@ -183,7 +180,19 @@ fn crun_config_flag_names_the_spec_file() {
     let out = run_with(
         &f.hooks,
         &f.rec.path,
-        &["--cgroup-manager", "cgroupfs", "--log", "file:/dev/null", "--log-level=debug", "create", "-b", b, "--config", "other.json", "id"],
+        &[
+            "--cgroup-manager",
+            "cgroupfs",
+            "--log",
+            "file:/dev/null",
+            "--log-level=debug",
+            "create",
+            "-b",
+            b,
+            "--config",
+            "other.json",
+            "id",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(bundle.config_bytes(), DOCKER_CONFIG.as_bytes(), "config.json is not the spec here");
@@ -208,7 +217,20 @@ fn passthrough_subcommands_read_no_file() {
     let rec = Recorder::new();
     // Neither the hook path nor the bundle exists: a subcommand that reads
     // nothing cannot notice.
-    for sub in ["start", "state", "kill", "delete", "exec", "features", "ps", "pause", "resume", "events", "update", "checkpoint"] {
+    for sub in [
+        "start",
+        "state",
+        "kill",
+        "delete",
+        "exec",
+        "features",
+        "ps",
+        "pause",
+        "resume",
+        "events",
+        "update",
+        "checkpoint",
+    ] {
         let out = shim()
             .args(["--hook-config-path", "/nonexistent/hooks.d", "--runtime-path"])
             .arg(&rec.path)
@@ -267,10 +289,7 @@ fn version_alone_and_version_handed_to_the_runtime() {
     let rec = Recorder::new();
     let out = shim().arg("--runtime-path").arg(&rec.path).arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        stdout(&out),
-        format!("oci-add-hooks {}\nrecording-runtime version 1\n", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(stdout(&out), format!("oci-add-hooks {}\nrecording-runtime version 1\n", env!("CARGO_PKG_VERSION")));
     assert_eq!(rec.argv().unwrap(), ["--version"]);
 }
 
@@ -558,7 +577,10 @@ fn missing_configuration_paths_are_errors_that_say_where_they_came_from() {
     let bundle = Bundle::docker();
     let b = bundle.path().to_str().unwrap().to_owned();
     let out = run_with(Path::new("/nonexistent/hooks.json"), &rec.path, &["create", "-b", &b, "id"]);
-    assert_fails_with(&out, "oci-add-hooks: /nonexistent/hooks.json: hook configuration does not exist (given with --hook-config-path)");
+    assert_fails_with(
+        &out,
+        "oci-add-hooks: /nonexistent/hooks.json: hook configuration does not exist (given with --hook-config-path)",
+    );
 
     let out = shim()
         .env("OCI_ADD_HOOKS_CONFIG", "/nonexistent/env.d")
@@ -567,7 +589,10 @@ fn missing_configuration_paths_are_errors_that_say_where_they_came_from() {
         .args(["create", "-b", &b, "id"])
         .output()
         .unwrap();
-    assert_fails_with(&out, "oci-add-hooks: /nonexistent/env.d: hook configuration does not exist (named by OCI_ADD_HOOKS_CONFIG)");
+    assert_fails_with(
+        &out,
+        "oci-add-hooks: /nonexistent/env.d: hook configuration does not exist (named by OCI_ADD_HOOKS_CONFIG)",
+    );
 
     // The default directory, through a name whose hook set does not exist.
     let links = TempDir::new("links");
@@ -609,7 +634,11 @@ fn errors_reach_the_runtime_log_in_its_format() {
 
     let json_log = logs.join("log.json");
     write(&json_log, "{\"level\":\"info\",\"msg\":\"earlier\"}\n", 0o644);
-    let out = run_with(&hooks, &rec.path, &["--root", "/r", "--log", json_log.to_str().unwrap(), "--log-format", "json", "create", "--bundle", &b, "id"]);
+    let out = run_with(
+        &hooks,
+        &rec.path,
+        &["--root", "/r", "--log", json_log.to_str().unwrap(), "--log-format", "json", "create", "--bundle", &b, "id"],
+    );
     assert_fails_with(&out, &want);
     let text = std::fs::read_to_string(&json_log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -628,7 +657,11 @@ fn errors_reach_the_runtime_log_in_its_format() {
 
     // crun's file: backend.
     let crun_log = logs.join("crun.log");
-    let out = run_with(&hooks, &rec.path, &["--log", &format!("file:{}", crun_log.display()), "--log-format=json", "create", "--bundle", &b, "id"]);
+    let out = run_with(
+        &hooks,
+        &rec.path,
+        &["--log", &format!("file:{}", crun_log.display()), "--log-format=json", "create", "--bundle", &b, "id"],
+    );
     assert_fails_with(&out, &want);
     assert!(std::fs::read_to_string(&crun_log).unwrap().contains("\"level\":\"error\""));
     assert_eq!(bundle.config_bytes(), DOCKER_CONFIG.as_bytes());

@@ -130,9 +130,7 @@ impl TempDir {
     pub fn new_in(parent: &Path, tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = parent.join(format!("oah-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // Hook directories must not be group/other-writable, whatever the umask.
@@ -198,11 +196,7 @@ pub fn hook_paths(config: &Value, stage: &str) -> Vec<String> {
 
 /// The lines the marker hooks wrote, in order.
 pub fn markers(marker_dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(marker_dir.join("hooks.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    std::fs::read_to_string(marker_dir.join("hooks.log")).unwrap_or_default().lines().map(str::to_owned).collect()
 }
 
 /// A bundle directory holding a `config.json`.
