@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use oci_add_hooks::hook_files::Source;
+use oci_add_hooks::{hooks, spec};
 use util::{Bundle, TempDir};
 
 /// The first argument that makes this binary a peak-memory probe.
@@ -353,9 +353,10 @@ fn create_args(bundle: &Bundle) -> Vec<OsString> {
 
 /// What the shim must write: the merge done in-process on a scratch copy.
 fn merged(hooks: &Path, config: &[u8]) -> Vec<u8> {
-    let scratch = Bundle::with_config_in(Path::new("/dev/shm"), config);
-    oci_add_hooks::add_hooks(&Source::Options(vec![hooks.to_owned()]), &scratch.config_path()).unwrap();
-    scratch.config_bytes()
+    let file = hooks::parse(hooks, &std::fs::read(hooks).unwrap()).unwrap();
+    let mut spec = spec::parse(config).unwrap();
+    spec::merge(&mut spec, file.hooks.iter().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)))).unwrap();
+    spec::to_bytes(&spec)
 }
 
 /// Peak RSS in KiB of one run of `cmd`, from a fresh probe process.

@@ -1,7 +1,7 @@
 //! The shim's own command line: which mode it runs in, and where its own
 //! options end and the runtime's arguments begin.
 //!
-//! Owns the split of argv into the shim's leading options and the runtime's
+//! Owns the help text and the version line, and the split of argv into the shim's leading options and the runtime's
 //! arguments. It must never look inside the runtime's part (that is
 //! `bundle`'s job, with `runtime_cli`'s tables) and never turn an argument
 //! into a `String`: arguments stay `OsString` from argv to `execve`.
@@ -10,6 +10,36 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+
+/// The binary's name; a symlink named `oci-add-hooks-NAME` reads
+/// `/etc/oci-add-hooks/NAME.d` by default, and install puts it on a host
+/// under this name.
+pub const PROGRAM: &str = "oci-add-hooks";
+
+/// What `--version` prints.
+pub const VERSION_LINE: &str = concat!("oci-add-hooks ", env!("CARGO_PKG_VERSION"));
+
+/// What `--help` prints.
+pub const USAGE: &str = "\
+usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
+       oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON]
+       oci-add-hooks --version | --help
+       oci-add-hooks install|uninstall [OPTIONS]   (see oci-add-hooks install --help)
+
+Merges the configured OCI hooks into the bundle's config.json for the runtime
+subcommands create, run and restore, then execs the runtime with RUNTIME-ARGS
+unchanged. Every other subcommand is handed over without reading any file.
+
+  --hook-config-path PATH  a hook file, or a directory of *.json hook files;
+                           may be repeated (default: $OCI_ADD_HOOKS_CONFIG,
+                           else /etc/oci-add-hooks/hooks.d)
+  --runtime-path PATH|NAME the runtime; a bare name is looked up in PATH
+                           (default: $OCI_ADD_HOOKS_RUNTIME, else runc)
+
+validate loads the hook configuration as a run would and prints, per stage,
+the hooks it would add and the file each came from; with --spec, only those
+whose `when` matches that config.json, and why each other one does not.
+";
 
 pub const HOOK_CONFIG_PATH: &str = "--hook-config-path";
 pub const RUNTIME_PATH: &str = "--runtime-path";
@@ -22,14 +52,29 @@ pub enum Mode {
     Help,
     /// `oci-add-hooks --version` (alone).
     Version,
-    /// `oci-add-hooks install ...`; the options are parsed by `install`.
-    Install(Vec<OsString>),
-    /// `oci-add-hooks uninstall ...`.
-    Uninstall(Vec<OsString>),
+    /// `oci-add-hooks install ...` or `uninstall ...`; the options are
+    /// parsed by `install`.
+    Install(Action, Vec<OsString>),
     /// `oci-add-hooks validate ...`.
     Validate(Vec<OsString>),
     /// Everything else: merge hooks, then hand over to the runtime.
     Runtime(Invocation),
+}
+
+/// The installer's two subcommands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Install,
+    Uninstall,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Install => "install",
+            Action::Uninstall => "uninstall",
+        }
+    }
 }
 
 /// A runtime invocation: the shim's own options and what goes to the runtime.
@@ -74,8 +119,8 @@ impl std::error::Error for ArgsError {}
 pub fn parse(args: Vec<OsString>) -> Result<Mode, ArgsError> {
     let first = args.first().map(|a| a.as_bytes());
     match first {
-        Some(b"install") => return Ok(Mode::Install(args[1..].to_vec())),
-        Some(b"uninstall") => return Ok(Mode::Uninstall(args[1..].to_vec())),
+        Some(b"install") => return Ok(Mode::Install(Action::Install, args[1..].to_vec())),
+        Some(b"uninstall") => return Ok(Mode::Install(Action::Uninstall, args[1..].to_vec())),
         Some(b"validate") => return Ok(Mode::Validate(args[1..].to_vec())),
         Some(b"--version") if args.len() == 1 => return Ok(Mode::Version),
         Some(b"--help" | b"-h") if args.len() == 1 => return Ok(Mode::Help),
@@ -258,7 +303,10 @@ mod tests {
     fn modes() {
         assert_eq!(parse(os(&["--version"])), Ok(Mode::Version));
         assert_eq!(parse(os(&["--help"])), Ok(Mode::Help));
-        assert_eq!(parse(os(&["install", "--set-default"])), Ok(Mode::Install(os(&["--set-default"]))));
+        assert_eq!(
+            parse(os(&["install", "--set-default"])),
+            Ok(Mode::Install(Action::Install, os(&["--set-default"])))
+        );
         assert_eq!(parse(os(&["validate"])), Ok(Mode::Validate(vec![])));
         // --version with anything else goes to the runtime, which prints its own.
         assert_eq!(inv(&["--runtime-path", "runc", "--version"]).runtime_args, os(&["--version"]));

@@ -26,7 +26,7 @@ const TMP_MARK: &str = ".oci-add-hooks.";
 const TMP_SUFFIX: &str = ".tmp";
 
 /// Replaces `path` with `bytes`, keeping its permission bits and owner.
-pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (dirfd, name) = open_parent(path)?;
     let original = rfs::statat(&dirfd, name, AtFlags::empty())?;
     let owner = (Uid::from_raw(original.st_uid), Gid::from_raw(original.st_gid));
@@ -35,7 +35,8 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Writes `path` with `bytes` and permission bits `mode`, owned by the
 /// writer, whether or not it exists: a file that does is replaced whole.
-pub fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+#[cfg(feature = "install")]
+pub(crate) fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let (dirfd, name) = open_parent(path)?;
     write_and_rename(&dirfd, name, bytes, None, mode)
 }
@@ -207,6 +208,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "install")]
     fn create_or_replace_creates_with_the_mode_asked_and_replaces_a_running_executable() {
         let dir = scratch("create");
         let f = dir.join("tool");
@@ -229,6 +231,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "install")]
     fn create_or_replace_in_a_missing_directory_fails_and_creates_nothing() {
         let dir = scratch("nodir");
         let err = create_or_replace(&dir.join("sub/tool"), b"x", 0o755).unwrap_err();

@@ -15,22 +15,20 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::args::PROGRAM;
 use crate::hooks::{self, HookError, HookFile};
 
 /// Where hook files live when nothing else is said.
-pub const DEFAULT_ROOT: &str = "/etc/oci-add-hooks";
-pub const DEFAULT_DIR: &str = "/etc/oci-add-hooks/hooks.d";
+pub(crate) const DEFAULT_ROOT: &str = "/etc/oci-add-hooks";
+pub(crate) const DEFAULT_DIR: &str = "/etc/oci-add-hooks/hooks.d";
 /// The environment variable naming a hook file or directory, for callers
 /// that cannot pass arguments (containerd's `BinaryName`, CRI-O, podman).
-pub const CONFIG_ENV: &str = "OCI_ADD_HOOKS_CONFIG";
-/// The binary's name; a symlink named `oci-add-hooks-NAME` reads
-/// `/etc/oci-add-hooks/NAME.d` by default.
-pub const PROGRAM: &str = "oci-add-hooks";
+pub(crate) const CONFIG_ENV: &str = "OCI_ADD_HOOKS_CONFIG";
 
 /// Where the hook configuration comes from, and so how a missing path is
 /// explained.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Options(Vec<PathBuf>),
     Env(PathBuf),
     Default(PathBuf),
@@ -39,7 +37,7 @@ pub enum Source {
 impl Source {
     /// Options first, then the environment, then the default directory for
     /// the name the shim was called by.
-    pub fn choose(options: Vec<PathBuf>, env: Option<OsString>, argv0: &OsStr) -> Source {
+    pub(crate) fn choose(options: Vec<PathBuf>, env: Option<OsString>, argv0: &OsStr) -> Source {
         if !options.is_empty() {
             Source::Options(options)
         } else if let Some(env) = env.filter(|e| !e.is_empty()) {
@@ -49,7 +47,7 @@ impl Source {
         }
     }
 
-    pub fn paths(&self) -> &[PathBuf] {
+    pub(crate) fn paths(&self) -> &[PathBuf] {
         match self {
             Source::Options(p) => p,
             Source::Env(p) | Source::Default(p) => std::slice::from_ref(p),
@@ -59,7 +57,7 @@ impl Source {
 
 /// `/etc/oci-add-hooks/hooks.d`, or `/etc/oci-add-hooks/NAME.d` when called
 /// as `oci-add-hooks-NAME`.
-pub fn default_dir(argv0: &OsStr) -> PathBuf {
+pub(crate) fn default_dir(argv0: &OsStr) -> PathBuf {
     let name = Path::new(argv0).file_name().unwrap_or_default().as_bytes();
     match name.strip_prefix(PROGRAM.as_bytes()).and_then(|r| r.strip_prefix(b"-")) {
         Some(set) if !set.is_empty() => {
@@ -72,7 +70,7 @@ pub fn default_dir(argv0: &OsStr) -> PathBuf {
 }
 
 #[derive(Debug)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     Missing { path: PathBuf, source: &'static str },
     Io { path: PathBuf, err: io::Error },
     Unsafe { path: PathBuf, why: String },
@@ -98,7 +96,7 @@ impl std::error::Error for LoadError {}
 /// file name in byte order across all paths. A file in a later directory
 /// replaces a file of the same name in an earlier one (the containers/common
 /// hooks.d rule); files named directly are always read.
-pub fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
+pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
     let euid = rustix::process::geteuid().as_raw();
     let mut files: Vec<(OsString, PathBuf, bool)> = Vec::new();
     for path in source.paths() {
@@ -141,7 +139,7 @@ pub fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
 /// An insertion sort: the list is a directory of hook files, a handful, and
 /// std's stable sort would add 4 KiB of code to a binary with a size budget
 /// (each element type it sorts is another copy).
-pub fn by_name(files: &mut [(OsString, PathBuf)]) {
+pub(crate) fn by_name(files: &mut [(OsString, PathBuf)]) {
     for i in 1..files.len() {
         let mut j = i;
         while j > 0 && files[j - 1].0.as_bytes() > files[j].0.as_bytes() {
@@ -153,7 +151,7 @@ pub fn by_name(files: &mut [(OsString, PathBuf)]) {
 
 /// The `*.json` regular files of a directory, in the directory's order
 /// (`by_name` sorts them).
-pub fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
     let io_err = |err| LoadError::Io { path: dir.to_owned(), err };
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_err)? {
@@ -187,7 +185,7 @@ fn read(path: &Path, euid: u32) -> Result<HookFile, LoadError> {
 
 /// A hook file or directory may be written only by root or by the user the
 /// shim runs as: anyone else who can write it can run code as root.
-pub fn check_trusted(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), LoadError> {
+pub(crate) fn check_trusted(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), LoadError> {
     let why = if uid != 0 && uid != euid {
         format!(
             "owned by uid {uid}; hooks run as root, so hook files and directories must be \

@@ -16,56 +16,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::spec::Json;
-use crate::when::{self, When};
+pub use crate::json::FieldError;
+use crate::json::Json;
+use crate::spec::{Spec, SpecError, Stage};
+use crate::when::{self, Container, Unmet, When};
 
 /// The one hooks.d version there is (containers/common `pkg/hooks/1.0.0`).
 pub const HOOKS_D_VERSION: &str = "1.0.0";
-
-/// The six lifecycle stages of the runtime-spec (config.md, "POSIX-platform
-/// Hooks"), in the order the runtime runs them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    Prestart,
-    CreateRuntime,
-    CreateContainer,
-    StartContainer,
-    Poststart,
-    Poststop,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Stage::Prestart,
-        Stage::CreateRuntime,
-        Stage::CreateContainer,
-        Stage::StartContainer,
-        Stage::Poststart,
-        Stage::Poststop,
-    ];
-
-    /// The stage's key in `config.json`'s `hooks` object.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Prestart => "prestart",
-            Stage::CreateRuntime => "createRuntime",
-            Stage::CreateContainer => "createContainer",
-            Stage::StartContainer => "startContainer",
-            Stage::Poststart => "poststart",
-            Stage::Poststop => "poststop",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One hook as configured: the runtime-spec hook object, the stages it
 /// is added to, and the containers it applies to.
@@ -77,7 +34,7 @@ pub struct ConfiguredHook {
     pub hook: Value,
     /// A hooks.d file's conditions; None (the original format): every
     /// container.
-    pub when: Option<When>,
+    pub(crate) when: Option<When>,
 }
 
 /// The hooks of one file, in file order.
@@ -108,21 +65,9 @@ impl fmt::Display for HookError {
 
 impl std::error::Error for HookError {}
 
-/// A problem at a field, before the file name is known to the caller.
-#[derive(Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub why: String,
-}
-
-impl FieldError {
-    pub(crate) fn new(field: impl Into<String>, why: impl Into<String>) -> Self {
-        FieldError { field: field.into(), why: why.into() }
-    }
-
-    fn in_file(self, file: &Path) -> HookError {
-        HookError { file: file.to_owned(), field: Some(self.field), why: self.why }
-    }
+/// A field error of this file, with the file named.
+fn in_file(e: FieldError, file: &Path) -> HookError {
+    HookError { file: file.to_owned(), field: Some(e.field), why: e.why }
 }
 
 /// Parses one hook file, in either format.
@@ -132,7 +77,7 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<HookFile, HookError> {
         field: None,
         why: format!("not valid JSON: {e}"),
     })?;
-    let hooks = parse_value(&doc).map_err(|e| e.in_file(file))?;
+    let hooks = parse_value(&doc).map_err(|e| in_file(e, file))?;
     Ok(HookFile { path: file.to_owned(), hooks })
 }
 
@@ -211,6 +156,42 @@ fn parse_hooks_d(top: &Map<String, Value>) -> Result<ConfiguredHook, FieldError>
         }
     }
     Ok(ConfiguredHook { stages, hook, when: Some(when) })
+}
+
+/// One configured hook, the file it came from, and the conditions of its
+/// `when` that a container does not meet: none, and it applies.
+#[derive(Debug)]
+pub(crate) struct Selected<'h> {
+    pub(crate) file: &'h Path,
+    pub(crate) hook: &'h ConfiguredHook,
+    pub(crate) unmet: Vec<Unmet>,
+}
+
+impl Selected<'_> {
+    pub(crate) fn applies(&self) -> bool {
+        self.unmet.is_empty()
+    }
+}
+
+/// Which of the files' hooks apply to the container whose spec is `spec`,
+/// in configured order: the one decision the shim acts on and `validate`
+/// reports, so the two cannot disagree. Conditions see the spec as the
+/// engine wrote it, and its fields are parsed only if some hook has
+/// conditions, so a spec is never refused for a field nothing reads. A
+/// hook without `when` applies to every container; with no spec at all
+/// (`validate` without `--spec`) every hook is listed as applying.
+pub(crate) fn select<'h>(files: &'h [HookFile], spec: Option<&Spec<'_>>) -> Result<Vec<Selected<'h>>, SpecError> {
+    let hooks = || files.iter().flat_map(|f| f.hooks.iter().map(move |h| (f.path.as_path(), h)));
+    let view = match spec {
+        Some(spec) if hooks().any(|(_, h)| h.when.is_some()) => Some(spec.view(when::SPEC_FIELDS)?),
+        _ => None,
+    };
+    let container = view.as_ref().map(Container::of).transpose()?;
+    let unmet = |h: &ConfiguredHook| match (&h.when, &container) {
+        (Some(w), Some(c)) => w.unmet(c),
+        _ => Vec::new(),
+    };
+    Ok(hooks().map(|(file, hook)| Selected { file, hook, unmet: unmet(hook) }).collect())
 }
 
 /// "prestart, createRuntime, ..." for messages.

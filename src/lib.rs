@@ -1,16 +1,20 @@
 //! oci-add-hooks: an OCI runtime shim that merges configured hooks into a
-//! bundle's `config.json`, then hands the process over to the real runtime.
+//! bundle's `config.json`, then hands the process over to the real runtime;
+//! and, in `install`, the installer that puts it on a host.
 //!
-//! This file owns the order of a run and the one error type the binary
-//! reports: everything is read, validated and resolved before the bundle is
-//! touched, so a failed run leaves the bundle as it found it. The modules
-//! beside it each own one concept: `args` (the shim's command line),
-//! `runtime_cli` (facts about runtimes' command lines), `bundle` (the
-//! runtime call and its spec file), `hooks` (the hook file formats),
-//! `when` (hooks.d conditions), `hook_files` (finding and trusting hook
-//! files), `spec` (the merge), `atomic` (the write), `runtime` (resolution
-//! and exec), `runtime_log` (errors where Docker looks for them) and
-//! `validate` (the report of what a run would add).
+//! This file owns the order of a run (the shim's, and `validate`'s) and the
+//! one error type the binary reports: everything is read, validated and
+//! resolved before the bundle is touched, so a failed run leaves the bundle
+//! as it found it. The shim's modules beside it each own one concept, and
+//! their dependencies run one way (`json` <- `spec` <- `when` <- `hooks` <-
+//! `hook_files` <- this file; `args`, `runtime_cli`, `bundle`, `atomic`,
+//! `runtime`, `runtime_log` and `validate` beside them). `install` uses the
+//! shim's modules and nothing of the shim uses it; the `install` feature
+//! (on by default) builds it. See docs/design.md for the map.
+
+// Everything that is not the crate's API (for the fuzz targets, the benches
+// and the tests) is `pub(crate)`: this keeps it so.
+#![warn(unreachable_pub)]
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -19,62 +23,47 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub mod args;
-pub mod atomic;
+pub(crate) mod atomic;
 pub mod bundle;
-pub mod containerd;
-pub mod daemon_json;
-pub mod dockerd;
-pub mod hook_files;
+pub(crate) mod hook_files;
 pub mod hooks;
-pub mod host;
-pub mod install;
-pub mod install_options;
-pub mod manifest;
-pub mod runtime;
-pub mod runtime_cli;
+#[cfg(feature = "install")]
+pub(crate) mod install;
+pub(crate) mod json;
+pub(crate) mod runtime;
+pub(crate) mod runtime_cli;
 pub mod runtime_log;
-pub mod sha256;
-pub mod signals;
 pub mod spec;
-pub mod validate;
-pub mod when;
+pub(crate) mod validate;
+pub(crate) mod when;
 
+pub use args::VERSION_LINE;
 use args::{Invocation, Mode};
 use hook_files::Source;
 
-pub const VERSION_LINE: &str = concat!("oci-add-hooks ", env!("CARGO_PKG_VERSION"));
-
-pub const USAGE: &str = "\
-usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
-       oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON]
-       oci-add-hooks --version | --help
-       oci-add-hooks install|uninstall [OPTIONS]   (see oci-add-hooks install --help)
-
-Merges the configured OCI hooks into the bundle's config.json for the runtime
-subcommands create, run and restore, then execs the runtime with RUNTIME-ARGS
-unchanged. Every other subcommand is handed over without reading any file.
-
-  --hook-config-path PATH  a hook file, or a directory of *.json hook files;
-                           may be repeated (default: $OCI_ADD_HOOKS_CONFIG,
-                           else /etc/oci-add-hooks/hooks.d)
-  --runtime-path PATH|NAME the runtime; a bare name is looked up in PATH
-                           (default: $OCI_ADD_HOOKS_RUNTIME, else runc)
-
-validate loads the hook configuration as a run would and prints, per stage,
-the hooks it would add and the file each came from; with --spec, only those
-whose `when` matches that config.json, and why each other one does not.
-";
-
 /// Everything that can stop a run.
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     Args(args::ArgsError),
     Hooks(hook_files::LoadError),
-    SpecRead { path: PathBuf, err: io::Error },
-    Spec { path: PathBuf, err: spec::SpecError },
-    SpecWrite { path: PathBuf, err: io::Error },
+    SpecRead {
+        path: PathBuf,
+        err: io::Error,
+    },
+    Spec {
+        path: PathBuf,
+        err: spec::SpecError,
+    },
+    SpecWrite {
+        path: PathBuf,
+        err: io::Error,
+    },
     Runtime(runtime::RuntimeError),
+    #[cfg(feature = "install")]
     Install(Box<install::InstallError>),
+    /// `install` or `uninstall` in a build without the installer.
+    #[cfg(not(feature = "install"))]
+    NoInstaller(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -88,7 +77,12 @@ impl fmt::Display for Error {
                 write!(f, "{}: cannot write (left unchanged): {err}", path.display())
             }
             Error::Runtime(e) => e.fmt(f),
+            #[cfg(feature = "install")]
             Error::Install(e) => e.fmt(f),
+            #[cfg(not(feature = "install"))]
+            Error::NoInstaller(action) => {
+                write!(f, "{action}: this build has no installer (built without the cargo feature \"install\")")
+            }
         }
     }
 }
@@ -98,13 +92,13 @@ impl std::error::Error for Error {}
 /// A failed run: the error, and the runtime log to report it in as well.
 #[derive(Debug)]
 pub struct Failure {
-    pub error: Error,
-    pub log: Option<runtime_log::LogTarget>,
+    error: Error,
+    log: Option<runtime_log::LogTarget>,
 }
 
 impl Failure {
     /// The one line the user sees: `oci-add-hooks: <what failed>: <why>`.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!("oci-add-hooks: {}", self.error)
     }
 
@@ -125,29 +119,60 @@ impl From<Error> for Failure {
 }
 
 /// Runs the shim on `argv` (argv[0] included). Returns only when there is
-/// nothing to hand over (help, version) or on failure: otherwise the
-/// runtime has replaced this process.
+/// nothing to hand over (help, version, validate, install) or on failure:
+/// otherwise the runtime has replaced this process.
 pub fn run(argv: Vec<OsString>) -> Result<ExitCode, Failure> {
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_default();
     match args::parse(argv.collect()).map_err(Error::Args)? {
         Mode::Help => {
-            print!("{USAGE}");
+            print!("{}", args::USAGE);
             Ok(ExitCode::SUCCESS)
         }
         Mode::Version => {
             println!("{VERSION_LINE}");
             Ok(ExitCode::SUCCESS)
         }
-        Mode::Install(args) => {
-            install::run(install_options::Action::Install, args).map_err(|e| Error::Install(Box::new(e)).into())
-        }
-        Mode::Uninstall(args) => {
-            install::run(install_options::Action::Uninstall, args).map_err(|e| Error::Install(Box::new(e)).into())
-        }
-        Mode::Validate(args) => validate::run(args, &argv0).map_err(Failure::from),
+        Mode::Install(action, args) => install(action, args),
+        Mode::Validate(args) => validate(args, &argv0).map_err(Failure::from),
         Mode::Runtime(inv) => Err(hand_over(inv, &argv0)),
     }
+}
+
+#[cfg(feature = "install")]
+fn install(action: args::Action, args: Vec<OsString>) -> Result<ExitCode, Failure> {
+    install::run(action, args).map_err(|e| Error::Install(Box::new(e)).into())
+}
+
+/// Without the installer, `install` and `uninstall` only say so.
+#[cfg(not(feature = "install"))]
+fn install(action: args::Action, _args: Vec<OsString>) -> Result<ExitCode, Failure> {
+    Err(Error::NoInstaller(action.name()).into())
+}
+
+/// `oci-add-hooks validate`: loads the hook configuration and, with
+/// `--spec`, the container's spec, as a run would, and prints the report.
+fn validate(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
+    let args = args::parse_validate(args).map_err(Error::Args)?;
+    let source = source(args.hook_config_paths, argv0);
+    let files = hook_files::load(&source).map_err(Error::Hooks)?;
+    let out = match &args.spec {
+        // Without a spec nothing can fail: no condition is evaluated.
+        None => validate::report(&source, &files, &hooks::select(&files, None).unwrap_or_default(), None),
+        Some(path) => {
+            let bytes = read_spec(path)?;
+            let spec = spec::parse(&bytes).map_err(spec_err(path))?;
+            let selected = hooks::select(&files, Some(&spec)).map_err(spec_err(path))?;
+            let container = validate::Container { path, hooks: spec.hooks() };
+            validate::report(&source, &files, &selected, Some(container))
+        }
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spec_err(path: &Path) -> impl FnOnce(spec::SpecError) -> Error + '_ {
+    move |err| Error::Spec { path: path.to_owned(), err }
 }
 
 /// Merges hooks if the call creates a container, then execs the runtime.
@@ -179,44 +204,33 @@ fn hand_over(inv: Invocation, argv0: &OsStr) -> Failure {
 
 /// Where the hook configuration comes from: options, else
 /// `OCI_ADD_HOOKS_CONFIG`, else the default for the name we were called by.
-pub fn source(options: Vec<PathBuf>, argv0: &OsStr) -> Source {
+pub(crate) fn source(options: Vec<PathBuf>, argv0: &OsStr) -> Source {
     Source::choose(options, std::env::var_os(hook_files::CONFIG_ENV), argv0)
 }
 
 /// Reads a spec's bytes (`spec::parse` borrows them, and the write keeps
 /// every byte it does not change).
-pub fn read_spec(spec_path: &Path) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_spec(spec_path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: spec_path.to_owned(), err })
 }
 
 /// Loads the hook configuration and merges the hooks that apply to this
 /// container into the spec at `spec_path`, writing the spec only if it
 /// changed. With no hooks configured the spec is not even read.
-pub fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
+pub(crate) fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> {
     let files = hook_files::load(source).map_err(Error::Hooks)?;
-    let configured = || files.iter().flat_map(|f| &f.hooks);
-    if configured().next().is_none() {
+    if files.iter().all(|f| f.hooks.is_empty()) {
         return Ok(());
     }
-    let spec_err = |err| Error::Spec { path: spec_path.to_owned(), err };
     let bytes = read_spec(spec_path)?;
-    let mut spec = spec::parse(&bytes).map_err(spec_err)?;
-    // Conditions see the bundle's spec as the engine wrote it, before the
-    // merge; only the fields they read are parsed, and only if some hook
-    // has conditions.
-    let view = match configured().any(|h| h.when.is_some()) {
-        true => Some(spec.view(when::SPEC_FIELDS).map_err(spec_err)?),
-        false => None,
-    };
-    let container = view.as_ref().map(when::Container::of).transpose().map_err(spec_err)?;
-    // The hooks whose `when` the container meets (a hook without one
-    // applies to every container), in configured order.
-    let applying: Vec<_> = configured().filter(|h| when::unmet(h, container.as_ref()).is_empty()).collect();
-    if applying.is_empty() {
+    let mut spec = spec::parse(&bytes).map_err(spec_err(spec_path))?;
+    let selected = hooks::select(&files, Some(&spec)).map_err(spec_err(spec_path))?;
+    let mut applying = selected.iter().filter(|s| s.applies()).peekable();
+    if applying.peek().is_none() {
         return Ok(());
     }
-    let additions = applying.iter().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
-    if spec::merge(&mut spec, additions).map_err(spec_err)? {
+    let additions = applying.flat_map(|s| s.hook.stages.iter().map(move |stage| (*stage, &s.hook.hook)));
+    if spec::merge(&mut spec, additions).map_err(spec_err(spec_path))? {
         atomic::replace(spec_path, &spec::to_bytes(&spec))
             .map_err(|err| Error::SpecWrite { path: spec_path.to_owned(), err })?;
     }

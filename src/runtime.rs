@@ -17,13 +17,13 @@ use std::process::Command;
 
 /// The environment variable naming the runtime when `--runtime-path` is not
 /// given.
-pub const RUNTIME_ENV: &str = "OCI_ADD_HOOKS_RUNTIME";
-pub const DEFAULT_RUNTIME: &str = "runc";
+pub(crate) const RUNTIME_ENV: &str = "OCI_ADD_HOOKS_RUNTIME";
+pub(crate) const DEFAULT_RUNTIME: &str = "runc";
 /// execvp(3)'s search path when `PATH` is unset.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug)]
-pub enum RuntimeError {
+pub(crate) enum RuntimeError {
     NotFound { name: OsString, path: OsString },
     Unusable { path: PathBuf, why: String },
     IsShim { path: PathBuf },
@@ -57,9 +57,9 @@ impl std::error::Error for RuntimeError {}
 
 /// A file's identity, to recognise the shim under another name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
+pub(crate) struct FileId {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
 }
 
 impl FileId {
@@ -68,12 +68,12 @@ impl FileId {
     }
 
     /// The file at `path`, symlinks followed.
-    pub fn of_path(path: &Path) -> Option<Self> {
+    pub(crate) fn of_path(path: &Path) -> Option<Self> {
         std::fs::metadata(path).ok().map(|m| FileId::of(&m))
     }
 
     /// The running executable.
-    pub fn current_exe() -> Option<Self> {
+    pub(crate) fn current_exe() -> Option<Self> {
         FileId::of_path(Path::new("/proc/self/exe"))
     }
 }
@@ -81,7 +81,7 @@ impl FileId {
 /// Finds the runtime: `name` with a slash is a path (relative to the current
 /// directory); a bare name is searched in `path_env` (or execvp's default),
 /// skipping any entry that is the shim itself.
-pub fn resolve(name: &OsStr, path_env: Option<&OsStr>, shim: Option<FileId>) -> Result<PathBuf, RuntimeError> {
+pub(crate) fn resolve(name: &OsStr, path_env: Option<&OsStr>, shim: Option<FileId>) -> Result<PathBuf, RuntimeError> {
     if name.as_bytes().contains(&b'/') {
         let path = PathBuf::from(name);
         let meta =
@@ -112,7 +112,7 @@ fn is_executable_file(meta: &std::fs::Metadata) -> bool {
 }
 
 /// Replaces this process with the runtime. Returns only on failure.
-pub fn exec(path: &Path, args: &[OsString]) -> RuntimeError {
+pub(crate) fn exec(path: &Path, args: &[OsString]) -> RuntimeError {
     let err = Command::new(path).args(args).exec();
     RuntimeError::Exec { path: path.to_owned(), err }
 }

@@ -15,7 +15,7 @@
 ///
 /// Each accepts `--name VALUE` and `--name=VALUE`; Go runtimes (urfave/cli)
 /// also accept one dash, `-name VALUE`.
-pub const GLOBAL_VALUE_FLAGS: &[&str] = &[
+pub(crate) const GLOBAL_VALUE_FLAGS: &[&str] = &[
     // runc(8), GLOBAL OPTIONS: `--root path`; crun(1): `--root=DIR`;
     // youki liboci-cli GlobalOpts: `-r, --root`.
     "root",
@@ -37,33 +37,33 @@ pub const GLOBAL_VALUE_FLAGS: &[&str] = &[
 
 /// Global short flags that take a value: youki GlobalOpts declares
 /// `#[clap(short, long)]` for `log` and `root`.
-pub const GLOBAL_VALUE_SHORT_FLAGS: &[(&str, &str)] = &[("l", "log"), ("r", "root")];
+pub(crate) const GLOBAL_VALUE_SHORT_FLAGS: &[(&str, &str)] = &[("l", "log"), ("r", "root")];
 
 /// Subcommands that create a container from a bundle, and so read its
 /// `config.json`: runc(8) `create`, `run`, `restore`; crun(1) the same.
 /// Every other subcommand is handed over without reading a file.
-pub const BUNDLE_SUBCOMMANDS: &[&str] = &["create", "run", "restore"];
+pub(crate) const BUNDLE_SUBCOMMANDS: &[&str] = &["create", "run", "restore"];
 
 /// The bundle flag: runc-create(8), runc-run(8), runc-restore(8)
 /// `--bundle|-b path`; crun(1) `--bundle=PATH`; youki liboci-cli Create
 /// `-b, --bundle`. Go's flag package also takes the long name with one dash.
-pub const BUNDLE_LONG: &str = "bundle";
-pub const BUNDLE_SHORT: &str = "b";
+pub(crate) const BUNDLE_LONG: &str = "bundle";
+pub(crate) const BUNDLE_SHORT: &str = "b";
 
 /// crun(1) CREATE OPTIONS / RUN OPTIONS: `--config=FILE` (short `-f`),
 /// "Override the configuration file to use. The default value is
 /// config.json"; a relative value is taken relative to the bundle.
-pub const CONFIG_LONG: &str = "config";
-pub const CONFIG_SHORT: &str = "f";
+pub(crate) const CONFIG_LONG: &str = "config";
+pub(crate) const CONFIG_SHORT: &str = "f";
 
 /// The spec file in a bundle: runtime-spec bundle.md, "config.json ... MUST
 /// be in the root of the bundle directory".
-pub const SPEC_FILE: &str = "config.json";
+pub(crate) const SPEC_FILE: &str = "config.json";
 
 /// Value-taking options of `create`, `run` and `restore`, by long name,
 /// other than the bundle and config flags. Only used to step over their
 /// values while looking for the bundle.
-pub const BUNDLE_SUBCOMMAND_VALUE_FLAGS: &[&str] = &[
+pub(crate) const BUNDLE_SUBCOMMAND_VALUE_FLAGS: &[&str] = &[
     // runc-create(8), runc-run(8), crun(1): `--console-socket path`,
     // `--pid-file path`, `--preserve-fds N`.
     "console-socket",
@@ -83,14 +83,14 @@ pub const BUNDLE_SUBCOMMAND_VALUE_FLAGS: &[&str] = &[
 
 /// The global log flags' names, for writing the shim's error where the
 /// caller looks for the runtime's.
-pub const LOG_FLAG: &str = "log";
-pub const LOG_FORMAT_FLAG: &str = "log-format";
+pub(crate) const LOG_FLAG: &str = "log";
+pub(crate) const LOG_FORMAT_FLAG: &str = "log-format";
 
 /// crun(1): `--log` is `BACKEND:SPECIFIER`, with backends `file:PATH`,
 /// `journald:IDENTIFIER` and `syslog:IDENTIFIER`; no backend means a file.
-pub const LOG_FILE_BACKEND: &str = "file:";
-pub const LOG_NON_FILE_BACKENDS: &[&str] = &["journald:", "syslog:"];
+pub(crate) const LOG_FILE_BACKEND: &str = "file:";
+pub(crate) const LOG_NON_FILE_BACKENDS: &[&str] = &["journald:", "syslog:"];
 
 /// The version flag as a first runtime argument: what `docker info` sends
 /// (runc(8) `--version|-v`; crun(1) `-V, --version`).
-pub const VERSION_FLAG: &str = "--version";
+pub(crate) const VERSION_FLAG: &str = "--version";

@@ -36,7 +36,7 @@ pub fn entry(msg: &str, json: bool, unix_seconds: u64) -> String {
     if json {
         let obj = [("level", "error"), ("msg", msg), ("time", &time)];
         let obj = obj.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
-        format!("{}\n", crate::spec::json_text(&serde_json::Value::Object(obj)))
+        format!("{}\n", crate::json::json_text(&serde_json::Value::Object(obj)))
     } else {
         format!("time=\"{time}\" level=error msg={}\n", quote(msg))
     }

@@ -18,7 +18,52 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::hooks::Stage;
+use crate::json::{indent_of, write_json};
+
+/// The six lifecycle stages of the runtime-spec (config.md, "POSIX-platform
+/// Hooks"), in the order the runtime runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Prestart,
+        Stage::CreateRuntime,
+        Stage::CreateContainer,
+        Stage::StartContainer,
+        Stage::Poststart,
+        Stage::Poststop,
+    ];
+
+    /// The stage's key in `config.json`'s `hooks` object.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prestart => "prestart",
+            Stage::CreateRuntime => "createRuntime",
+            Stage::CreateContainer => "createContainer",
+            Stage::StartContainer => "startContainer",
+            Stage::Poststart => "poststart",
+            Stage::Poststop => "poststop",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SpecError {
@@ -253,55 +298,11 @@ pub fn to_bytes(spec: &Spec<'_>) -> Vec<u8> {
     out
 }
 
-/// The indentation of the first key, when the document opens with `{` and a
-/// newline.
-pub fn indent_of(original: &[u8]) -> Option<&[u8]> {
-    let rest = original.strip_prefix(b"{")?;
-    let rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n"))?;
-    let end = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
-    (end > 0).then(|| &rest[..end])
-}
-
 /// Parses a member the first scan left raw. Through `from_slice`, as every
 /// other parse in the binary: each reader type serde_json is instantiated
 /// with is a parser's worth of code in the binary.
 fn from_raw(raw: &RawValue) -> Result<Value, SpecError> {
     serde_json::from_slice(raw.get().as_bytes()).map_err(|e| SpecError::Json(e.to_string()))
-}
-
-/// `value` as compact JSON text, for messages and log lines.
-pub fn json_text(value: &Value) -> String {
-    let mut out = Vec::new();
-    write_json(&mut out, value, None);
-    // serde_json writes UTF-8 only.
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Shows a value in a message as compact JSON. serde_json's own `Display`
-/// for `Value` would link a second serializer (one writing to a
-/// formatter) into the binary, beside the one `write_json` uses.
-pub struct Json<'a>(pub &'a Value);
-
-impl fmt::Display for Json<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&json_text(self.0))
-    }
-}
-
-/// Appends `value` as JSON: indented with `indent` per level when given
-/// (as the file being rewritten was), else compact. Shared with the
-/// `daemon.json` merge, which keeps a file's layout the same way.
-pub fn write_json(out: &mut Vec<u8>, value: &impl serde::Serialize, indent: Option<&[u8]>) {
-    let written = match indent {
-        Some(indent) => {
-            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
-            value.serialize(&mut serde_json::Serializer::with_formatter(&mut *out, fmt))
-        }
-        None => serde_json::to_writer(&mut *out, value),
-    };
-    // Serialising JSON values into a Vec cannot fail: there is no I/O and
-    // every key is a string.
-    debug_assert!(written.is_ok());
 }
 
 #[cfg(test)]

@@ -1,59 +1,44 @@
-//! `oci-add-hooks validate`: what the shim would add, and from which file.
+//! The report `oci-add-hooks validate` prints: what the shim would add,
+//! and from which file.
 //!
-//! Owns the report an operator reads before rolling a hook file out: the
+//! Owns the text an operator reads before rolling a hook file out: the
 //! configuration source, the hook files in the order they apply, and per
-//! stage the hooks that would be added; with `--spec`, only those whose
-//! `when` the container meets, and for every other one the conditions it
-//! fails. It loads through the shim's own code (`source`, `hook_files::load`,
-//! `when::facts`), so it cannot disagree with the shim, and it never writes
-//! a file or runs a runtime.
+//! stage the hooks that would be added; for a container, only those whose
+//! `when` it meets, and for every other one the conditions it fails. Pure:
+//! `lib` loads the files and the spec through the shim's own code and hands
+//! over `hooks::select`'s decision, so the report cannot disagree with a run.
+//! It must never read a file or decide anything itself.
 
-use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::args::HOOK_CONFIG_PATH;
 use crate::hook_files::{Source, CONFIG_ENV};
-use crate::hooks::{ConfiguredHook, HookFile, Stage};
-use crate::{args, hook_files, spec, when, Error};
+use crate::hooks::{HookFile, Selected};
+use crate::json::Json;
+use crate::spec::Stage;
 
-/// Runs `validate` with the arguments after the word `validate`.
-pub fn run(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
-    let args = args::parse_validate(args).map_err(Error::Args)?;
-    let source = crate::source(args.hook_config_paths, argv0);
-    let files = hook_files::load(&source).map_err(Error::Hooks)?;
-    let out = match &args.spec {
-        None => report(&source, &files, None),
-        Some(path) => {
-            let bytes = crate::read_spec(path)?;
-            let spec = spec::parse(&bytes)
-                .and_then(|s| s.view(&[when::SPEC_FIELDS, &["hooks"]].concat()))
-                .map_err(|err| Error::Spec { path: path.clone(), err })?;
-            let container = when::facts(files.iter().flat_map(|f| &f.hooks), &spec)
-                .map_err(|err| Error::Spec { path: path.clone(), err })?;
-            report(&source, &files, Some(Container { path, spec: &spec, facts: container.as_ref() }))
-        }
-    };
-    print!("{out}");
-    Ok(ExitCode::SUCCESS)
+/// The container a report is for: its spec's path and its `hooks` as the
+/// engine wrote them.
+pub(crate) struct Container<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) hooks: &'a Value,
 }
 
-/// The container a report is for.
-pub struct Container<'a> {
-    pub path: &'a Path,
-    pub spec: &'a Value,
-    /// None when no hook has conditions.
-    pub facts: Option<&'a when::Container<'a>>,
-}
-
-/// The report, as printed.
-pub fn report(source: &Source, files: &[HookFile], container: Option<Container>) -> String {
+/// The report, as printed. `selected` is `hooks::select`'s answer for
+/// `files` and the container, if there is one.
+pub(crate) fn report(
+    source: &Source,
+    files: &[HookFile],
+    selected: &[Selected],
+    container: Option<Container>,
+) -> String {
     let mut out = String::new();
     let paths: Vec<String> = source.paths().iter().map(|p| p.display().to_string()).collect();
     let from = match source {
-        Source::Options(_) => args::HOOK_CONFIG_PATH,
+        Source::Options(_) => HOOK_CONFIG_PATH,
         Source::Env(_) => CONFIG_ENV,
         Source::Default(_) => "the default",
     };
@@ -71,41 +56,28 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
         let _ = writeln!(out, "container: {}", c.path.display());
     }
 
-    let facts = container.as_ref().and_then(|c| c.facts);
-    let mut skipped: Vec<(&Path, &ConfiguredHook, Vec<when::Unmet>)> = Vec::new();
-    let mut added: Vec<(&Path, &ConfiguredHook)> = Vec::new();
-    for f in files {
-        for h in &f.hooks {
-            let unmet = when::unmet(h, facts);
-            if unmet.is_empty() {
-                added.push((&f.path, h));
-            } else {
-                skipped.push((&f.path, h, unmet));
-            }
-        }
-    }
-
+    let (added, skipped): (Vec<&Selected>, Vec<&Selected>) = selected.iter().partition(|s| s.applies());
     let mut any = false;
     for stage in Stage::ALL {
-        let in_stage: Vec<_> = added.iter().filter(|(_, h)| h.stages.contains(&stage)).collect();
+        let in_stage: Vec<_> = added.iter().filter(|s| s.hook.stages.contains(&stage)).collect();
         if in_stage.is_empty() {
             continue;
         }
         any = true;
         let _ = writeln!(out, "{stage}:");
-        let present = container.as_ref().map_or(&[][..], |c| present(c.spec, stage));
-        for (i, (file, h)) in in_stage.iter().enumerate() {
-            let _ = writeln!(out, "  {}", crate::spec::Json(&h.hook));
-            let _ = writeln!(out, "    from {}", file.display());
+        let present = container.as_ref().map_or(&[][..], |c| present(c.hooks, stage));
+        for (i, s) in in_stage.iter().enumerate() {
+            let _ = writeln!(out, "  {}", Json(&s.hook.hook));
+            let _ = writeln!(out, "    from {}", s.file.display());
             if container.is_none() {
-                if let Some(w) = &h.when {
+                if let Some(w) = &s.hook.when {
                     let _ = writeln!(out, "    when {w}");
                 }
             }
             // What `spec::merge` does with a hook that is already there.
-            if present.contains(&h.hook) {
+            if present.contains(&s.hook.hook) {
                 out.push_str("    already in the spec: not added again\n");
-            } else if in_stage[..i].iter().any(|(_, earlier)| earlier.hook == h.hook) {
+            } else if in_stage[..i].iter().any(|earlier| earlier.hook.hook == s.hook.hook) {
                 out.push_str("    same as a hook above: added once\n");
             }
         }
@@ -115,11 +87,11 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
     }
     if !skipped.is_empty() {
         out.push_str("not added, their conditions are not met:\n");
-        for (file, h, unmet) in skipped {
-            let stages: Vec<&str> = h.stages.iter().map(|s| s.name()).collect();
-            let _ = writeln!(out, "  {} ({})", crate::spec::Json(&h.hook), stages.join(", "));
-            let _ = writeln!(out, "    from {}", file.display());
-            for u in unmet {
+        for s in skipped {
+            let stages: Vec<&str> = s.hook.stages.iter().map(|s| s.name()).collect();
+            let _ = writeln!(out, "  {} ({})", Json(&s.hook.hook), stages.join(", "));
+            let _ = writeln!(out, "    from {}", s.file.display());
+            for u in &s.unmet {
                 let _ = writeln!(out, "    {u}");
             }
         }
@@ -127,16 +99,15 @@ pub fn report(source: &Source, files: &[HookFile], container: Option<Container>)
     out
 }
 
-/// The hooks the spec already has in `stage`.
-fn present(spec: &Value, stage: Stage) -> &[Value] {
-    spec.get("hooks").and_then(|h| h.get(stage.name())).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
+/// The hooks a spec's `hooks` already has in `stage`.
+fn present(hooks: &Value, stage: Stage) -> &[Value] {
+    hooks.get(stage.name()).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks;
-    use serde_json::json;
+    use crate::{hooks, spec};
     use std::path::PathBuf;
 
     fn file(path: &str, text: &str) -> HookFile {
@@ -164,7 +135,8 @@ mod tests {
     #[test]
     fn without_a_spec_every_hook_with_its_file_and_conditions() {
         let source = Source::Default(PathBuf::from("/h"));
-        let got = report(&source, &files(), None);
+        let files = files();
+        let got = report(&source, &files, &hooks::select(&files, None).unwrap(), None);
         assert_eq!(
             got,
             "hook configuration: /h (the default)\n\
@@ -183,10 +155,11 @@ mod tests {
     #[test]
     fn with_a_spec_only_matching_hooks_and_why_the_others_are_not() {
         let files = files();
-        let spec = json!({"annotations": {"gpu": "no"}, "process": {"args": ["/bin/sh"]}, "hooks": {"poststop": [{"path": "/bin/all"}]}});
-        let facts = when::facts(files.iter().flat_map(|f| &f.hooks), &spec).unwrap();
-        let c = Container { path: Path::new("/b/config.json"), spec: &spec, facts: facts.as_ref() };
-        let got = report(&Source::Env(PathBuf::from("/h")), &files, Some(c));
+        let bytes = br#"{"annotations": {"gpu": "no"}, "process": {"args": ["/bin/sh"]}, "hooks": {"poststop": [{"path": "/bin/all"}]}}"#;
+        let spec = spec::parse(bytes).unwrap();
+        let selected = hooks::select(&files, Some(&spec)).unwrap();
+        let c = Container { path: Path::new("/b/config.json"), hooks: spec.hooks() };
+        let got = report(&Source::Env(PathBuf::from("/h")), &files, &selected, Some(c));
         assert_eq!(
             got,
             "hook configuration: /h (OCI_ADD_HOOKS_CONFIG)\n\
@@ -206,7 +179,7 @@ mod tests {
 
     #[test]
     fn nothing_configured() {
-        let got = report(&Source::Options(vec!["/a".into(), "/b".into()]), &[], None);
+        let got = report(&Source::Options(vec!["/a".into(), "/b".into()]), &[], &[], None);
         assert_eq!(got, "hook configuration: /a, /b (--hook-config-path)\nhook files: none\nno hooks would be added\n");
     }
 }

@@ -32,14 +32,14 @@ use std::fmt;
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
-use crate::hooks::{ConfiguredHook, FieldError};
+use crate::json::{FieldError, Json};
 use crate::spec::SpecError;
 
 const FIELDS: [&str; 4] = ["always", "annotations", "commands", "hasBindMounts"];
 
 /// A regex with the text it was written as.
 #[derive(Clone, Debug)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     source: String,
     regex: Regex,
 }
@@ -53,12 +53,13 @@ impl Pattern {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.source
     }
 
     /// An unanchored search, as Go's `regexp.MatchString`.
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         self.regex.is_match(text)
     }
 }
@@ -71,12 +72,12 @@ impl PartialEq for Pattern {
 
 /// The conditions of one hook. Empty `annotations` or `commands` are unset.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct When {
-    pub always: Option<bool>,
+pub(crate) struct When {
+    pub(crate) always: Option<bool>,
     /// Key pattern and value pattern, in file order.
-    pub annotations: Vec<(Pattern, Pattern)>,
-    pub commands: Vec<Pattern>,
-    pub has_bind_mounts: Option<bool>,
+    pub(crate) annotations: Vec<(Pattern, Pattern)>,
+    pub(crate) commands: Vec<Pattern>,
+    pub(crate) has_bind_mounts: Option<bool>,
 }
 
 /// As JSON, the way it was written (keys in the format's order).
@@ -97,12 +98,12 @@ impl fmt::Display for When {
         if let Some(b) = self.has_bind_mounts {
             obj.insert("hasBindMounts".into(), Value::Bool(b));
         }
-        crate::spec::Json(&Value::Object(obj)).fmt(f)
+        Json(&Value::Object(obj)).fmt(f)
     }
 }
 
 /// Parses the `when` object at `field`.
-pub fn parse(value: &Value, field: &str) -> Result<When, FieldError> {
+pub(crate) fn parse(value: &Value, field: &str) -> Result<When, FieldError> {
     let Value::Object(obj) = value else {
         return Err(FieldError::new(field, format!("must be an object with one or more of {}", FIELDS.join(", "))));
     };
@@ -183,26 +184,26 @@ fn commands(obj: &Map<String, Value>, field: &str) -> Result<Vec<Pattern>, Field
 
 /// The top-level spec members conditions read: `annotations`, `process`
 /// (for `process.args[0]`) and `mounts`.
-pub const SPEC_FIELDS: &[&str] = &["annotations", "process", "mounts"];
+pub(crate) const SPEC_FIELDS: &[&str] = &["annotations", "process", "mounts"];
 
 /// What conditions look at in a container's spec.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Container<'s> {
+pub(crate) struct Container<'s> {
     /// `annotations`, in spec order.
-    pub annotations: Vec<(&'s str, &'s str)>,
+    pub(crate) annotations: Vec<(&'s str, &'s str)>,
     /// `process.args[0]`, if the spec has one.
-    pub command: Option<&'s str>,
+    pub(crate) command: Option<&'s str>,
     /// Whether any mount is a bind mount: `type` `bind`, or a `bind` or
     /// `rbind` option (runc treats either as a bind mount, whatever the
     /// type; Docker writes `"type": "bind"`, podman `"options": ["rbind"]`).
-    pub has_bind_mounts: bool,
+    pub(crate) has_bind_mounts: bool,
 }
 
 impl<'s> Container<'s> {
     /// Reads the facts from a spec. A field of the wrong type is an error
     /// rather than "no match": the runtime would refuse that spec anyway, and
     /// the operator should hear why from us first.
-    pub fn of(spec: &'s Value) -> Result<Container<'s>, SpecError> {
+    pub(crate) fn of(spec: &'s Value) -> Result<Container<'s>, SpecError> {
         let wrong = |field: String, why: &'static str| SpecError::Field { field, why };
         let mut c = Container::default();
         match spec.get("annotations") {
@@ -264,32 +265,9 @@ fn is_bind(mount: &Value) -> Option<bool> {
     Some(by_type || by_option)
 }
 
-/// The facts of the container in `spec`, read only if one of `hooks` has
-/// conditions: the shim reads no more of a spec than its hooks need, so a
-/// spec is never refused for a field no condition looks at.
-pub fn facts<'s, 'h>(
-    mut hooks: impl Iterator<Item = &'h ConfiguredHook>,
-    spec: &'s Value,
-) -> Result<Option<Container<'s>>, SpecError> {
-    match hooks.any(|h| h.when.is_some()) {
-        true => Container::of(spec).map(Some),
-        false => Ok(None),
-    }
-}
-
-/// The conditions of `hook` that the container does not meet; empty when
-/// it applies. A hook without conditions applies to every container (and
-/// `container` is None only when no hook has conditions).
-pub fn unmet(hook: &ConfiguredHook, container: Option<&Container>) -> Vec<Unmet> {
-    match (&hook.when, container) {
-        (Some(w), Some(c)) => w.unmet(c),
-        _ => Vec::new(),
-    }
-}
-
 /// A condition a container did not meet, and why.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Unmet {
+pub(crate) enum Unmet {
     AlwaysFalse,
     HasBindMountsFalse,
     NoBindMounts,
@@ -329,13 +307,13 @@ impl fmt::Display for Unmet {
 impl When {
     /// Whether the hook applies to the container (the tests' shorthand).
     #[cfg(test)]
-    pub fn matches(&self, c: &Container) -> bool {
+    pub(crate) fn matches(&self, c: &Container) -> bool {
         self.unmet(c).is_empty()
     }
 
     /// Every set condition the container does not meet, in the order
     /// always, hasBindMounts, annotations, commands (Go's `Match` order).
-    pub fn unmet(&self, c: &Container) -> Vec<Unmet> {
+    pub(crate) fn unmet(&self, c: &Container) -> Vec<Unmet> {
         let mut out = Vec::new();
         if self.always == Some(false) {
             out.push(Unmet::AlwaysFalse);

@@ -12,39 +12,41 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::daemon_json::Previous;
+use super::daemon_json::Previous;
+use crate::args::VERSION_LINE;
+use crate::json::write_json;
 
 /// The record's file name, in the configuration directory.
-pub const FILE_NAME: &str = "installed.json";
+pub(crate) const FILE_NAME: &str = "installed.json";
 
 /// What one install put in place. Every path is a host path.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Record {
-    pub binary: Option<String>,
-    pub hooks: Vec<String>,
+pub(crate) struct Record {
+    pub(crate) binary: Option<String>,
+    pub(crate) hooks: Vec<String>,
     /// Directories install created, parents first; uninstall removes those
     /// left empty, children first.
-    pub created_dirs: Vec<String>,
-    pub docker: Option<Docker>,
-    pub containerd: Option<String>,
+    pub(crate) created_dirs: Vec<String>,
+    pub(crate) docker: Option<Docker>,
+    pub(crate) containerd: Option<String>,
 }
 
 /// The runtime registered in a `daemon.json`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Docker {
-    pub config: String,
-    pub runtime: String,
+pub(crate) struct Docker {
+    pub(crate) config: String,
+    pub(crate) runtime: String,
     /// The entry's `path`: uninstall removes the entry only while it is this.
-    pub path: String,
+    pub(crate) path: String,
     /// install created the file; uninstall removes it if it is left empty.
-    pub created_config: bool,
-    pub previous: Previous,
+    pub(crate) created_config: bool,
+    pub(crate) previous: Previous,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct RecordError {
-    pub field: String,
-    pub why: String,
+pub(crate) struct RecordError {
+    pub(crate) field: String,
+    pub(crate) why: String,
 }
 
 impl fmt::Display for RecordError {
@@ -54,7 +56,7 @@ impl fmt::Display for RecordError {
 }
 
 impl Record {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         *self == Record::default()
     }
 
@@ -62,7 +64,7 @@ impl Record {
     /// install moves from one to the other. The docker entry is `other`'s
     /// when both have one, unless they name different files or runtimes,
     /// in which case `self`'s is kept (it is the one still to be undone).
-    pub fn union(&self, other: &Record) -> Record {
+    pub(crate) fn union(&self, other: &Record) -> Record {
         let mut out = self.clone();
         let add = |list: &mut Vec<String>, more: &[String]| {
             for m in more {
@@ -87,7 +89,7 @@ impl Record {
         out
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         // Built with `Value::from` rather than `json!`, which goes through
         // `serde_json::to_value` and links a serializer into `Value` for
         // this alone.
@@ -105,7 +107,7 @@ impl Record {
             ])
         });
         let doc = object(vec![
-            ("installed-by", crate::VERSION_LINE.into()),
+            ("installed-by", VERSION_LINE.into()),
             ("binary", self.binary.clone().into()),
             ("hooks", self.hooks.clone().into()),
             ("created-dirs", self.created_dirs.clone().into()),
@@ -113,12 +115,12 @@ impl Record {
             ("containerd", self.containerd.clone().into()),
         ]);
         let mut out = Vec::new();
-        crate::spec::write_json(&mut out, &doc, Some(b"  "));
+        write_json(&mut out, &doc, Some(b"  "));
         out.push(b'\n');
         out
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Record, RecordError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Record, RecordError> {
         let err = |field: &str, why: &str| RecordError { field: field.into(), why: why.into() };
         let doc: Value =
             serde_json::from_slice(bytes).map_err(|e| err("(top level)", &format!("not valid JSON: {e}")))?;

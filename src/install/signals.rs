@@ -15,12 +15,12 @@ use std::io;
 
 /// SIGTERM and SIGINT, blocked in the calling thread for the rest of the
 /// process (it exits after `wait`).
-pub struct Blocked {
+pub(crate) struct Blocked {
     set: libc::sigset_t,
 }
 
 /// Blocks SIGTERM and SIGINT, so that they stay pending until `wait`.
-pub fn block_stop_signals() -> io::Result<Blocked> {
+pub(crate) fn block_stop_signals() -> io::Result<Blocked> {
     // SAFETY: sigset_t is plain data; all-zero is a valid value for
     // sigemptyset to initialise.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -41,7 +41,7 @@ pub fn block_stop_signals() -> io::Result<Blocked> {
 impl Blocked {
     /// Waits until SIGTERM or SIGINT is pending and takes it; returns its
     /// name.
-    pub fn wait(&self) -> io::Result<&'static str> {
+    pub(crate) fn wait(&self) -> io::Result<&'static str> {
         let mut sig: libc::c_int = 0;
         // SAFETY: `self.set` was initialised by sigemptyset/sigaddset and
         // `sig` is a valid place for sigwait to write the signal number.

@@ -13,16 +13,16 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::spec::Json;
+use crate::json::{indent_of, write_json, Json};
 
-pub const RUNTIMES: &str = "runtimes";
-pub const DEFAULT_RUNTIME: &str = "default-runtime";
+pub(crate) const RUNTIMES: &str = "runtimes";
+pub(crate) const DEFAULT_RUNTIME_KEY: &str = "default-runtime";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The layout of a file we create: what Docker's documentation shows.
 const NEW_INDENT: &[u8] = b"  ";
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum DaemonJsonError {
+pub(crate) enum DaemonJsonError {
     Json(String),
     NotAnObject,
     Field { field: String, why: String },
@@ -47,10 +47,10 @@ impl std::error::Error for DaemonJsonError {}
 /// A parsed `daemon.json` and what is needed to write it back as it was laid
 /// out.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Doc {
-    pub config: Map<String, Value>,
+pub(crate) struct Doc {
+    pub(crate) config: Map<String, Value>,
     /// The file did not exist, or held only white space.
-    pub was_empty: bool,
+    pub(crate) was_empty: bool,
     bom: bool,
     indent: Option<Vec<u8>>,
     trailing_newline: bool,
@@ -58,7 +58,7 @@ pub struct Doc {
 
 /// Parses the file's bytes; `None` (no file) and white space alone are an
 /// empty object. A UTF-8 byte order mark, which dockerd skips, is kept.
-pub fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
+pub(crate) fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
     let bytes = bytes.unwrap_or_default();
     let (bom, text) = match bytes.strip_prefix(BOM) {
         Some(rest) => (true, rest),
@@ -79,19 +79,19 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
         config,
         was_empty: false,
         bom,
-        indent: crate::spec::indent_of(text).map(<[u8]>::to_vec),
+        indent: indent_of(text).map(<[u8]>::to_vec),
         trailing_newline: text.ends_with(b"\n"),
     })
 }
 
 /// The document as bytes: indented as the file was (a new file with two
 /// spaces), compact if it was written on one line.
-pub fn to_bytes(doc: &Doc) -> Vec<u8> {
+pub(crate) fn to_bytes(doc: &Doc) -> Vec<u8> {
     let mut out = Vec::new();
     if doc.bom {
         out.extend_from_slice(BOM);
     }
-    crate::spec::write_json(&mut out, &doc.config, doc.indent.as_deref());
+    write_json(&mut out, &doc.config, doc.indent.as_deref());
     if doc.trailing_newline {
         out.push(b'\n');
     }
@@ -100,15 +100,15 @@ pub fn to_bytes(doc: &Doc) -> Vec<u8> {
 
 /// The runtime entry the shim is registered with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Runtime {
-    pub name: String,
-    pub path: String,
-    pub args: Vec<String>,
+pub(crate) struct Runtime {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) args: Vec<String>,
 }
 
 impl Runtime {
     /// `{"path": ..., "runtimeArgs": [...]}`, as dockerd reads it.
-    pub fn entry(&self) -> Value {
+    pub(crate) fn entry(&self) -> Value {
         let mut m = Map::new();
         m.insert("path".into(), Value::String(self.path.clone()));
         m.insert("runtimeArgs".into(), self.args.iter().cloned().map(Value::String).collect());
@@ -119,7 +119,7 @@ impl Runtime {
 /// What a merge or its reversal did: each is one line of the install log,
 /// and what install records so that uninstall can put things back.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     AddedRuntime {
         name: String,
     },
@@ -156,12 +156,12 @@ impl fmt::Display for Change {
             }
             Change::RemovedRuntimes => write!(f, "removed {RUNTIMES}, left empty"),
             Change::SetDefault { name, was: Some(was) } => {
-                write!(f, "set {DEFAULT_RUNTIME} to {name:?} (was {})", Json(was))
+                write!(f, "set {DEFAULT_RUNTIME_KEY} to {name:?} (was {})", Json(was))
             }
-            Change::SetDefault { name, was: None } => write!(f, "set {DEFAULT_RUNTIME} to {name:?}"),
-            Change::RestoredDefault { to: Some(to) } => write!(f, "reset {DEFAULT_RUNTIME} to {}", Json(to)),
+            Change::SetDefault { name, was: None } => write!(f, "set {DEFAULT_RUNTIME_KEY} to {name:?}"),
+            Change::RestoredDefault { to: Some(to) } => write!(f, "reset {DEFAULT_RUNTIME_KEY} to {}", Json(to)),
             Change::RestoredDefault { to: None } => {
-                write!(f, "removed {DEFAULT_RUNTIME} (it was not set before install)")
+                write!(f, "removed {DEFAULT_RUNTIME_KEY} (it was not set before install)")
             }
         }
     }
@@ -169,19 +169,23 @@ impl fmt::Display for Change {
 
 /// What install found before its changes, to put back on uninstall.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Previous {
+pub(crate) struct Previous {
     /// The entry install replaced under our name, if any.
-    pub runtime: Option<Value>,
+    pub(crate) runtime: Option<Value>,
     /// Whether install set `default-runtime`, and what it was before.
-    pub set_default: bool,
-    pub default: Option<Value>,
+    pub(crate) set_default: bool,
+    pub(crate) default: Option<Value>,
 }
 
 /// Registers `rt` under `runtimes`, keeping the entry's place if one of the
 /// same name exists, and makes it `default-runtime` when `set_default`.
 /// Returns the changes; none means the document is as it was. On an error
 /// nothing has changed.
-pub fn merge(config: &mut Map<String, Value>, rt: &Runtime, set_default: bool) -> Result<Vec<Change>, DaemonJsonError> {
+pub(crate) fn merge(
+    config: &mut Map<String, Value>,
+    rt: &Runtime,
+    set_default: bool,
+) -> Result<Vec<Change>, DaemonJsonError> {
     let existing = runtimes(config)?.and_then(|r| r.get(&rt.name)).cloned();
     let default = default_runtime(config)?.cloned();
     let mut changes = Vec::new();
@@ -200,7 +204,7 @@ pub fn merge(config: &mut Map<String, Value>, rt: &Runtime, set_default: bool) -
         });
     }
     if set_default && default.as_ref().and_then(Value::as_str) != Some(rt.name.as_str()) {
-        config.insert(DEFAULT_RUNTIME.into(), Value::String(rt.name.clone()));
+        config.insert(DEFAULT_RUNTIME_KEY.into(), Value::String(rt.name.clone()));
         changes.push(Change::SetDefault { name: rt.name.clone(), was: default });
     }
     Ok(changes)
@@ -211,7 +215,7 @@ pub fn merge(config: &mut Map<String, Value>, rt: &Runtime, set_default: bool) -
 /// is left alone. `default-runtime` is reset when it names us and either
 /// install set it or our entry is gone (dockerd refuses a default that names
 /// no runtime).
-pub fn unmerge(
+pub(crate) fn unmerge(
     config: &mut Map<String, Value>,
     name: &str,
     our_path: &str,
@@ -248,13 +252,13 @@ pub fn unmerge(
 }
 
 /// Puts `default-runtime` back to `to`, or removes it when there was none.
-pub fn restore_default(config: &mut Map<String, Value>, to: Option<Value>) -> Change {
+pub(crate) fn restore_default(config: &mut Map<String, Value>, to: Option<Value>) -> Change {
     match &to {
         Some(v) => {
-            config.insert(DEFAULT_RUNTIME.into(), v.clone());
+            config.insert(DEFAULT_RUNTIME_KEY.into(), v.clone());
         }
         None => {
-            config.shift_remove(DEFAULT_RUNTIME);
+            config.shift_remove(DEFAULT_RUNTIME_KEY);
         }
     }
     Change::RestoredDefault { to }
@@ -269,7 +273,7 @@ const STOCK_RUNTIME: &str = "runc";
 /// key that `after` drops must reach it as an empty `runtimes` or as the
 /// stock default; the file then gets `after` once dockerd has reloaded.
 /// Returns the document for the reload and the keys it sets back.
-pub fn for_reload(
+pub(crate) fn for_reload(
     before: &Map<String, Value>,
     after: &Map<String, Value>,
 ) -> Option<(Map<String, Value>, Vec<&'static str>)> {
@@ -279,16 +283,16 @@ pub fn for_reload(
         shown.insert(RUNTIMES.into(), Value::Object(Map::new()));
         kept.push(RUNTIMES);
     }
-    if before.contains_key(DEFAULT_RUNTIME) && !after.contains_key(DEFAULT_RUNTIME) {
-        shown.insert(DEFAULT_RUNTIME.into(), Value::String(STOCK_RUNTIME.into()));
-        kept.push(DEFAULT_RUNTIME);
+    if before.contains_key(DEFAULT_RUNTIME_KEY) && !after.contains_key(DEFAULT_RUNTIME_KEY) {
+        shown.insert(DEFAULT_RUNTIME_KEY.into(), Value::String(STOCK_RUNTIME.into()));
+        kept.push(DEFAULT_RUNTIME_KEY);
     }
     (!kept.is_empty()).then_some((shown, kept))
 }
 
 /// Whether `default-runtime` names `name`.
-pub fn default_is(config: &Map<String, Value>, name: &str) -> bool {
-    config.get(DEFAULT_RUNTIME).and_then(Value::as_str) == Some(name)
+pub(crate) fn default_is(config: &Map<String, Value>, name: &str) -> bool {
+    config.get(DEFAULT_RUNTIME_KEY).and_then(Value::as_str) == Some(name)
 }
 
 fn runtimes(config: &Map<String, Value>) -> Result<Option<&Map<String, Value>>, DaemonJsonError> {
@@ -303,11 +307,11 @@ fn runtimes(config: &Map<String, Value>) -> Result<Option<&Map<String, Value>>, 
 }
 
 fn default_runtime(config: &Map<String, Value>) -> Result<Option<&Value>, DaemonJsonError> {
-    match config.get(DEFAULT_RUNTIME) {
+    match config.get(DEFAULT_RUNTIME_KEY) {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::String(_)) => Ok(Some(v)),
         Some(other) => Err(DaemonJsonError::Field {
-            field: DEFAULT_RUNTIME.into(),
+            field: DEFAULT_RUNTIME_KEY.into(),
             why: format!("must be a runtime name (a string), not {}", Json(other)),
         }),
     }
@@ -509,7 +513,7 @@ mod tests {
         assert_eq!(Value::Object(after.clone()).to_string(), r#"{"debug":true}"#);
         let (shown, kept) = for_reload(&before, &after).unwrap();
         assert_eq!(Value::Object(shown).to_string(), r#"{"debug":true,"runtimes":{},"default-runtime":"runc"}"#);
-        assert_eq!(kept, [RUNTIMES, DEFAULT_RUNTIME]);
+        assert_eq!(kept, [RUNTIMES, DEFAULT_RUNTIME_KEY]);
         // A document that keeps both keys is shown as it is.
         let mut other = before.clone();
         merge(&mut other, &Runtime { name: "x".into(), path: "/x".into(), args: vec![] }, true).unwrap();

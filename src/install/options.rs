@@ -11,10 +11,11 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
+use crate::args::{Action, PROGRAM};
 use crate::hook_files::DEFAULT_ROOT;
 use crate::runtime::DEFAULT_RUNTIME;
 
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 usage: oci-add-hooks install [OPTIONS]
        oci-add-hooks uninstall [OPTIONS]
 
@@ -57,39 +58,23 @@ as the host sees them; they are read and written below --host-root.
   --help                 this text
 ";
 
-/// Which of the two subcommands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Install,
-    Uninstall,
-}
-
-impl Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Install => "install",
-            Action::Uninstall => "uninstall",
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Options {
-    pub help: bool,
-    pub host_root: PathBuf,
-    pub bin_dir: String,
-    pub config_dir: String,
-    pub hooks: Vec<PathBuf>,
-    pub runtime_path: String,
-    pub runtime_name: String,
-    pub set_default: bool,
-    pub docker: bool,
-    pub docker_config: String,
-    pub docker_pidfile: String,
-    pub docker_socket: String,
-    pub reload: bool,
-    pub containerd: bool,
-    pub wait: bool,
+pub(crate) struct Options {
+    pub(crate) help: bool,
+    pub(crate) host_root: PathBuf,
+    pub(crate) bin_dir: String,
+    pub(crate) config_dir: String,
+    pub(crate) hooks: Vec<PathBuf>,
+    pub(crate) runtime_path: String,
+    pub(crate) runtime_name: String,
+    pub(crate) set_default: bool,
+    pub(crate) docker: bool,
+    pub(crate) docker_config: String,
+    pub(crate) docker_pidfile: String,
+    pub(crate) docker_socket: String,
+    pub(crate) reload: bool,
+    pub(crate) containerd: bool,
+    pub(crate) wait: bool,
 }
 
 impl Default for Options {
@@ -115,16 +100,16 @@ impl Default for Options {
 }
 
 impl Options {
-    pub fn binary(&self) -> String {
-        format!("{}/{}", self.bin_dir.trim_end_matches('/'), crate::hook_files::PROGRAM)
+    pub(crate) fn binary(&self) -> String {
+        format!("{}/{}", self.bin_dir.trim_end_matches('/'), PROGRAM)
     }
 
-    pub fn hooks_dir(&self) -> String {
+    pub(crate) fn hooks_dir(&self) -> String {
         format!("{}/hooks.d", self.config_dir.trim_end_matches('/'))
     }
 
-    pub fn record(&self) -> String {
-        format!("{}/{}", self.config_dir.trim_end_matches('/'), crate::manifest::FILE_NAME)
+    pub(crate) fn record(&self) -> String {
+        format!("{}/{}", self.config_dir.trim_end_matches('/'), super::manifest::FILE_NAME)
     }
 }
 
@@ -145,7 +130,7 @@ const INSTALL_ONLY: [&str; 2] = ["--hooks", "--set-default"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.
-pub fn parse(action: Action, args: Vec<OsString>) -> Result<Options, String> {
+pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, String> {
     let mut split = Vec::with_capacity(args.len());
     for arg in args {
         let bytes = arg.as_bytes();

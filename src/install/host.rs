@@ -13,16 +13,16 @@ use std::path::{Component, Path, PathBuf};
 const MAX_LINKS: u32 = 40;
 
 #[derive(Clone, Debug)]
-pub struct Host {
+pub(crate) struct Host {
     root: PathBuf,
 }
 
 impl Host {
-    pub fn new(root: PathBuf) -> Host {
+    pub(crate) fn new(root: PathBuf) -> Host {
         Host { root }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -30,7 +30,7 @@ impl Host {
     /// component is followed too (a `daemon.json` that is a link is edited
     /// where it points); without, it is the link itself (a binary or hook
     /// file is replaced, not what a link of that name points to).
-    pub fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
+    pub(crate) fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
         if self.root == Path::new("/") {
             // The kernel resolves links in the directories against this
             // root already; a last component that is a link is still

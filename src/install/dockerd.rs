@@ -25,7 +25,7 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
-pub enum DockerdError {
+pub(crate) enum DockerdError {
     Pidfile { path: PathBuf, why: String },
     NotDockerd { pidfile: PathBuf, pid: i32, comm: String },
     Signal { pid: i32, err: io::Error },
@@ -64,7 +64,7 @@ impl std::error::Error for DockerdError {}
 
 /// What the pidfile led to.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Found {
+pub(crate) enum Found {
     /// A live dockerd.
     Dockerd(i32),
     /// No dockerd to reload, and why (it reads daemon.json when it starts).
@@ -72,7 +72,7 @@ pub enum Found {
 }
 
 /// Reads `pidfile` and checks that its pid is a live dockerd.
-pub fn find(pidfile: &Path) -> Result<Found, DockerdError> {
+pub(crate) fn find(pidfile: &Path) -> Result<Found, DockerdError> {
     let err = |why: String| DockerdError::Pidfile { path: pidfile.to_owned(), why };
     let text = match std::fs::read_to_string(pidfile) {
         Ok(t) => t,
@@ -105,7 +105,7 @@ pub fn find(pidfile: &Path) -> Result<Found, DockerdError> {
 }
 
 /// Sends dockerd SIGHUP: it reloads `daemon.json` in place.
-pub fn reload(pid: i32) -> Result<(), DockerdError> {
+pub(crate) fn reload(pid: i32) -> Result<(), DockerdError> {
     let target = Pid::from_raw(pid)
         .ok_or(DockerdError::Signal { pid, err: io::Error::new(io::ErrorKind::InvalidInput, "not a process id") })?;
     rustix::process::kill_process(target, Signal::HUP).map_err(|e| DockerdError::Signal { pid, err: e.into() })
@@ -113,7 +113,7 @@ pub fn reload(pid: i32) -> Result<(), DockerdError> {
 
 /// What `GET /info` must show once the reload is done.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Want {
+pub(crate) enum Want {
     /// `Runtimes.<name>.path` is `path`.
     Present { path: String },
     /// `Runtimes` has no `<name>` with path `path`.
@@ -132,7 +132,7 @@ impl Want {
 }
 
 /// Polls `GET /info` until `Runtimes` shows `want` for `name`.
-pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdError> {
+pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdError> {
     let start = Instant::now();
     loop {
         let runtimes = runtimes(socket)?;
@@ -144,7 +144,7 @@ pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdErro
                 socket: socket.to_owned(),
                 name: name.to_owned(),
                 want: want.clone(),
-                runtimes: crate::spec::json_text(&Value::Object(runtimes)),
+                runtimes: crate::json::json_text(&Value::Object(runtimes)),
             });
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -152,7 +152,7 @@ pub fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdErro
 }
 
 /// Whether `GET /info` shows `want` for `name` now.
-pub fn shows(socket: &Path, name: &str, want: &Want) -> Result<bool, DockerdError> {
+pub(crate) fn shows(socket: &Path, name: &str, want: &Want) -> Result<bool, DockerdError> {
     Ok(want.met(&runtimes(socket)?, name))
 }
 

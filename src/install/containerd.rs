@@ -8,16 +8,16 @@
 //! in install, ever signals it.
 
 /// Where the drop-in goes, relative to the host root.
-pub const DROPIN: &str = "/etc/containerd/conf.d/99-oci-add-hooks.toml";
+pub(crate) const DROPIN: &str = "/etc/containerd/conf.d/99-oci-add-hooks.toml";
 /// The first line of every drop-in install writes: how uninstall, with no
 /// record to go by, recognises a file as ours.
-pub const HEADER: &str = "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.";
+pub(crate) const HEADER: &str = "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.";
 
 /// The drop-in: runtime `name` of type `io.containerd.runc.v2`, whose shim
 /// runs `binary` instead of runc. A runtime started as `BinaryName` gets no
 /// arguments of ours, so the shim reads its defaults
 /// (`/etc/oci-add-hooks/hooks.d`, runc from PATH).
-pub fn dropin(name: &str, binary: &str) -> String {
+pub(crate) fn dropin(name: &str, binary: &str) -> String {
     let table = format!("plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.{}", basic_string(name));
     format!(
         "{HEADER}\n\
@@ -37,7 +37,7 @@ pub fn dropin(name: &str, binary: &str) -> String {
 /// A TOML basic string (`"..."`). A JSON string is one, as TOML's escapes
 /// are JSON's, except that TOML also wants DEL escaped.
 fn basic_string(s: &str) -> String {
-    crate::spec::json_text(&s.into()).replace('\u{7f}', "\\u007F")
+    crate::json::json_text(&s.into()).replace('\u{7f}', "\\u007F")
 }
 
 #[cfg(test)]

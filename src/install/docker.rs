@@ -1,0 +1,326 @@
+//! The Docker step: registering the runtime in `daemon.json` and having
+//! dockerd reload it, or undoing that.
+//!
+//! Owns the edits of `daemon.json` files (read and worked out in the plan,
+//! written in the apply, after a one-time backup) and the reload that makes
+//! dockerd see them, confirmed through its socket. dockerd keeps a
+//! `runtimes` or `default-runtime` that its file no longer has when it
+//! reloads, so a file that drops one is first written as dockerd must see
+//! it (`daemon_json::for_reload`), and as it is to be once the reload is
+//! confirmed. The edit itself is `daemon_json`'s, the process `dockerd`'s.
+//! This module must never restart dockerd.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::daemon_json::{self, Change, Doc, Runtime};
+use super::dockerd::{self, Found, Want};
+use super::files::{backup, remove_file};
+use super::host::Host;
+use super::manifest;
+use super::options::Options;
+use super::step::{say, InstallError};
+use crate::atomic;
+
+/// The Docker step as planned: the edits of `daemon.json` files, worked
+/// out before any is written, the dockerd to reload and what it must show
+/// once it has.
+#[derive(Default)]
+pub(crate) struct DockerWork {
+    edits: Vec<Edit>,
+    /// Whether dockerd is involved at all (a file is edited or checked).
+    involved: bool,
+    dockerd: Option<Found>,
+    /// The runtime's name and what `GET /info` must show for it.
+    want: Option<(String, Want)>,
+}
+
+struct Edit {
+    here: PathBuf,
+    original: Option<Vec<u8>>,
+    /// The document as read, and as it is to be.
+    before: Map<String, Value>,
+    doc: Doc,
+    changes: Vec<Change>,
+    /// install created the file: remove it rather than leave `{}`.
+    remove_if_empty: bool,
+    /// Written for dockerd's reload; the document is written after it.
+    pending: Option<Vec<&'static str>>,
+}
+
+impl DockerWork {
+    /// The Docker part of an install: the registration an earlier install
+    /// made undone where the options moved it, the runtime registered where
+    /// Docker is set up, and the dockerd to reload, checked. Returns the
+    /// record of the registration too.
+    pub(crate) fn plan_install(
+        host: &Host,
+        o: &Options,
+        rt: &Runtime,
+        old: Option<&manifest::Docker>,
+    ) -> Result<(DockerWork, Option<manifest::Docker>), InstallError> {
+        let mut work = DockerWork::default();
+        if let Some(od) = old {
+            if !(o.docker && od.config == o.docker_config && od.runtime == o.runtime_name) {
+                work.undo(host, od)?;
+            }
+        }
+        let registered = if o.docker { work.register(host, o, rt, old)? } else { None };
+        work.dockerd = work.find_dockerd(host, o)?;
+        work.want = registered.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
+        Ok((work, registered))
+    }
+
+    /// The Docker part of an uninstall: the recorded registration undone.
+    pub(crate) fn plan_uninstall(
+        host: &Host,
+        o: &Options,
+        old: Option<&manifest::Docker>,
+    ) -> Result<DockerWork, InstallError> {
+        let mut work = DockerWork::default();
+        if let Some(od) = old {
+            work.undo(host, od)?;
+        }
+        work.dockerd = work.find_dockerd(host, o)?;
+        work.want = old.map(|d| (d.runtime.clone(), Want::Absent { path: d.path.clone() }));
+        Ok(work)
+    }
+
+    /// Each file's planned changes (none: it is left as it is).
+    #[cfg(test)]
+    pub(crate) fn changes(&self) -> Vec<(&Path, &[Change])> {
+        self.edits.iter().map(|e| (e.here.as_path(), e.changes.as_slice())).collect()
+    }
+
+    /// Carries the step out: the edits written, dockerd reloaded and the
+    /// reload confirmed, then the documents held back for it written.
+    pub(crate) fn apply(mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
+        let dockerd = self.dockerd.take();
+        let changed = self.write(matches!(dockerd, Some(Found::Dockerd(_))))?;
+        reload(host, o, dockerd, changed, self.want.take())?;
+        self.finish()
+    }
+
+    /// The edit of the file at host path `config`, read and parsed once.
+    fn edit(&mut self, host: &Host, config: &str) -> Result<&mut Edit, InstallError> {
+        let here = host.path(config, true);
+        if let Some(i) = self.edits.iter().position(|e| e.here == here) {
+            return Ok(&mut self.edits[i]);
+        }
+        let original = match std::fs::read(&here) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(InstallError::Io { path: here, what: "read", err: e }),
+        };
+        let doc = daemon_json::parse(original.as_deref())
+            .map_err(|err| InstallError::DaemonJson { path: here.clone(), err })?;
+        let before = doc.config.clone();
+        self.edits.push(Edit {
+            here,
+            original,
+            before,
+            doc,
+            changes: Vec::new(),
+            remove_if_empty: false,
+            pending: None,
+        });
+        let last = self.edits.len() - 1;
+        Ok(&mut self.edits[last])
+    }
+
+    /// Removes the registration `d` describes.
+    fn undo(&mut self, host: &Host, d: &manifest::Docker) -> Result<(), InstallError> {
+        self.involved = true;
+        if !host.path(&d.config, true).exists() {
+            return Ok(());
+        }
+        let e = self.edit(host, &d.config)?;
+        let changes = daemon_json::unmerge(&mut e.doc.config, &d.runtime, &d.path, &d.previous)
+            .map_err(|err| InstallError::DaemonJson { path: e.here.clone(), err })?;
+        e.changes.extend(changes);
+        e.remove_if_empty |= d.created_config;
+        Ok(())
+    }
+
+    /// Registers `rt` in `--docker-config`, if Docker is set up on this
+    /// host; returns the record of it.
+    fn register(
+        &mut self,
+        host: &Host,
+        o: &Options,
+        rt: &Runtime,
+        old: Option<&manifest::Docker>,
+    ) -> Result<Option<manifest::Docker>, InstallError> {
+        let here = host.path(&o.docker_config, true);
+        let pidfile = host.path(&o.docker_pidfile, true);
+        if !here.exists() && !pidfile.exists() {
+            say(format_args!(
+                "Docker: neither {} nor {} exists: Docker is not set up here, skipped (--no-docker says so quietly)",
+                here.display(),
+                pidfile.display()
+            ));
+            return Ok(None);
+        }
+        self.involved = true;
+        if let Some(dir) = here.parent().filter(|d| !d.is_dir()) {
+            return Err(InstallError::Refused {
+                path: dir.to_owned(),
+                why: "does not exist, so there is nowhere to create daemon.json (is Docker installed? --docker-config, --no-docker)".into(),
+            });
+        }
+        let same = old.filter(|d| d.config == o.docker_config && d.runtime == o.runtime_name);
+        let mut previous = same.map(|d| d.previous.clone()).unwrap_or_default();
+        let e = self.edit(host, &o.docker_config)?;
+        let json_err = |err| InstallError::DaemonJson { path: here.clone(), err };
+        let mut changes = daemon_json::merge(&mut e.doc.config, rt, o.set_default).map_err(json_err)?;
+        if !o.set_default && previous.set_default && daemon_json::default_is(&e.doc.config, &rt.name) {
+            changes.push(daemon_json::restore_default(&mut e.doc.config, previous.default.take()));
+            previous.set_default = false;
+        }
+        for c in &changes {
+            match c {
+                Change::ReplacedRuntime { was, .. } if same.is_none() => previous.runtime = Some(was.clone()),
+                Change::SetDefault { was, .. } if !previous.set_default => {
+                    previous.set_default = true;
+                    previous.default.clone_from(was);
+                }
+                _ => {}
+            }
+        }
+        let created_config = same.is_some_and(|d| d.created_config) || e.original.is_none();
+        e.changes.extend(changes);
+        Ok(Some(manifest::Docker {
+            config: o.docker_config.clone(),
+            runtime: rt.name.clone(),
+            path: rt.path.clone(),
+            created_config,
+            previous,
+        }))
+    }
+
+    /// The dockerd to reload, checked before anything is written.
+    fn find_dockerd(&self, host: &Host, o: &Options) -> Result<Option<Found>, InstallError> {
+        if !self.involved || !o.reload {
+            return Ok(None);
+        }
+        dockerd::find(&host.path(&o.docker_pidfile, true)).map(Some).map_err(InstallError::Dockerd)
+    }
+
+    /// Writes the edits that change something (after a one-time backup);
+    /// returns whether any did. When dockerd is to reload (`reloading`), a
+    /// file that drops `runtimes` or `default-runtime` is first written as
+    /// dockerd must see it (`daemon_json::for_reload`), and `finish` writes
+    /// the document after the reload.
+    fn write(&mut self, reloading: bool) -> Result<bool, InstallError> {
+        let mut changed = false;
+        for e in &mut self.edits {
+            if e.changes.is_empty() {
+                say(format_args!("{}: already as wanted, unchanged", e.here.display()));
+                continue;
+            }
+            changed = true;
+            if let Some(original) = &e.original {
+                backup(&e.here, original)?;
+            }
+            let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
+            match shown {
+                Some((shown, kept)) => {
+                    let mut doc = e.doc.clone();
+                    doc.config = shown;
+                    write_daemon_json(&e.here, &daemon_json::to_bytes(&doc), e.original.is_some())?;
+                    e.pending = Some(kept);
+                }
+                None => e.write_final()?,
+            }
+            for c in &e.changes {
+                say(format_args!("{}: {c}", e.here.display()));
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Writes the documents held back for dockerd's reload.
+    fn finish(&mut self) -> Result<(), InstallError> {
+        for e in &mut self.edits {
+            if let Some(kept) = e.pending.take() {
+                e.write_final()?;
+                say(format_args!(
+                    "{}: dropped {} now that dockerd has reloaded (it keeps a setting the file no longer has)",
+                    e.here.display(),
+                    kept.join(" and ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Edit {
+    fn write_final(&self) -> Result<(), InstallError> {
+        if self.remove_if_empty && self.doc.config.is_empty() {
+            remove_file(&self.here)?;
+            say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
+            return Ok(());
+        }
+        write_daemon_json(&self.here, &daemon_json::to_bytes(&self.doc), self.original.is_some())
+    }
+}
+
+fn write_daemon_json(here: &Path, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
+    match existed {
+        true => atomic::replace(here, bytes),
+        false => atomic::create_or_replace(here, bytes, 0o644),
+    }
+    .map_err(|err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err })
+}
+
+/// Has dockerd reload, if it runs and the file changed or it has not yet
+/// loaded what it should, then confirms through the socket if there is one.
+fn reload(
+    host: &Host,
+    o: &Options,
+    found: Option<Found>,
+    changed: bool,
+    want: Option<(String, Want)>,
+) -> Result<(), InstallError> {
+    let pid = match found {
+        None => {
+            if changed && !o.reload {
+                say("dockerd: not signalled (--no-reload): it loads the change on SIGHUP or restart");
+            }
+            return Ok(());
+        }
+        Some(Found::NotRunning(why)) => {
+            say(format_args!("dockerd: not running ({why}): it loads daemon.json when it starts"));
+            return Ok(());
+        }
+        Some(Found::Dockerd(pid)) => pid,
+    };
+    let socket = host.path(&o.docker_socket, true);
+    let socket = socket.exists().then_some(socket);
+    let needed = changed
+        || match (&socket, &want) {
+            (Some(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
+            _ => false,
+        };
+    if !needed {
+        say(format_args!("dockerd (pid {pid}): has loaded what daemon.json says, not signalled"));
+        return Ok(());
+    }
+    dockerd::reload(pid).map_err(InstallError::Dockerd)?;
+    match (&socket, &want) {
+        (Some(s), Some((name, w))) => {
+            dockerd::confirm(s, name, w).map_err(InstallError::Dockerd)?;
+            let what = if matches!(w, Want::Present { .. }) { "visible" } else { "gone" };
+            say(format_args!("dockerd (pid {pid}): SIGHUP sent, runtime {name} {what} in GET /info"));
+        }
+        (Some(_), None) => say(format_args!("dockerd (pid {pid}): SIGHUP sent")),
+        (None, _) => say(format_args!(
+            "dockerd (pid {pid}): SIGHUP sent; not confirmed (no socket {})",
+            host.path(&o.docker_socket, true).display()
+        )),
+    }
+    Ok(())
+}

@@ -1,0 +1,630 @@
+//! `oci-add-hooks install` and `uninstall`: putting the shim on a host, and
+//! taking it off again.
+//!
+//! Owns the order of both. Each runs in two phases. `plan_install` and
+//! `plan_uninstall` read and check everything (the hook files, the install
+//! record, the binary already at the target, `daemon.json`, the dockerd the
+//! pidfile names) and return what would change, so that a refusal changes
+//! nothing. `apply` then changes it, in this order: the directories, the
+//! record of what may be put in place (so that a run stopped halfway leaves
+//! nothing unrecorded), the binary, the hook files and the containerd
+//! drop-in, then the Docker step (`daemon.json`, the reload and its
+//! confirmation), then what an earlier install put there and this one does
+//! not want is removed, and the record is made exact. Uninstall undoes the
+//! Docker step first, so that dockerd never names a binary that is gone.
+//! Each step prints one line to stdout (what `kubectl logs` shows); a step
+//! with nothing to do writes nothing.
+//!
+//! Beside it: `options` (the command line), `step` (the error and the
+//! printed line), `files` (writing host files), `docker` (the Docker step);
+//! pure: `daemon_json`, `manifest`, `containerd`; edges: `host`, `dockerd`,
+//! `signals`, `sha256`.
+
+mod containerd;
+mod daemon_json;
+mod docker;
+mod dockerd;
+mod files;
+mod host;
+mod manifest;
+mod options;
+mod sha256;
+mod signals;
+mod step;
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::args::{Action, HOOK_CONFIG_PATH, RUNTIME_PATH};
+use crate::hook_files;
+use crate::hooks;
+use crate::runtime::FileId;
+use daemon_json::{Previous, Runtime};
+use docker::DockerWork;
+use files::{create_dir, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
+use host::Host;
+use manifest::Record;
+use options::{Options, HELP};
+pub(crate) use step::InstallError;
+use step::{io_err, say};
+
+/// Runs `install` or `uninstall` with the arguments after the subcommand.
+pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, InstallError> {
+    let o = options::parse(action, args).map_err(|msg| InstallError::Usage { action, msg })?;
+    if o.help {
+        print!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Before anything else: a SIGTERM during the install then waits for it.
+    let blocked = match o.wait {
+        true => Some(signals::block_stop_signals().map_err(io_err(Path::new("(signals)"), "block SIGTERM"))?),
+        false => None,
+    };
+    let host = Host::new(o.host_root.clone());
+    if !host.root().is_dir() {
+        return Err(InstallError::Refused { path: o.host_root.clone(), why: "--host-root: not a directory".into() });
+    }
+    match action {
+        Action::Install => {
+            let exe_path = Path::new("/proc/self/exe");
+            let exe = std::fs::read(exe_path).map_err(io_err(exe_path, "read this executable"))?;
+            plan_install(&host, &o, exe)?.apply(&host, &o)?
+        }
+        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host, &o)?,
+    }
+    if let Some(blocked) = blocked {
+        let stays = match action {
+            Action::Install => "; everything stays installed",
+            Action::Uninstall => "",
+        };
+        match action {
+            Action::Install => {
+                say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)"))
+            }
+            Action::Uninstall => say("waiting for SIGTERM or SIGINT"),
+        }
+        let sig = blocked.wait().map_err(io_err(Path::new("(signals)"), "wait for SIGTERM"))?;
+        say(format_args!("{sig}: exiting{stays}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an install will do, worked out by reading and checking only.
+struct InstallPlan {
+    /// The install record, here.
+    record: PathBuf,
+    old: Record,
+    /// The record once the install is done.
+    new: Record,
+    /// Host directories to create, parents first.
+    create_dirs: Vec<String>,
+    binary: Binary,
+    hooks: Vec<HookPut>,
+    dropin: Option<Put>,
+    docker: DockerWork,
+    /// What an earlier install put there and this one does not want.
+    stale: Vec<String>,
+}
+
+/// The binary at its target.
+enum Binary {
+    /// Install's to put there (it may already be).
+    Put(Put),
+    /// This very program (its sha256), put there by something else (a
+    /// package): left as it is, and not recorded.
+    Foreign { here: PathBuf, sha: String },
+}
+
+/// A hook file to put into hooks.d, and where it came from.
+struct HookPut {
+    put: Put,
+    source: PathBuf,
+}
+
+/// Plans the install of `exe`, the bytes of this executable.
+fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, InstallError> {
+    let record = host.path(&o.record(), false);
+    let old = read_record(&record)?.unwrap_or_default();
+
+    let hooks_dir = o.hooks_dir();
+    let mut hooks = Vec::new();
+    for h in collect_hooks(&o.hooks)? {
+        let host_path = format!("{hooks_dir}/{}", h.name);
+        let here = host.path(&host_path, false);
+        if !old.hooks.contains(&host_path) && here.symlink_metadata().is_ok() {
+            return Err(InstallError::Refused {
+                path: here,
+                why: format!(
+                    "exists and was not put there by install (it is not in {}); not replaced with {}: \
+                     remove it, or give the hook file another name",
+                    record.display(),
+                    h.source.display()
+                ),
+            });
+        }
+        hooks.push((host_path, HookPut { put: Put::new(here, h.bytes, 0o644), source: h.source }));
+    }
+    let hooks_dir_here = host.path(&hooks_dir, true);
+    if let Ok(meta) = hooks_dir_here.metadata() {
+        hook_files::check_trusted(&hooks_dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
+            .map_err(InstallError::HookFiles)?;
+    }
+
+    let dropin = o.containerd.then(|| containerd::DROPIN.to_owned());
+    if let Some(d) = &dropin {
+        check_dropin_is_ours(host, d, &old)?;
+    }
+    let binary_path = o.binary();
+    let binary_here = host.path(&binary_path, false);
+    let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary_path.as_str()), &exe, &record)?;
+    let rt = Runtime {
+        name: o.runtime_name.clone(),
+        path: binary_path.clone(),
+        args: vec![HOOK_CONFIG_PATH.into(), hooks_dir.clone(), RUNTIME_PATH.into(), o.runtime_path.clone()],
+    };
+    let (docker, registered) = DockerWork::plan_install(host, o, &rt, old.docker.as_ref())?;
+
+    let mut dirs = vec![o.bin_dir.clone(), o.config_dir.clone(), hooks_dir];
+    if let Some(d) = &dropin {
+        dirs.extend(Path::new(d).parent().and_then(Path::to_str).map(str::to_owned));
+    }
+    let create_dirs = missing_dirs(host, &dirs);
+    let mut created_dirs = old.created_dirs.clone();
+    created_dirs.extend(create_dirs.iter().filter(|d| !old.created_dirs.contains(d)).cloned());
+    let new = Record {
+        binary: ours.then(|| binary_path.clone()),
+        hooks: hooks.iter().map(|(p, _)| p.clone()).collect(),
+        created_dirs,
+        docker: registered,
+        containerd: dropin.clone(),
+    };
+    let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
+    stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
+    stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
+
+    let dropin = dropin.map(|d| {
+        let text = containerd::dropin(&o.runtime_name, &binary_path);
+        Put::new(host.path(&d, false), text.into_bytes(), 0o644)
+    });
+    let binary = match ours {
+        true => Binary::Put(Put::new(binary_here, exe, 0o755)),
+        false => Binary::Foreign { here: binary_here, sha: sha256::hex(&exe) },
+    };
+    let hooks = hooks.into_iter().map(|(_, h)| h).collect();
+    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, docker, stale })
+}
+
+impl InstallPlan {
+    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
+        for d in &self.create_dirs {
+            create_dir(host, d)?;
+        }
+        write_record(&self.record, Some(&self.old.union(&self.new)))?;
+        match &self.binary {
+            Binary::Foreign { here, sha } => say(format_args!(
+                "{}: already this executable (sha256 {sha}), but not put there by install: left as it is, and \
+                 uninstall leaves it",
+                here.display(),
+            )),
+            Binary::Put(put) => {
+                let sha = sha256::hex(&put.bytes);
+                match put.apply()? {
+                    true => say(format_args!("installed {} (sha256 {sha})", put.here.display())),
+                    false => say(format_args!("{}: already installed (sha256 {sha}), unchanged", put.here.display())),
+                }
+            }
+        }
+        for h in &self.hooks {
+            match h.put.apply()? {
+                true => say(format_args!("installed {} (from {})", h.put.here.display(), h.source.display())),
+                false => say(format_args!("{}: already installed, unchanged", h.put.here.display())),
+            }
+        }
+        if let Some(put) = &self.dropin {
+            match put.apply()? {
+                true => say(format_args!("installed {} (runtime {})", put.here.display(), o.runtime_name)),
+                false => say(format_args!("{}: already installed, unchanged", put.here.display())),
+            }
+            say(format_args!(
+                "containerd: restart it to load runtime {} (it does not reload on SIGHUP and is not signalled), \
+                 and check that its config.toml imports {}",
+                o.runtime_name,
+                Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
+            ));
+        }
+        self.docker.apply(host, o)?;
+        for p in &self.stale {
+            remove(host, p)?;
+        }
+        write_record(&self.record, Some(&self.new))
+    }
+}
+
+/// What an uninstall will do: undo what the record says install did.
+struct UninstallPlan {
+    record: PathBuf,
+    old: Record,
+    docker: DockerWork,
+}
+
+fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
+    let record = host.path(&o.record(), false);
+    let old = match read_record(&record)? {
+        Some(r) => r,
+        None => {
+            say(format_args!(
+                "{}: no install record; removing what the options name, where it is ours",
+                record.display()
+            ));
+            unrecorded(host, o)?
+        }
+    };
+    let docker = DockerWork::plan_uninstall(host, o, old.docker.as_ref())?;
+    Ok(UninstallPlan { record, old, docker })
+}
+
+impl UninstallPlan {
+    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
+        self.docker.apply(host, o)?;
+        let old = &self.old;
+        for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
+            remove(host, p)?;
+        }
+        write_record(&self.record, None)?;
+        for d in old.created_dirs.iter().rev() {
+            remove_dir_if_empty(host, d);
+        }
+        if old.is_empty() {
+            say("nothing to remove");
+        }
+        Ok(())
+    }
+}
+
+/// With no record, what the options name that is recognisably ours: the
+/// binary if it is a copy of this executable (not the running file itself,
+/// which install never writes), the runtime entry if its path is
+/// the binary's, the containerd drop-in if it carries our header. Hook
+/// files cannot be told apart from anyone else's, so they stay.
+fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
+    let binary = o.binary();
+    let here = host.path(&binary, false);
+    let exe = std::fs::read("/proc/self/exe").ok();
+    let same = exe.is_some() && !is_this_executable(&here) && std::fs::read(&here).ok() == exe;
+    let dropin_ours = o.containerd
+        && std::fs::read_to_string(host.path(containerd::DROPIN, false))
+            .is_ok_and(|t| t.starts_with(containerd::HEADER));
+    Ok(Record {
+        binary: same.then_some(binary.clone()),
+        docker: o.docker.then(|| manifest::Docker {
+            config: o.docker_config.clone(),
+            runtime: o.runtime_name.clone(),
+            path: binary,
+            created_config: false,
+            previous: Previous::default(),
+        }),
+        containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
+        ..Record::default()
+    })
+}
+
+/// Whether the binary at `here` is install's to write and record: yes if
+/// an earlier install recorded it, or if there is none. A file something
+/// else put there (dpkg's `/usr/bin/oci-add-hooks`, when the packages'
+/// postinst command `install --bin-dir /usr/bin` runs) belongs to that:
+/// the same program is left in place and not recorded, so uninstall
+/// leaves it; another one is not replaced, as with hook files.
+fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Result<bool, InstallError> {
+    if recorded || here.symlink_metadata().is_err() {
+        return Ok(true);
+    }
+    match std::fs::read(here) {
+        Ok(bytes) if bytes == exe => Ok(false),
+        _ => Err(InstallError::Refused {
+            path: here.to_owned(),
+            why: format!(
+                "exists and was not put there by install (it is not in {}); not replaced with this executable: \
+                 remove it, or give another --bin-dir",
+                record.display()
+            ),
+        }),
+    }
+}
+
+/// Whether `here` is the running executable itself: a binary run from where
+/// install would put it, as a package's `/usr/bin/oci-add-hooks` with
+/// `--bin-dir /usr/bin`. Install never copies a binary onto itself, so
+/// such a file was put there by something else (dpkg, rpm), which owns it.
+fn is_this_executable(here: &Path) -> bool {
+    let exe = FileId::current_exe();
+    exe.is_some() && FileId::of_path(here) == exe
+}
+
+/// A hook file to install: its name in hooks.d, where it came from, its bytes.
+struct HookSource {
+    name: String,
+    source: PathBuf,
+    bytes: Vec<u8>,
+}
+
+/// Reads the `--hooks` files (a directory gives its `*.json` files, by
+/// name), each checked by the shim's own rules.
+fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(io_err(path, "read hook file"))?;
+        if meta.is_dir() {
+            // Which files, in which order, as the shim would read them.
+            let mut found = hook_files::json_files(path).map_err(InstallError::HookFiles)?;
+            hook_files::by_name(&mut found);
+            files.extend(found.into_iter().map(|(_, p)| p));
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut out: Vec<HookSource> = Vec::new();
+    for source in files {
+        let name = source.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+        let Some(name) = name.filter(|n| n.ends_with(".json")) else {
+            return Err(InstallError::Refused {
+                path: source,
+                why: "a hook file's name must be UTF-8 and end in .json (the shim reads only *.json from hooks.d)"
+                    .into(),
+            });
+        };
+        if let Some(twin) = out.iter().find(|h| h.name == name) {
+            return Err(InstallError::Refused {
+                path: source,
+                why: format!("same file name as {}: hooks.d holds one file per name", twin.source.display()),
+            });
+        }
+        let bytes = std::fs::read(&source).map_err(io_err(&source, "read hook file"))?;
+        hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
+        out.push(HookSource { name, source, bytes });
+    }
+    Ok(out)
+}
+
+fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), InstallError> {
+    let here = host.path(dropin, false);
+    let ours = old.containerd.as_deref() == Some(dropin)
+        || std::fs::read_to_string(&here).is_ok_and(|t| t.starts_with(containerd::HEADER));
+    if !ours && here.symlink_metadata().is_ok() {
+        return Err(InstallError::Refused {
+            path: here,
+            why: "exists and was not written by install; not replaced: remove or rename it".into(),
+        });
+    }
+    Ok(())
+}
+
+fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Record::parse(&bytes).map(Some).map_err(|err| InstallError::Record { path: path.to_owned(), err }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
+    }
+}
+
+/// Writes the record if it differs from the file (`None`: removes it).
+fn write_record(path: &Path, record: Option<&Record>) -> Result<(), InstallError> {
+    match record {
+        Some(r) => {
+            Put::new(path.to_owned(), r.to_bytes(), 0o644).apply()?;
+        }
+        None => {
+            if remove_file(path)? {
+                say(format_args!("removed {}", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daemon_json::Change;
+
+    /// A fake host root: a temporary directory, removed when dropped.
+    struct FakeHost(PathBuf);
+
+    impl FakeHost {
+        fn new(tag: &str) -> FakeHost {
+            let root = std::env::temp_dir().join(format!("oah-plan-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(&root).unwrap();
+            FakeHost(root)
+        }
+
+        fn here(&self, host_path: &str) -> PathBuf {
+            self.0.join(host_path.trim_start_matches('/'))
+        }
+
+        fn write(&self, host_path: &str, text: &str) -> PathBuf {
+            let here = self.here(host_path);
+            std::fs::create_dir_all(here.parent().unwrap()).unwrap();
+            std::fs::write(&here, text).unwrap();
+            here
+        }
+
+        /// Every path below the root with the bytes of the files.
+        fn tree(&self) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+            fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<Vec<u8>>)>) {
+                let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+                entries.sort();
+                for p in entries {
+                    if p.is_dir() {
+                        out.push((p.clone(), None));
+                        walk(&p, out);
+                    } else {
+                        out.push((p.clone(), Some(std::fs::read(&p).unwrap())));
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            walk(&self.0, &mut out);
+            out
+        }
+
+        fn options(&self, action: Action, args: &[&str]) -> Options {
+            let mut all: Vec<OsString> = vec!["--host-root".into(), self.0.clone().into()];
+            all.extend(args.iter().map(OsString::from));
+            options::parse(action, all).unwrap()
+        }
+    }
+
+    impl Drop for FakeHost {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// What the tests install as "this executable".
+    const EXE: &[u8] = b"#!/bin/sh\nexit 0\n";
+    const HOOK: &str = r#"{"hooks": {"prestart": [{"path": "/bin/true"}]}}"#;
+
+    fn hooks_d(host: &FakeHost) -> String {
+        host.here("/etc/oci-add-hooks/hooks.d").display().to_string()
+    }
+
+    #[test]
+    fn plan_on_a_new_host_puts_everything_and_changes_nothing_itself() {
+        let host = FakeHost::new("new");
+        let src = FakeHost::new("new-src");
+        host.write("/etc/docker/daemon.json", "{}\n");
+        let hook = src.write("/10-a.json", HOOK);
+        let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
+        let before = host.tree();
+
+        let plan = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).unwrap();
+        assert_eq!(host.tree(), before, "a plan writes nothing");
+        assert_eq!(
+            plan.create_dirs,
+            ["/usr", "/usr/local", "/usr/local/bin", "/etc/oci-add-hooks", "/etc/oci-add-hooks/hooks.d"]
+        );
+        assert_eq!(plan.new.created_dirs, plan.create_dirs);
+        assert!(
+            matches!(&plan.binary, Binary::Put(p) if !p.same && p.here == host.here("/usr/local/bin/oci-add-hooks"))
+        );
+        assert_eq!(plan.hooks.len(), 1);
+        assert_eq!(plan.hooks[0].put.here, Path::new(&hooks_d(&host)).join("10-a.json"));
+        assert_eq!(plan.hooks[0].put.bytes, HOOK.as_bytes());
+        assert_eq!(plan.new.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json"]);
+        assert_eq!(
+            plan.docker.changes(),
+            [(
+                host.here("/etc/docker/daemon.json").as_path(),
+                &[Change::AddedRuntime { name: "oci-add-hooks".into() }][..]
+            )]
+        );
+        let docker = plan.new.docker.as_ref().unwrap();
+        assert_eq!(
+            (docker.config.as_str(), docker.path.as_str()),
+            ("/etc/docker/daemon.json", "/usr/local/bin/oci-add-hooks")
+        );
+        assert!(plan.stale.is_empty());
+    }
+
+    #[test]
+    fn plan_after_an_install_finds_nothing_to_do() {
+        let host = FakeHost::new("again");
+        let src = FakeHost::new("again-src");
+        host.write("/etc/docker/daemon.json", "{}\n");
+        let hook = src.write("/10-a.json", HOOK);
+        let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
+        let h = Host::new(host.0.clone());
+        plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
+        let installed = host.tree();
+
+        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        assert!(plan.create_dirs.is_empty());
+        assert!(matches!(&plan.binary, Binary::Put(p) if p.same));
+        assert!(plan.hooks.iter().all(|h| h.put.same));
+        assert!(plan.docker.changes().iter().all(|(_, c)| c.is_empty()));
+        assert!(plan.stale.is_empty());
+        assert_eq!(plan.new, plan.old);
+        plan.apply(&h, &o).unwrap();
+        assert_eq!(host.tree(), installed);
+    }
+
+    #[test]
+    fn plan_lists_what_an_earlier_install_put_there_and_this_one_does_not_want() {
+        let host = FakeHost::new("stale");
+        let src = FakeHost::new("stale-src");
+        let a = src.write("/10-a.json", HOOK);
+        let b = src.write("/20-b.json", HOOK);
+        let h = Host::new(host.0.clone());
+        let both = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--hooks", b.to_str().unwrap()]);
+        plan_install(&h, &both, EXE.to_vec()).unwrap().apply(&h, &both).unwrap();
+
+        let one = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--bin-dir", "/opt/bin"]);
+        let plan = plan_install(&h, &one, EXE.to_vec()).unwrap();
+        assert_eq!(plan.stale, ["/etc/oci-add-hooks/hooks.d/20-b.json", "/usr/local/bin/oci-add-hooks"]);
+        assert_eq!(plan.create_dirs, ["/opt", "/opt/bin"]);
+        // Docker is not set up on this host: nothing of it is planned.
+        assert!(plan.new.docker.is_none() && plan.docker.changes().is_empty());
+    }
+
+    #[test]
+    fn plan_refuses_a_hook_file_install_did_not_put_there_and_changes_nothing() {
+        let host = FakeHost::new("foreign");
+        let src = FakeHost::new("foreign-src");
+        host.write("/etc/oci-add-hooks/hooks.d/10-a.json", "{\"hooks\": {}}");
+        let hook = src.write("/10-a.json", HOOK);
+        let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
+        let before = host.tree();
+        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        assert!(
+            err.starts_with(&format!("{}/10-a.json: exists and was not put there by install", hooks_d(&host))),
+            "{err}"
+        );
+        assert_eq!(host.tree(), before);
+    }
+
+    #[test]
+    fn plan_refuses_a_hooks_directory_others_can_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let host = FakeHost::new("untrusted");
+        host.write("/etc/oci-add-hooks/hooks.d/README", "");
+        let dir = host.here("/etc/oci-add-hooks/hooks.d");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let o = host.options(Action::Install, &[]);
+        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
+    }
+
+    #[test]
+    fn uninstall_plan_undoes_the_record_and_apply_gives_the_host_back() {
+        let host = FakeHost::new("undo");
+        let src = FakeHost::new("undo-src");
+        host.write("/etc/docker/daemon.json", "{\n  \"debug\": true\n}\n");
+        let hook = src.write("/10-a.json", HOOK);
+        let h = Host::new(host.0.clone());
+        let before = host.tree();
+        let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
+        plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
+
+        let u = host.options(Action::Uninstall, &[]);
+        let plan = plan_uninstall(&h, &u).unwrap();
+        assert_eq!(plan.old.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json"]);
+        let daemon_json = host.here("/etc/docker/daemon.json");
+        assert_eq!(
+            plan.docker.changes(),
+            [(
+                daemon_json.as_path(),
+                &[Change::RemovedRuntime { name: "oci-add-hooks".into() }, Change::RemovedRuntimes][..]
+            )]
+        );
+        plan.apply(&h, &u).unwrap();
+        // As it was, but for the one-time backup install kept.
+        let mut want = before;
+        let backup = host.here("/etc/docker/daemon.json.oci-add-hooks.bak");
+        want.push((backup.clone(), Some(std::fs::read(&daemon_json).unwrap())));
+        want.sort();
+        assert_eq!(host.tree(), want);
+    }
+}
