@@ -5,6 +5,7 @@ mod util;
 
 mod containerd;
 mod docker;
+mod docs;
 mod hooks_d;
 mod install;
 mod packages;
