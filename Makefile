@@ -12,6 +12,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The package's version, read from Cargo.toml once (`:=`): the .deb's file
+# name and the installer image's tag both use it.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 .PHONY: all build release deps demo test test-native test-aarch64 test-packages test-nix \
 	musl-targets pkg-tools bench bench-docker dist image fuzz clean
@@ -75,7 +78,6 @@ test-nix: deps
 
 # ---- static builds and packages -------------------------------------------
 
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Docker's architecture names (also Debian's) and their Rust targets.
 ARCHES := amd64 arm64
 TRIPLE_amd64 := x86_64-unknown-linux-musl
@@ -152,7 +154,7 @@ clean:
 # and no network; BuildKit works too.
 IMAGE ?= oci-add-hooks-installer
 IMAGE_ARCH ?= $(shell dpkg --print-architecture)
-IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+IMAGE_TAG ?= $(VERSION)
 image: dist
 	DOCKER_BUILDKIT=0 docker build --build-arg TARGETARCH=$(IMAGE_ARCH) -t $(IMAGE):$(IMAGE_TAG) .
 	@docker image inspect --format '$(IMAGE):$(IMAGE_TAG) {{.Size}} bytes' $(IMAGE):$(IMAGE_TAG)
