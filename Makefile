@@ -5,6 +5,7 @@
 #   make test   the whole suite (what .ci/run runs with CI=true)
 #   make dist   static binaries for amd64 and arm64, .deb and .rpm, SHA256SUMS
 #   make static-amd64, static-arm64  one static binary as it ships
+#   make image  the installer image (FROM scratch, make dist's static binary)
 #   make bench  the shim's cost over exec'ing the runtime, glibc and static builds
 #   make bench-docker  docker run through the shim vs plain runc (a private dockerd)
 #   make fuzz   each cargo-fuzz target for FUZZ_SECONDS (nightly)
