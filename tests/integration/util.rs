@@ -607,7 +607,6 @@ impl Drop for Dockerd {
 pub struct Containerd {
     pub dir: TempDir,
     pub socket: PathBuf,
-    pub config: PathBuf,
     child: Child,
 }
 
@@ -634,7 +633,7 @@ impl Containerd {
             cmd.env(k, v);
         }
         let child = cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
-        let mut c = Containerd { dir, socket, config, child };
+        let mut c = Containerd { dir, socket, child };
         let start = Instant::now();
         while !c.ctr(&["version"]).status.success() {
             if let Ok(Some(status)) = c.child.try_wait() {
