@@ -1,19 +1,26 @@
 # oci-add-hooks: every entry point a developer or CI uses.
+#   make check  the quick gate: formatting, clippy with warnings denied, the
+#               unit tests (.ci/run runs it before make test)
 #   make demo   a real container through the shim and runc, hooks firing
 #   make test   the whole suite (what .ci/run runs with CI=true)
 #   make dist   static binaries for amd64 and arm64, .deb and .rpm, SHA256SUMS
 #   make static-amd64, static-arm64  one static binary as it ships
+#   make image  the installer image (FROM scratch, make dist's static binary)
 #   make bench  the shim's cost over exec'ing the runtime, glibc and static builds
 #   make bench-docker  docker run through the shim vs plain runc (a private dockerd)
 #   make fuzz   each cargo-fuzz target for FUZZ_SECONDS (nightly)
-# Each installs what it needs that is missing (Debian, as root).
+# Each but make check installs what it needs that is missing (Debian, as
+# root); make check needs only the Rust toolchain (rustfmt, clippy).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The package's version, read from Cargo.toml once (`:=`): the .deb's file
+# name and the installer image's tag both use it.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all build release deps demo test test-native test-aarch64 test-packages test-nix \
+.PHONY: all build release check deps demo test test-native test-aarch64 test-packages test-nix \
 	musl-targets pkg-tools bench bench-docker dist image fuzz clean
 
 all: build
@@ -23,6 +30,18 @@ build:
 
 release:
 	$(CARGO) build --release
+
+# The gate: no root, no running engine, nothing installed (it does not
+# depend on deps), so it fails fast on a formatting slip or a lint before
+# the long suite starts. The fuzz crate is its own workspace (fuzz/Cargo.toml),
+# so the package's fmt and clippy never reach it. Its sources are formatted
+# here too, with the same rustfmt.toml (formatting builds nothing), but not
+# linted: that would build it, and libfuzzer needs nightly (make fuzz).
+check:
+	$(CARGO) fmt --check
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) test --locked --lib
 
 # Installs only what is missing, so a second run costs nothing.
 deps:
@@ -75,7 +94,6 @@ test-nix: deps
 
 # ---- static builds and packages -------------------------------------------
 
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Docker's architecture names (also Debian's) and their Rust targets.
 ARCHES := amd64 arm64
 TRIPLE_amd64 := x86_64-unknown-linux-musl
@@ -152,7 +170,7 @@ clean:
 # and no network; BuildKit works too.
 IMAGE ?= oci-add-hooks-installer
 IMAGE_ARCH ?= $(shell dpkg --print-architecture)
-IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+IMAGE_TAG ?= $(VERSION)
 image: dist
 	DOCKER_BUILDKIT=0 docker build --build-arg TARGETARCH=$(IMAGE_ARCH) -t $(IMAGE):$(IMAGE_TAG) .
 	@docker image inspect --format '$(IMAGE):$(IMAGE_TAG) {{.Size}} bytes' $(IMAGE):$(IMAGE_TAG)

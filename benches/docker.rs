@@ -14,15 +14,20 @@
 //! made). Without `--bench`, as `cargo test --all-targets` runs it, it does
 //! nothing: starting a Docker engine is not part of `make test`.
 
-#[path = "../tests/integration/util.rs"]
-mod util;
+// From the integration tests' util, the files this bench uses every item of
+// (tests/integration/util/mod.rs says which), as modules of the same names.
+#[path = "../tests/integration/util/basics.rs"]
+mod basics;
+#[path = "../tests/integration/util/dockerd.rs"]
+mod dockerd;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use util::{Dockerd, TempDir};
+use basics::TempDir;
+use dockerd::{stderr, Dockerd};
 
 const RUNS: usize = 50;
 const WARM_UP: usize = 3;
@@ -34,13 +39,13 @@ fn main() {
     }
     let bin = match args.iter().find(|a| !a.starts_with("--")) {
         Some(b) => std::fs::canonicalize(b).unwrap_or_else(|e| panic!("{b}: {e}")),
-        None => util::bin().to_owned(),
+        None => basics::bin().to_owned(),
     };
-    assert!(util::require(&["dockerd", "docker", "runc"]), "dockerd, docker and runc are needed");
+    assert!(basics::require(&["dockerd", "docker", "runc"]), "dockerd, docker and runc are needed");
 
     let empty = TempDir::new("bench-docker-empty");
     let conf = TempDir::new("bench-docker-hooks");
-    let hooks = util::hook_file(
+    let hooks = basics::hook_file(
         conf.path(),
         "10-true.json",
         &json!({"hooks": {"prestart": [{"path": "/bin/true", "args": ["true"]}]}}),
@@ -74,7 +79,7 @@ fn main() {
             "true",
         ]);
         let took = start.elapsed();
-        assert!(out.status.success(), "docker run --runtime={runtime}: {}", util::stderr(&out));
+        assert!(out.status.success(), "docker run --runtime={runtime}: {}", stderr(&out));
         took
     };
     for _ in 0..WARM_UP {

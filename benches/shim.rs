@@ -18,8 +18,12 @@
 //! --all-targets` runs it, every case runs twice with its checks and
 //! nothing is timed, so the harness cannot rot unnoticed.
 
-#[path = "../tests/integration/util.rs"]
-mod util;
+// From the integration tests' util, the files this bench uses every item of
+// (tests/integration/util/mod.rs says which), as modules of the same names.
+#[path = "../tests/integration/util/basics.rs"]
+mod basics;
+#[path = "../tests/integration/util/bundle.rs"]
+mod bundle;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::MetadataExt;
@@ -30,8 +34,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use basics::TempDir;
+use bundle::Bundle;
 use oci_add_hooks::{hooks, spec};
-use util::{Bundle, TempDir};
 
 /// The first argument that makes this binary a peak-memory probe.
 const PROBE: &str = "--rss-probe";
@@ -50,7 +55,7 @@ fn main() {
         .map(|b| std::fs::canonicalize(b).unwrap_or_else(|e| panic!("{}: {e}", b.to_string_lossy())))
         .collect();
     if bins.is_empty() {
-        bins.push(util::bin().to_owned());
+        bins.push(basics::bin().to_owned());
     }
     let noop = build_noop();
     if timed {
@@ -157,7 +162,7 @@ struct Figures {
 fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
     let shm = TempDir::new_in(Path::new("/dev/shm"), "bench");
     let disk = TempDir::new("bench");
-    let hooks = util::hook_file(
+    let hooks = basics::hook_file(
         shm.path(),
         "hooks.json",
         &json!({"hooks": {
@@ -183,7 +188,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
             pairs,
         }
     };
-    let docker = util::DOCKER_CONFIG.as_bytes();
+    let docker = bundle::DOCKER_CONFIG.as_bytes();
     cases.push(create(&shm, "create, Docker config.json, 3 hooks to add", docker, scale(1000)));
 
     let present = Bundle::with_config_in(shm.path(), merged(&hooks, docker));
@@ -213,7 +218,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         &[(100 << 10, "100 KiB", 2)]
     };
     for &(size, label, pairs) in sizes {
-        let config = util::large_config(size);
+        let config = bundle::large_config(size);
         cases.push(create(&shm, &format!("create, {label} config, 3 hooks to add"), &config, pairs));
     }
     cases.push(create(&disk, "create, Docker config.json, bundle on disk (2 fsyncs)", docker, scale(100)));
@@ -255,7 +260,7 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
     println!("\ngrowth: added overhead per added MiB of config.json, from the size before");
     let sized: Vec<(&Case, &Figures)> =
         cases.iter().zip(&results).filter(|(c, _)| c.name.contains(" config, ")).collect();
-    let mut from = (util::DOCKER_CONFIG.len(), &results[0]);
+    let mut from = (bundle::DOCKER_CONFIG.len(), &results[0]);
     for (case, f) in sized {
         let len = case.reset.as_ref().map_or(0, Vec::len);
         let added_mib = (len - from.0) as f64 / MIB as f64;
@@ -401,7 +406,7 @@ fn probe(argv: &[OsString]) -> ! {
 /// other than the dynamic loader's (none for a static build). Panics if the
 /// hook file or anything in the bundle was opened.
 fn passthrough_opens(bin: &Path, noop: &Path, case: &Case, hooks: &Path) -> Vec<String> {
-    if !util::require(&["strace"]) {
+    if !basics::require(&["strace"]) {
         return vec!["(not checked: strace missing)".into()];
     }
     let log = TempDir::new("strace");

@@ -683,7 +683,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
         return;
     }
     let dockerd = Dockerd::start(&json!({"log-level": "warn", "default-runtime": "runc"}));
-    let daemon_json = std::fs::read(&dockerd.config).unwrap();
+    let daemon_json = std::fs::read(dockerd.config()).unwrap();
     let size = build_image(&dockerd, "oah-installer");
     eprintln!("installer image: {size} bytes");
     assert!(size <= 1 << 20, "the installer image is {size} bytes, over 1 MiB");
@@ -710,9 +710,9 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
         "--config-dir".into(),
         s(&config_dir).to_owned(),
         "--docker-config".into(),
-        s(&dockerd.config).to_owned(),
+        s(&dockerd.config()).to_owned(),
         "--docker-pidfile".into(),
-        s(&dockerd.pidfile).to_owned(),
+        s(&dockerd.pidfile()).to_owned(),
         "--docker-socket".into(),
         s(&dockerd.socket).to_owned(),
     ];
@@ -741,7 +741,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     );
 
     // No restart: the same dockerd, the earlier container still running.
-    assert_eq!(std::fs::read_to_string(&dockerd.pidfile).unwrap().trim(), dockerd.pid().to_string());
+    assert_eq!(std::fs::read_to_string(dockerd.pidfile()).unwrap().trim(), dockerd.pid().to_string());
     assert_eq!(runtimes(&dockerd)["oci-add-hooks"]["path"], s(&installed));
     let out = dockerd.docker(&[
         "run",
@@ -776,7 +776,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     eprintln!("uninstall log:\n{}", stdout(&out));
     assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
     assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
-    assert_eq!(std::fs::read(&dockerd.config).unwrap(), daemon_json);
+    assert_eq!(std::fs::read(dockerd.config()).unwrap(), daemon_json);
     assert!(!installed.exists());
     assert!(!config_dir.exists());
     assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);

@@ -6,23 +6,43 @@
 //! Real components only. A missing tool makes `require` skip the test with
 //! a message, except under `CI=true`, where it fails the test: CI must
 //! never go green on a test that did not run.
+//!
+//! The benches (benches/shim.rs and benches/docker.rs, plain programs with
+//! `harness = false`) use parts of this too. rustc reports what a program
+//! never uses as dead code, so rather than include all of it and silence
+//! that, each bench `#[path]`-includes only the files of which it uses
+//! every item:
+//!
+//! - basics.rs, in both benches: the binary, `require`, `TempDir`,
+//!   `write`, `hook_file`;
+//! - bundle.rs, in benches/shim.rs: `Bundle`, `DOCKER_CONFIG`,
+//!   `large_config`;
+//! - dockerd.rs, in benches/docker.rs: `Dockerd`, with what the other
+//!   engines here also use (the busybox rootfs and its tar, stopping a
+//!   daemon, unmounting what it left) and `stderr`.
+//!
+//! Everything only the tests use is in this file, including the methods of
+//! `Bundle` and `Dockerd` that no bench calls, in a second `impl` of each
+//! (so `Dockerd`'s pidfile and `daemon.json` are methods: a field only the
+//! tests read would be dead in benches/docker.rs). A bench declares the
+//! files it includes as modules of the same names at its root, so the files
+//! name each other as `super::basics` there as here.
 
-#![allow(dead_code)]
+mod basics;
+mod bundle;
+mod dockerd;
+
+pub use basics::*;
+pub use bundle::*;
+pub use dockerd::*;
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-
-/// The binary under test, built by cargo for this test run.
-pub fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_oci-add-hooks"))
-}
 
 /// The qemu-user emulator the binary under test needs, if the kernel cannot
 /// run it directly: `cargo test --target aarch64-unknown-linux-musl` on an
@@ -77,27 +97,6 @@ pub fn native_only(why: &str) -> bool {
     }
 }
 
-/// The Docker 20.10 `config.json` from shared/fixtures (it carries Docker's
-/// own prestart hook).
-pub const DOCKER_CONFIG: &str = include_str!("../fixtures/docker-config.json");
-
-pub fn ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true")
-}
-
-/// Whether every tool is on PATH. Missing under CI=true fails the test;
-/// elsewhere the test is skipped with a message saying so.
-pub fn require(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| which(t).is_none()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("missing {missing:?}: run `make deps` (under CI=true this fails the test)");
-    assert!(!ci(), "{msg}");
-    eprintln!("not run: {msg}");
-    false
-}
-
 /// Whether the tests run as root (mounts, chown). Not root under CI=true
 /// fails the test; elsewhere it is skipped with a message saying so.
 pub fn require_root() -> bool {
@@ -108,65 +107,6 @@ pub fn require_root() -> bool {
     assert!(!ci(), "{msg}");
     eprintln!("not run: {msg}");
     false
-}
-
-pub fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// A directory removed with everything in it when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        TempDir::new_in(&std::env::temp_dir(), tag)
-    }
-
-    /// A temp dir under `parent`, e.g. `/dev/shm` for a bundle on tmpfs, as
-    /// containerd's and CRI-O's bundles under `/run` are.
-    pub fn new_in(parent: &Path, tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let dir = parent.join(format!("oah-{tag}-{}-{n}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Hook directories must not be group/other-writable, whatever the umask.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Writes a file with the given mode.
-pub fn write(path: &Path, bytes: impl AsRef<[u8]>, mode: u32) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).unwrap();
-    }
-    std::fs::write(path, bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Writes a hook file (mode 0644) and returns its path.
-pub fn hook_file(dir: &Path, name: &str, config: &Value) -> PathBuf {
-    let path = dir.join(name);
-    write(&path, serde_json::to_vec_pretty(config).unwrap(), 0o644);
-    path
 }
 
 /// A hook that appends `<label>` to `<marker_dir>/hooks.log` (with /bin/sh,
@@ -199,21 +139,11 @@ pub fn markers(marker_dir: &Path) -> Vec<String> {
     std::fs::read_to_string(marker_dir.join("hooks.log")).unwrap_or_default().lines().map(str::to_owned).collect()
 }
 
-/// A bundle directory holding a `config.json`.
-pub struct Bundle {
-    pub dir: TempDir,
-}
-
+/// What only the tests ask of bundles (benches/shim.rs puts its own on
+/// tmpfs, with `with_config_in`).
 impl Bundle {
     pub fn with_config(config: impl AsRef<[u8]>) -> Bundle {
         Bundle::with_config_in(&std::env::temp_dir(), config)
-    }
-
-    /// A bundle under `parent` (see `TempDir::new_in`).
-    pub fn with_config_in(parent: &Path, config: impl AsRef<[u8]>) -> Bundle {
-        let dir = TempDir::new_in(parent, "bundle");
-        write(&dir.join("config.json"), config, 0o644);
-        Bundle { dir }
     }
 
     /// A bundle of the real Docker `config.json`.
@@ -243,55 +173,9 @@ impl Bundle {
         Bundle { dir }
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.join("config.json")
-    }
-
-    pub fn config_bytes(&self) -> Vec<u8> {
-        std::fs::read(self.config_path()).unwrap()
-    }
-
     pub fn config(&self) -> Value {
         serde_json::from_slice(&self.config_bytes()).unwrap()
     }
-
-    /// Every file in the bundle directory (temporary files included).
-    pub fn entries(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-/// The Docker `config.json` grown to at least `size` bytes with bind mounts
-/// and environment entries, as a container with many volumes and variables
-/// has; compact, as Docker writes it.
-pub fn large_config(size: usize) -> Vec<u8> {
-    let mut spec: Value = serde_json::from_str(DOCKER_CONFIG).unwrap();
-    let mut len = DOCKER_CONFIG.len();
-    let mut n = 0;
-    while len < size {
-        let mount = json!({
-            "destination": format!("/data/volume-{n:07}"),
-            "type": "bind",
-            "source": format!("/var/lib/docker/volumes/volume-{n:07}/_data"),
-            "options": ["rbind", "rprivate"],
-        });
-        let env = json!(format!("APP_SETTING_{n:07}=value-of-setting-{n:07}"));
-        // Each entry adds its own length and a comma.
-        len += mount.to_string().len() + env.to_string().len() + 2;
-        spec["mounts"].as_array_mut().unwrap().push(mount);
-        spec["process"]["env"].as_array_mut().unwrap().push(env);
-        n += 1;
-    }
-    serde_json::to_vec(&spec).unwrap()
 }
 
 /// A mount made by a test, unmounted when dropped.
@@ -325,33 +209,6 @@ impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.target).status();
     }
-}
-
-/// A root filesystem of the host's static busybox and its applets.
-pub fn busybox_rootfs(rootfs: &Path) {
-    let bin = rootfs.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for d in ["proc", "dev", "sys", "tmp", "etc"] {
-        std::fs::create_dir_all(rootfs.join(d)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        if applet != "busybox" && !applet.contains('/') {
-            let _ = symlink("busybox", bin.join(applet));
-        }
-    }
-    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
-    std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
-}
-
-/// A tar of a busybox root filesystem, written to `path` (the layer every
-/// engine imports: nothing can be pulled here).
-pub fn busybox_tar(path: &Path) {
-    let rootfs = TempDir::new("rootfs");
-    busybox_rootfs(rootfs.path());
-    let out = Command::new("tar").arg("-C").arg(rootfs.path()).arg("-cf").arg(path).arg(".").output().unwrap();
-    assert!(out.status.success(), "tar of the busybox rootfs: {}", stderr(&out));
 }
 
 /// The OCI name of this machine's architecture, for image configs.
@@ -392,30 +249,6 @@ pub fn busybox_image_archive(dir: &Path, tag: &str, cmd: &[&str]) -> PathBuf {
         .unwrap();
     assert!(out.status.success(), "tar of the image: {}", stderr(&out));
     archive
-}
-
-/// Stops a daemon: SIGTERM, up to 30 s to exit, then SIGKILL.
-pub fn stop_daemon(child: &mut Child) {
-    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Unmounts whatever an engine left mounted under `dirs`, so the temp dir
-/// can be removed.
-pub fn unmount_under(dirs: &[PathBuf]) {
-    for d in dirs {
-        let _ = Command::new("umount").arg("-R").arg(d).stderr(Stdio::null()).status();
-    }
 }
 
 /// A runtime that records its argv (one per line), its PID and the file
@@ -488,10 +321,6 @@ pub fn create_with(cmd: &mut Command, runtime: &Recorder, bundle: &Bundle) -> Ou
         .unwrap()
 }
 
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -511,92 +340,19 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// A private Docker engine: its own data root, exec root, socket, pidfile
-/// and `daemon.json` under a temp dir; stopped (and its containers with it)
-/// when dropped.
-pub struct Dockerd {
-    pub dir: TempDir,
-    pub socket: PathBuf,
-    pub pidfile: PathBuf,
-    pub config: PathBuf,
-    child: std::process::Child,
-}
-
+/// What only the tests (the installer's) ask of a private dockerd.
 impl Dockerd {
-    /// Starts dockerd with `daemon_json` and waits until it answers.
-    pub fn start(daemon_json: &Value) -> Dockerd {
-        let dir = TempDir::new("dockerd");
-        let socket = dir.join("docker.sock");
-        let pidfile = dir.join("docker.pid");
-        let config = dir.join("daemon.json");
-        write(&config, serde_json::to_vec_pretty(daemon_json).unwrap(), 0o644);
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--pidfile")
-            .arg(&pidfile)
-            .arg("--config-file")
-            .arg(&config)
-            .args(["--bridge", "none", "--iptables=false", "--ip6tables=false"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut d = Dockerd { dir, socket, pidfile, config, child };
-        let start = Instant::now();
-        loop {
-            if d.docker(&["version"]).status.success() {
-                break;
-            }
-            if let Ok(Some(status)) = d.child.try_wait() {
-                panic!("dockerd exited ({status}): {}", d.log());
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "dockerd did not start: {}", d.log());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        d
+    /// Its `daemon.json`.
+    pub fn config(&self) -> PathBuf {
+        self.dir.join(dockerd::DAEMON_JSON)
     }
 
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.join(dockerd::PIDFILE)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// Runs the docker CLI against this engine.
-    pub fn docker<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
-        Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket.display()))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Imports a busybox rootfs as image `name`.
-    pub fn import_busybox(&self, name: &str) {
-        let tar = self.dir.join("busybox.tar");
-        busybox_tar(&tar);
-        let out = self.docker(&[OsStr::new("import"), tar.as_os_str(), OsStr::new(name)]);
-        assert!(out.status.success(), "docker import: {}", stderr(&out));
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        stop_daemon(&mut self.child);
-        // Mounts dockerd may have left under the data root would make the
-        // temp dir impossible to remove.
-        unmount_under(&[self.dir.join("exec"), self.dir.join("data")]);
     }
 }
 
@@ -607,7 +363,6 @@ impl Drop for Dockerd {
 pub struct Containerd {
     pub dir: TempDir,
     pub socket: PathBuf,
-    pub config: PathBuf,
     child: Child,
 }
 
@@ -634,7 +389,7 @@ impl Containerd {
             cmd.env(k, v);
         }
         let child = cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
-        let mut c = Containerd { dir, socket, config, child };
+        let mut c = Containerd { dir, socket, child };
         let start = Instant::now();
         while !c.ctr(&["version"]).status.success() {
             if let Ok(Some(status)) = c.child.try_wait() {

@@ -1,0 +1,90 @@
+//! What the benches and the tests all use: the binary under test, the
+//! tools a test requires, temp dirs and hook files. Both benches include
+//! this file (see mod.rs): everything in it must be used by each of them.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+/// The binary under test, built by cargo for this test run.
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_oci-add-hooks"))
+}
+
+pub fn ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true")
+}
+
+/// Whether every tool is on PATH. Missing under CI=true fails the test;
+/// elsewhere the test is skipped with a message saying so.
+pub fn require(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| which(t).is_none()).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("missing {missing:?}: run `make deps` (under CI=true this fails the test)");
+    assert!(!ci(), "{msg}");
+    eprintln!("not run: {msg}");
+    false
+}
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
+/// A directory removed with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        TempDir::new_in(&std::env::temp_dir(), tag)
+    }
+
+    /// A temp dir under `parent`, e.g. `/dev/shm` for a bundle on tmpfs, as
+    /// containerd's and CRI-O's bundles under `/run` are.
+    pub fn new_in(parent: &Path, tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = parent.join(format!("oah-{tag}-{}-{n}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Hook directories must not be group/other-writable, whatever the umask.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a file with the given mode.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>, mode: u32) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Writes a hook file (mode 0644) and returns its path.
+pub fn hook_file(dir: &Path, name: &str, config: &Value) -> PathBuf {
+    let path = dir.join(name);
+    write(&path, serde_json::to_vec_pretty(config).unwrap(), 0o644);
+    path
+}
