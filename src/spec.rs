@@ -11,7 +11,9 @@
 //! stage the configuration does not name is not created, and an unchanged
 //! spec is reported as such so the caller need not write at all.
 
+use std::collections::hash_map::{HashMap, RandomState};
 use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -69,7 +71,12 @@ impl fmt::Display for Stage {
 pub enum SpecError {
     Json(String),
     NotAnObject,
-    HooksRepeated,
+    /// A top-level key runtimes may read differently: `key` given twice, or
+    /// spelt `spelt`, which Go's encoding/json (and so runc) reads as `key`.
+    Repeated {
+        key: &'static str,
+        spelt: Option<String>,
+    },
     HooksType,
     StageType(Stage),
     /// A field a `when` condition reads has the wrong type.
@@ -84,7 +91,15 @@ impl fmt::Display for SpecError {
         match self {
             SpecError::Json(e) => write!(f, "not valid JSON: {e}"),
             SpecError::NotAnObject => f.write_str("must be a JSON object"),
-            SpecError::HooksRepeated => f.write_str("hooks: given more than once (runtimes disagree on which counts)"),
+            SpecError::Repeated { key, spelt: None } => {
+                write!(f, "{key}: given more than once (runtimes disagree on which counts)")
+            }
+            SpecError::Repeated { key, spelt: Some(spelt) } => write!(
+                f,
+                "{key}: given as \"{}\", which runc reads as \"{key}\" (Go's encoding/json matches keys \
+                 without regard to case) and other runtimes do not",
+                escape_non_ascii(spelt)
+            ),
             SpecError::HooksType => f.write_str("hooks: must be an object or null"),
             SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
             SpecError::Field { field, why } => write!(f, "{field}: {why}"),
@@ -118,10 +133,11 @@ enum Place {
 }
 
 impl<'a> Spec<'a> {
-    /// A top-level member as written, the last one if repeated (as Go's
-    /// encoding/json, and so runc, reads it).
-    pub fn member(&self, key: &str) -> Option<&'a RawValue> {
-        self.members.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
+    /// The top-level member `key` as written, if the spec has it. Refused
+    /// when runtimes may disagree on what it is: when it is given twice, or
+    /// also under a key that runc's Go decoder takes for it (`go_reads_as`).
+    pub fn member(&self, key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
+        the_member(&self.members, key)
     }
 
     /// The spec's `hooks` (`Null` when absent), merged ones included.
@@ -132,10 +148,10 @@ impl<'a> Spec<'a> {
     /// An object of just the named top-level members, parsed (`hooks` as
     /// merged so far): for readers such as `when` that need a few fields,
     /// so the rest of the spec is never built as a tree.
-    pub fn view(&self, keys: &[&str]) -> Result<Value, SpecError> {
+    pub fn view(&self, keys: &[&'static str]) -> Result<Value, SpecError> {
         let mut out = Map::new();
         for &key in keys {
-            let value = match (key, self.member(key)) {
+            let value = match (key, self.member(key)?) {
                 ("hooks", _) => self.hooks.clone(),
                 (_, Some(raw)) => from_raw(raw)?,
                 (_, None) => continue,
@@ -180,14 +196,12 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
             Err(whole) => SpecError::Json(whole.to_string()),
         }
     })?;
-    let mut hooks = members.iter().filter(|(k, _)| k == "hooks").map(|&(_, v)| v);
-    let (hooks, hooks_at) = match (hooks.next(), hooks.next()) {
-        (Some(_), Some(_)) => return Err(SpecError::HooksRepeated),
-        (Some(raw), None) => {
+    let (hooks, hooks_at) = match the_member(&members, "hooks")? {
+        Some(raw) => {
             let value = from_raw(raw)?;
             (value, Place::Replace(span(bytes, raw)))
         }
-        (None, _) => {
+        None => {
             let place = match members.last() {
                 Some(&(_, last)) => Place::Append { at: span(bytes, last).end, first: false },
                 // An empty object: just after its opening brace, the first
@@ -198,6 +212,60 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
         }
     };
     Ok(Spec { bytes, members, hooks, hooks_at, indent: indent_of(bytes) })
+}
+
+/// The member `key` of `members`, unless runtimes may read the object
+/// differently: `key` twice (Go merges both values, others take one), or a
+/// key that is not `key` but that Go's encoding/json matches to it, which
+/// runc then reads as `key` and a runtime in another language ignores.
+fn the_member<'a>(members: &[(String, &'a RawValue)], key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
+    let mut found = None;
+    for (k, v) in members {
+        if k == key {
+            if found.replace(*v).is_some() {
+                return Err(SpecError::Repeated { key, spelt: None });
+            }
+        } else if go_reads_as(k, key) {
+            return Err(SpecError::Repeated { key, spelt: Some(k.clone()) });
+        }
+    }
+    Ok(found)
+}
+
+/// Whether Go's encoding/json, which runc decodes `config.json` with, takes
+/// the object key `key` for the struct field `name` (ASCII lower-case
+/// letters, as every field the shim reads is). It tries the exact name,
+/// then any key equal to it under Unicode simple case folding
+/// (src/encoding/json/decode.go, `object`; the folding is fold.go's
+/// `foldFunc`/`equalFoldRight` up to Go 1.20, `foldName` since 1.21,
+/// both equal to `bytes.EqualFold`). Folding maps only two characters
+/// outside ASCII onto an ASCII letter: U+212A KELVIN SIGN onto `k`, and
+/// U+017F LATIN SMALL LETTER LONG S onto `s`.
+fn go_reads_as(key: &str, name: &str) -> bool {
+    let mut chars = key.chars();
+    let same = |c: char, want: u8| match c {
+        '\u{212A}' => want == b'k',
+        '\u{017F}' => want == b's',
+        c => c.is_ascii() && (c as u8).eq_ignore_ascii_case(&want),
+    };
+    name.bytes().all(|want| chars.next().is_some_and(|c| same(c, want))) && chars.next().is_none()
+}
+
+/// A key as a message shows it: what is not printable ASCII as `\u{...}`,
+/// so that a KELVIN SIGN is not mistaken for a `K`.
+fn escape_non_ascii(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+        }
+    }
+    out
 }
 
 /// Where a value borrowed from `bytes` sits in it.
@@ -224,17 +292,30 @@ pub fn merge<'h>(
         _ => return Err(SpecError::HooksType),
     };
 
-    // Work out every stage's new hooks before changing anything.
+    // Work out every stage's new hooks before changing anything. Each
+    // stage's hooks, present and added, are kept in a `Seen` (built at the
+    // stage's first addition), so a merge is linear in the number of hooks.
+    let state = RandomState::new();
     let mut new: [Vec<Value>; Stage::ALL.len()] = Default::default();
+    let mut seen: [Option<Seen<'_, '_>>; Stage::ALL.len()] = Default::default();
     for (stage, hook) in additions {
-        let present = match existing.get(stage.name()) {
-            None | Some(Value::Null) => &[][..],
-            Some(Value::Array(list)) => list.as_slice(),
-            Some(_) => return Err(SpecError::StageType(stage)),
+        let seen = match &mut seen[stage as usize] {
+            Some(seen) => seen,
+            unseen => {
+                let present = match existing.get(stage.name()) {
+                    None | Some(Value::Null) => &[][..],
+                    Some(Value::Array(list)) => list.as_slice(),
+                    Some(_) => return Err(SpecError::StageType(stage)),
+                };
+                let mut seen = Seen::new(&state);
+                for old in present {
+                    seen.insert(old);
+                }
+                unseen.insert(seen)
+            }
         };
-        let slot = &mut new[stage as usize];
-        if !present.contains(hook) && !slot.contains(hook) {
-            slot.push(hook.clone());
+        if seen.insert(hook) {
+            new[stage as usize].push(hook.clone());
         }
     }
     if new.iter().all(Vec::is_empty) {
@@ -256,6 +337,66 @@ pub fn merge<'h>(
         *slot = Value::Array(list);
     }
     Ok(true)
+}
+
+/// The hooks of one stage: deep equality as `Value`'s `==` decides it
+/// (object keys in any order, numbers as written), with no quadratic
+/// search. `Value` has no `Hash`, so each hook is filed under `hash_of`,
+/// which agrees with `==`, and only hooks of the same hash are compared.
+struct Seen<'s, 'v> {
+    state: &'s RandomState,
+    by_hash: HashMap<u64, Vec<&'v Value>>,
+}
+
+impl<'s, 'v> Seen<'s, 'v> {
+    fn new(state: &'s RandomState) -> Self {
+        Seen { state, by_hash: HashMap::new() }
+    }
+
+    /// Adds `hook`; false when an equal one is there already.
+    fn insert(&mut self, hook: &'v Value) -> bool {
+        let same_hash = self.by_hash.entry(hash_of(self.state, hook)).or_default();
+        #[cfg(test)]
+        COMPARED.set(COMPARED.get() + same_hash.len());
+        if same_hash.contains(&hook) {
+            return false;
+        }
+        same_hash.push(hook);
+        true
+    }
+}
+
+// How many hooks `Seen` compared in full, in this thread: the tests'
+// deterministic measure of the merge's work.
+#[cfg(test)]
+thread_local! {
+    static COMPARED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A hash of `value` that equal values share: an object's members are
+/// hashed one by one and summed, since `==` ignores their order. Keyed per
+/// process (`RandomState`), so hooks in a bundle cannot be made to collide.
+fn hash_of(state: &RandomState, value: &Value) -> u64 {
+    let mut h = state.build_hasher();
+    match value {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => (1, *b).hash(&mut h),
+        // With arbitrary_precision a number is its text, and `==` compares
+        // that text.
+        Value::Number(n) => (2, n.as_str()).hash(&mut h),
+        Value::String(s) => (3, s).hash(&mut h),
+        Value::Array(items) => {
+            (4, items.len()).hash(&mut h);
+            for item in items {
+                h.write_u64(hash_of(state, item));
+            }
+        }
+        Value::Object(members) => {
+            let sum = members.iter().fold(0u64, |sum, (k, v)| sum.wrapping_add(state.hash_one((k, hash_of(state, v)))));
+            (5, members.len(), sum).hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// The spec's bytes with its `hooks` as merged: the old bytes around it
@@ -403,7 +544,7 @@ mod tests {
             parse(b"{\"a\":\"\xff\"}").unwrap_err(),
             SpecError::Json("invalid unicode code point at line 1 column 7".into())
         );
-        assert_eq!(parse(br#"{"hooks":{},"a":1,"hooks":{}}"#).unwrap_err(), SpecError::HooksRepeated);
+        assert_eq!(parse(br#"{"hooks":{},"a":1,"hooks":{}}"#).unwrap_err(), repeated("hooks", None));
         for (spec, want) in [
             (r#"{"hooks":[]}"#, SpecError::HooksType),
             (r#"{"hooks":{"prestart":{}}}"#, SpecError::StageType(Stage::Prestart)),
@@ -420,11 +561,140 @@ mod tests {
 
     #[test]
     fn other_members_can_be_read_as_written() {
-        let v = parse(br#"{"a":{"x": 1},"b":2,"a":[3]}"#).unwrap();
-        assert_eq!(v.member("a").map(RawValue::get), Some("[3]"));
-        assert_eq!(v.member("b").map(RawValue::get), Some("2"));
-        assert!(v.member("hooks").is_none());
+        let v = parse(br#"{"a":{"x": 1},"b":2,"c":[3]}"#).unwrap();
+        assert_eq!(v.member("a").unwrap().map(RawValue::get), Some(r#"{"x": 1}"#));
+        assert_eq!(v.member("c").unwrap().map(RawValue::get), Some("[3]"));
+        assert!(v.member("hooks").unwrap().is_none());
         assert_eq!(*v.hooks(), Value::Null);
+        // A member given twice is read by no one the same way: Go merges
+        // two objects, other decoders keep one.
+        let v = parse(br#"{"a":{"x": 1},"b":2,"a":[3]}"#).unwrap();
+        assert_eq!(v.member("a").unwrap_err(), repeated("a", None));
+        assert_eq!(v.member("b").unwrap().map(RawValue::get), Some("2"));
+    }
+
+    fn repeated(key: &'static str, spelt: Option<&str>) -> SpecError {
+        SpecError::Repeated { key, spelt: spelt.map(str::to_owned) }
+    }
+
+    /// Go's encoding/json rules, which runc reads `config.json` by (see
+    /// `go_reads_as`): the exact key first, else a key equal to the field's
+    /// name under Unicode simple case folding: ASCII letters in either
+    /// case, U+212A KELVIN SIGN for `k`, U+017F LONG S for `s`. Nothing
+    /// else: no other character folds onto an ASCII letter (U+0130 and
+    /// U+0131, the Turkish dotted and dotless i, have no simple folding to
+    /// `i`), and no Unicode normalisation happens.
+    #[test]
+    fn go_folding_rules() {
+        for (key, name) in [
+            ("hooks", "hooks"),
+            ("HOOKS", "hooks"),
+            ("hOoKs", "hooks"),
+            ("hoo\u{212A}s", "hooks"),
+            ("hook\u{017F}", "hooks"),
+            ("HOO\u{212A}\u{017F}", "hooks"),
+            ("Annotations", "annotations"),
+            ("annotation\u{017F}", "annotations"),
+            ("PROCESS", "process"),
+            ("proce\u{017F}\u{017F}", "process"),
+            ("Mounts", "mounts"),
+        ] {
+            assert!(go_reads_as(key, name), "{key:?} is {name} to Go");
+        }
+        for (key, name) in [
+            ("hook", "hooks"),
+            ("hookss", "hooks"),
+            ("hooks ", "hooks"),
+            ("h00ks", "hooks"),
+            ("hoo\u{212A}", "hooks"),
+            ("\u{0130}", "i"),
+            ("\u{0131}", "i"),
+            // Fullwidth letters fold among themselves, not onto ASCII.
+            ("\u{FF48}ooks", "hooks"),
+            ("", "hooks"),
+        ] {
+            assert!(!go_reads_as(key, name), "{key:?} is not {name} to Go");
+        }
+    }
+
+    #[test]
+    fn regression_a_key_go_reads_as_hooks_is_refused() {
+        // Merged as is, runc would decode `"HOOKS": null` after `hooks` and
+        // drop every hook the shim added.
+        for (spec, spelt) in [
+            (r#"{"hooks":{"prestart":[]},"HOOKS":null}"#, "HOOKS"),
+            ("{\"hoo\u{212A}s\":{}}", "hoo\u{212A}s"),
+            (r#"{"Hooks":{},"hooks":{}}"#, "Hooks"),
+            (r#"{"hook\u017f":{}}"#, "hook\u{017F}"),
+        ] {
+            assert_eq!(parse(spec.as_bytes()).unwrap_err(), repeated("hooks", Some(spelt)), "{spec}");
+        }
+        assert_eq!(
+            repeated("hooks", Some("hoo\u{212A}s")).to_string(),
+            "hooks: given as \"hoo\\u{212A}s\", which runc reads as \"hooks\" (Go's encoding/json matches keys \
+             without regard to case) and other runtimes do not"
+        );
+        assert_eq!(
+            repeated("hooks", None).to_string(),
+            "hooks: given more than once (runtimes disagree on which counts)"
+        );
+        // Keys that only look alike are other keys.
+        assert!(parse(br#"{"hooks":{},"hook":1,"hooks_":2,"h\u00f6oks":3}"#).is_ok());
+    }
+
+    #[test]
+    fn regression_a_key_go_reads_as_a_field_when_reads_is_refused_when_read() {
+        let spec = parse(br#"{"annotations":{"a":"b"},"ANNOTATIONS":{"a":"c"},"Process":{},"mounts":[],"mounts":[]}"#)
+            .unwrap();
+        assert_eq!(spec.view(&["annotations"]), Err(repeated("annotations", Some("ANNOTATIONS"))));
+        assert_eq!(spec.view(&["process"]), Err(repeated("process", Some("Process"))));
+        assert_eq!(spec.view(&["mounts"]), Err(repeated("mounts", None)));
+        // Only what is read: the rest of the spec is not the shim's to judge.
+        assert!(spec.view(&["hooks", "root"]).is_ok());
+    }
+
+    #[test]
+    fn regression_merging_many_hooks_is_not_quadratic() {
+        // Each hook used to be searched for in the list of those before it:
+        // 20,000 hooks took 2 x 10^8 comparisons, seconds. Counted, not
+        // timed: each hook is now compared in full only with hooks of the
+        // same hash, which for distinct hooks is (all but surely) none.
+        const N: usize = 20_000;
+        let hooks: Vec<Value> =
+            (0..N).map(|n| json!({"path": format!("/h/{n}"), "args": ["h", n.to_string()]})).collect();
+        let mut spec = parse(b"{}").unwrap();
+        COMPARED.set(0);
+        assert_eq!(merge(&mut spec, hooks.iter().map(|h| (Stage::Prestart, h))), Ok(true));
+        assert!(COMPARED.get() < 10, "{} comparisons for {N} distinct hooks", COMPARED.get());
+
+        // The same hooks again, and equal ones but for key order: each is
+        // compared with the one it equals, and nothing is added.
+        let out = to_bytes(&spec);
+        let mut again = parse(&out).unwrap();
+        let reordered: Vec<Value> =
+            (0..N).map(|n| json!({"args": ["h", n.to_string()], "path": format!("/h/{n}")})).collect();
+        COMPARED.set(0);
+        assert_eq!(merge(&mut again, hooks.iter().chain(&reordered).map(|h| (Stage::Prestart, h))), Ok(false));
+        assert!(COMPARED.get() < 2 * N + 10, "{} comparisons for {} hooks already there", COMPARED.get(), 2 * N);
+        assert_eq!(again.hooks()["prestart"].as_array().map(Vec::len), Some(N));
+    }
+
+    #[test]
+    fn equal_hooks_hash_alike_and_others_apart() {
+        let state = RandomState::new();
+        let h = |v: Value| hash_of(&state, &v);
+        assert_eq!(h(json!({"a": [1, {"b": null, "c": "x"}]})), h(json!({"a": [1, {"c": "x", "b": null}]})));
+        // Numbers are their text, as `==` compares them.
+        let n = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        assert_ne!(n("1.0"), n("1"));
+        assert_ne!(h(n("1.0")), h(n("1")));
+        assert_ne!(h(json!([1, 2])), h(json!([2, 1])));
+        assert_ne!(h(json!({"a": 1, "b": 2})), h(json!({"a": 2, "b": 1})));
+        assert_ne!(h(json!("1")), h(json!(1)));
+        assert_ne!(h(json!(null)), h(json!(false)));
+        let mut seen = Seen::new(&state);
+        let (x, y) = (json!({"path": "/x"}), json!({"path": "/y"}));
+        assert!(seen.insert(&x) && seen.insert(&y) && !seen.insert(&x));
     }
 
     #[test]
