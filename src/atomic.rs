@@ -6,18 +6,22 @@
 //! fsynced, renamed over the target, and the directory fsynced. Readers see
 //! the old bytes or the new ones, never a mixture, even if the writer is
 //! killed or the disk fills; and a running executable can be replaced,
-//! which writing it in place cannot (ETXTBSY). It must never leave its
-//! temporary file behind on an error, and it removes those left by a run
-//! that was killed.
+//! which writing it in place cannot (ETXTBSY). It also owns reading the
+//! spec it replaces (`read_original`): through one descriptor, never through
+//! a symbolic link, so the owner and mode the new file gets, and the
+//! identity checked just before the rename, are those of the file read. It
+//! must never leave its temporary file behind on an error, and it removes
+//! those left by a run that was killed.
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, CWD};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat, CWD};
+use rustix::io::Errno;
 use rustix::process::{Gid, Resource, Uid};
 
 /// The temporary file's name: `.<name>.oci-add-hooks.<pid>.tmp`, hidden and
@@ -25,12 +29,77 @@ use rustix::process::{Gid, Resource, Uid};
 const TMP_MARK: &str = ".oci-add-hooks.";
 const TMP_SUFFIX: &str = ".tmp";
 
-/// Replaces `path` with `bytes`, keeping its permission bits and owner.
+/// The permission bits a replacement keeps: never set-user-ID or
+/// set-group-ID. The new file holds other bytes (the spec with root's
+/// hooks), so a set-id bit someone put on the old one must not carry over.
+const KEPT_MODE: u32 = 0o1777;
+
+/// The file a replacement replaces, as it was read or looked at: its
+/// identity, which must still be what the name holds just before the
+/// rename, and the owner and permission bits the new file gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Original {
+    dev: u64,
+    ino: u64,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+impl Original {
+    fn of(st: &Stat) -> Original {
+        Original { dev: st.st_dev, ino: st.st_ino, uid: st.st_uid, gid: st.st_gid, mode: st.st_mode & KEPT_MODE }
+    }
+}
+
+/// Why a symbolic link is not read as a spec to replace.
+const LINK: &str = "a symbolic link; the shim replaces config.json with a new file, so it must be the \
+                    bundle's own regular file, not a link to one";
+
+/// Reads the file `path` names, for `replace_original`: opened without
+/// following a symbolic link (runc reads `config.json` through one, but
+/// never writes it: replacing a link would leave a copy of its target,
+/// with the target's owner and mode, in the bundle), and without blocking
+/// (a FIFO or a device would hang the read or act on the open), then
+/// checked to be a regular file on that descriptor.
+pub(crate) fn read_original(path: &Path) -> io::Result<(Vec<u8>, Original)> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = match rfs::openat(CWD, path, flags, Mode::empty()) {
+        // ELOOP is also a loop further up the path: say "link" only for one.
+        Err(Errno::LOOP) if is_symlink(path) => return Err(io::Error::other(LINK)),
+        fd => fd?,
+    };
+    let st = rfs::fstat(&fd)?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Err(Errno::ISDIR.into()),
+        _ => return Err(io::Error::other("not a regular file")),
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0));
+    File::from(fd).read_to_end(&mut bytes)?;
+    Ok((bytes, Original::of(&st)))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    rfs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
+}
+
+/// Replaces the file `read_original` read with `bytes`, with its owner and
+/// permission bits (set-id bits dropped), provided the name still holds
+/// that very file (same device and inode, no link) just before the rename.
+pub(crate) fn replace_original(path: &Path, bytes: &[u8], original: &Original) -> io::Result<()> {
+    let (dirfd, name) = open_parent(path)?;
+    write_and_rename(&dirfd, name, bytes, Some((original, AtFlags::SYMLINK_NOFOLLOW)), original.mode)
+}
+
+/// Replaces `path` with `bytes`, keeping its permission bits (set-id bits
+/// dropped) and owner, provided it is the same file just before the rename.
+#[cfg(feature = "install")]
 pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (dirfd, name) = open_parent(path)?;
-    let original = rfs::statat(&dirfd, name, AtFlags::empty())?;
-    let owner = (Uid::from_raw(original.st_uid), Gid::from_raw(original.st_gid));
-    write_and_rename(&dirfd, name, bytes, Some(owner), original.st_mode & 0o7777)
+    let original = Original::of(&rfs::statat(&dirfd, name, AtFlags::empty())?);
+    write_and_rename(&dirfd, name, bytes, Some((&original, AtFlags::empty())), original.mode)
 }
 
 /// Writes `path` with `bytes` and permission bits `mode`, owned by the
@@ -52,13 +121,15 @@ fn open_parent(path: &Path) -> io::Result<(OwnedFd, &OsStr)> {
     Ok((dirfd, name))
 }
 
-/// The temporary file, its owner (when given) and mode, the write, the
-/// rename over `name` in `dirfd`, and the directory's fsync.
+/// The temporary file, the original's owner (when there is one) and
+/// `mode`, the write, the check that `name` still holds the original (as
+/// `statat` with the flags given sees it), the rename over `name` in
+/// `dirfd`, and the directory's fsync.
 fn write_and_rename(
     dirfd: &impl AsFd,
     name: &OsStr,
     bytes: &[u8],
-    owner: Option<(Uid, Gid)>,
+    original: Option<(&Original, AtFlags)>,
     mode: u32,
 ) -> io::Result<()> {
     within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
@@ -75,10 +146,10 @@ fn write_and_rename(
         Mode::from_raw_mode(0o600),
     )?;
     let result = (|| {
-        if let Some((uid, gid)) = owner {
+        if let Some((original, _)) = original {
             let own = rfs::fstat(&fd)?;
-            if (own.st_uid, own.st_gid) != (uid.as_raw(), gid.as_raw()) {
-                rfs::fchown(&fd, Some(uid), Some(gid))?;
+            if (own.st_uid, own.st_gid) != (original.uid, original.gid) {
+                rfs::fchown(&fd, Some(Uid::from_raw(original.uid)), Some(Gid::from_raw(original.gid)))?;
             }
         }
         // After the chown, which clears set-id bits.
@@ -87,6 +158,12 @@ fn write_and_rename(
         file.write_all(bytes)?;
         rfs::fsync(file.as_fd())?;
         drop(file);
+        if let Some((original, flags)) = original {
+            let now = rfs::statat(dirfd, name, flags)?;
+            if (now.st_dev, now.st_ino) != (original.dev, original.ino) {
+                return Err(io::Error::other(REPLACED));
+            }
+        }
         rfs::renameat(dirfd, tmp_name, dirfd, name)?;
         Ok(())
     })();
@@ -99,6 +176,10 @@ fn write_and_rename(
     rfs::fsync(dirfd)?;
     Ok(())
 }
+
+/// Why a file is not replaced after all: another writer replaced it while
+/// the new one was written, and the shim's would undo that writer's.
+const REPLACED: &str = "replaced by another file while the new one was being written; not overwritten";
 
 /// Fails a write that would pass the file size limit (RLIMIT_FSIZE,
 /// `ulimit -f`) before anything is written: past it the kernel kills the
@@ -134,11 +215,18 @@ fn remove_stale(dirfd: &impl AsFd, prefix: &[u8]) {
         else {
             continue;
         };
-        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| alive(rustix::process::test_kill_process(p)));
         if !alive {
             let _ = rfs::unlinkat(dirfd, entry.file_name(), AtFlags::empty());
         }
     }
+}
+
+/// Whether a process lives, from `kill(pid, 0)`: only ESRCH says it does
+/// not. EPERM is a live process of another user (a root shim's, seen by a
+/// shim run as a user), whose temporary file is in use.
+fn alive(probe: Result<(), Errno>) -> bool {
+    probe != Err(Errno::SRCH)
 }
 
 #[cfg(test)]
@@ -160,17 +248,95 @@ mod tests {
         v
     }
 
+    /// What the shim does to a spec: read it, then replace it.
+    fn read_and_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (_, original) = read_original(path)?;
+        replace_original(path, bytes, &original)
+    }
+
     #[test]
     fn replaces_keeping_mode_and_leaves_nothing_else() {
         let dir = scratch("mode");
         let f = dir.join("config.json");
         std::fs::write(&f, b"old").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
-        replace(&f, b"new").unwrap();
+        assert_eq!(read_original(&f).unwrap().0, b"old");
+        read_and_replace(&f, b"new").unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"new");
         assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o640);
         assert_eq!(entries(&dir), ["config.json"]);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regression_set_id_bits_are_not_kept() {
+        let dir = scratch("setid");
+        let f = dir.join("config.json");
+        std::fs::write(&f, b"old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o6751)).unwrap();
+        read_and_replace(&f, b"new").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o751);
+        // The sticky bit is not a privilege, and is kept.
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o1644)).unwrap();
+        read_and_replace(&f, b"newer").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o1644);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regression_a_symlinked_spec_is_not_read_or_replaced() {
+        let dir = scratch("link");
+        let victim = dir.join("victim.json");
+        std::fs::write(&victim, b"{}").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o4751)).unwrap();
+        let f = dir.join("config.json");
+        std::os::unix::fs::symlink(&victim, &f).unwrap();
+        assert_eq!(read_original(&f).unwrap_err().to_string(), LINK);
+        // A dangling link, the same.
+        std::fs::remove_file(&victim).unwrap();
+        assert_eq!(read_original(&f).unwrap_err().to_string(), LINK);
+        assert_eq!(entries(&dir), ["config.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regression_a_fifo_or_a_directory_as_spec_fails_without_blocking() {
+        let dir = scratch("fifo");
+        let f = dir.join("config.json");
+        rfs::mknodat(CWD, &f, FileType::Fifo, Mode::from_raw_mode(0o644), 0).unwrap();
+        assert_eq!(read_original(&f).unwrap_err().to_string(), "not a regular file");
+        std::fs::remove_file(&f).unwrap();
+        std::fs::create_dir(&f).unwrap();
+        assert_eq!(read_original(&f).unwrap_err().raw_os_error(), Some(Errno::ISDIR.raw_os_error()));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regression_a_spec_replaced_during_the_write_is_not_overwritten() {
+        let dir = scratch("swap");
+        let f = dir.join("config.json");
+        std::fs::write(&f, b"old").unwrap();
+        let (_, original) = read_original(&f).unwrap();
+        // Another writer's rename over it, between the read and the rename.
+        std::fs::write(dir.join("other"), b"theirs").unwrap();
+        std::fs::rename(dir.join("other"), &f).unwrap();
+        assert_eq!(replace_original(&f, b"new", &original).unwrap_err().to_string(), REPLACED);
+        assert_eq!(std::fs::read(&f).unwrap(), b"theirs");
+        assert_eq!(entries(&dir), ["config.json"]);
+        // Gone altogether: not brought back.
+        std::fs::remove_file(&f).unwrap();
+        assert_eq!(replace_original(&f, b"new", &original).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(entries(&dir).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regression_a_live_writer_of_another_user_is_alive() {
+        // kill(pid, 0) fails with EPERM for a process the caller may not
+        // signal: it exists.
+        assert!(alive(Ok(())));
+        assert!(alive(Err(Errno::PERM)));
+        assert!(!alive(Err(Errno::SRCH)));
     }
 
     #[test]
@@ -183,7 +349,7 @@ mod tests {
         let live = format!(".config.json.oci-add-hooks.{}.tmp", std::os::unix::process::parent_id());
         std::fs::write(dir.join(&live), b"busy").unwrap();
         std::fs::write(dir.join(".other.tmp"), b"not ours").unwrap();
-        replace(&f, b"new").unwrap();
+        read_and_replace(&f, b"new").unwrap();
         assert_eq!(entries(&dir), [live, ".other.tmp".into(), "config.json".into()]);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -201,9 +367,25 @@ mod tests {
     #[test]
     fn a_missing_target_is_an_error_and_creates_nothing() {
         let dir = scratch("missing");
-        let err = replace(&dir.join("config.json"), b"x").unwrap_err();
+        let err = read_original(&dir.join("config.json")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(entries(&dir).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    #[cfg(feature = "install")]
+    fn replace_keeps_owner_and_mode_but_no_set_id_bit_and_a_missing_target_is_an_error() {
+        let dir = scratch("replace");
+        let f = dir.join("daemon.json");
+        assert_eq!(replace(&f, b"x").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(entries(&dir).is_empty());
+        std::fs::write(&f, b"old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o2640)).unwrap();
+        replace(&f, b"new").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o640);
+        assert_eq!(entries(&dir), ["daemon.json"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

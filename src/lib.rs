@@ -160,7 +160,7 @@ fn validate(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
         // Without a spec nothing can fail: no condition is evaluated.
         None => validate::report(&source, &files, &hooks::select(&files, None).unwrap_or_default(), None),
         Some(path) => {
-            let bytes = read_spec(path)?;
+            let (bytes, _) = read_spec(path)?;
             let spec = spec::parse(&bytes).map_err(spec_err(path))?;
             let selected = hooks::select(&files, Some(&spec)).map_err(spec_err(path))?;
             let container = validate::Container { path, hooks: spec.hooks() };
@@ -209,9 +209,11 @@ pub(crate) fn source(options: Vec<PathBuf>, argv0: &OsStr) -> Source {
 }
 
 /// Reads a spec's bytes (`spec::parse` borrows them, and the write keeps
-/// every byte it does not change).
-pub(crate) fn read_spec(spec_path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(spec_path).map_err(|err| Error::SpecRead { path: spec_path.to_owned(), err })
+/// every byte it does not change), and what the write must keep of the
+/// file: never through a symbolic link, never from anything but a regular
+/// file (`atomic::read_original`).
+pub(crate) fn read_spec(spec_path: &Path) -> Result<(Vec<u8>, atomic::Original), Error> {
+    atomic::read_original(spec_path).map_err(|err| Error::SpecRead { path: spec_path.to_owned(), err })
 }
 
 /// Loads the hook configuration and merges the hooks that apply to this
@@ -222,7 +224,7 @@ pub(crate) fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> 
     if files.iter().all(|f| f.hooks.is_empty()) {
         return Ok(());
     }
-    let bytes = read_spec(spec_path)?;
+    let (bytes, original) = read_spec(spec_path)?;
     let mut spec = spec::parse(&bytes).map_err(spec_err(spec_path))?;
     let selected = hooks::select(&files, Some(&spec)).map_err(spec_err(spec_path))?;
     let mut applying = selected.iter().filter(|s| s.applies()).peekable();
@@ -231,7 +233,7 @@ pub(crate) fn add_hooks(source: &Source, spec_path: &Path) -> Result<(), Error> 
     }
     let additions = applying.flat_map(|s| s.hook.stages.iter().map(move |stage| (*stage, &s.hook.hook)));
     if spec::merge(&mut spec, additions).map_err(spec_err(spec_path))? {
-        atomic::replace(spec_path, &spec::to_bytes(&spec))
+        atomic::replace_original(spec_path, &spec::to_bytes(&spec), &original)
             .map_err(|err| Error::SpecWrite { path: spec_path.to_owned(), err })?;
     }
     Ok(())
