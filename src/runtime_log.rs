@@ -5,13 +5,16 @@
 //! that file, not its stderr. This module owns formatting one error entry
 //! as runc (logrus) writes them and appending it to that file. It must never
 //! make the shim's failure worse: if the log cannot be written, stderr
-//! still carries the message.
+//! still carries the message. And it must never write through a symbolic
+//! link: the shim runs as root, and the log's path is in the bundle.
 
 use std::ffi::OsStr;
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, Mode, OFlags, CWD};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bundle::RuntimeCall;
@@ -57,13 +60,24 @@ impl LogTarget {
     }
 
     /// Appends one error entry; a log that cannot be written is ignored,
-    /// since stderr carries the message too.
+    /// since stderr carries the message too. A missing log is created
+    /// (mode 0644), as runc 1.1.5 does (main.go: `os.OpenFile(file,
+    /// os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)`), since the
+    /// engine reads it whether or not it made it first. Unlike runc, a
+    /// symbolic link, dangling or not, is never followed (O_NOFOLLOW), and
+    /// a FIFO without a reader fails rather than blocks (O_NONBLOCK).
     pub fn append(&self, msg: &str) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let line = entry(msg, self.json, now);
-        let file = std::fs::OpenOptions::new().append(true).create(true).mode(0o644).open(&self.path);
-        if let Ok(mut file) = file {
-            let _ = file.write_all(line.as_bytes());
+        let flags = OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC;
+        if let Ok(fd) = rfs::openat(CWD, &self.path, flags, Mode::from_raw_mode(0o644)) {
+            let _ = File::from(fd).write_all(line.as_bytes());
         }
     }
 }
