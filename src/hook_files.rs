@@ -2,18 +2,33 @@
 //! whether they are safe to trust.
 //!
 //! Owns the configuration sources (options, `OCI_ADD_HOOKS_CONFIG`, the
-//! default directory), the order files apply in, and the ownership and mode
-//! checks. Hooks run as root on the host, so a hook file that someone else
-//! can write hands them the host: such a file or directory is refused, never
-//! skipped. This module reads files but never writes any, and it is only
-//! reached for the subcommands that create a container.
+//! default directory), the order files apply in, their limits, and the
+//! ownership and mode checks. Hooks run as root on the host, so a hook file
+//! that someone else can write, or reach through a directory they can write,
+//! hands them the host: such a file or directory is refused, never skipped,
+//! and so is a `*.json` in a hook directory that is not a regular file.
+//!
+//! Every path is walked here one component at a time from `/`, symbolic
+//! links resolved by this module rather than by the kernel, so that each
+//! directory on the way (a link target's too) is checked on its own
+//! descriptor, as OpenSSH checks the directories above its
+//! `authorized_keys` (`safe_path` in misc.c). A file is opened without
+//! blocking and checked on that descriptor (a regular file, trusted, within
+//! the size limit) before a byte is read; nothing is reopened by name. This
+//! module reads files but never writes any, and it is only reached for the
+//! subcommands that create a container.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, FileType, Mode, OFlags, Stat, CWD};
+use rustix::io::Errno;
 
 use crate::args::PROGRAM;
 use crate::hooks::{self, HookError, HookFile};
@@ -24,6 +39,17 @@ pub(crate) const DEFAULT_DIR: &str = "/etc/oci-add-hooks/hooks.d";
 /// The environment variable naming a hook file or directory, for callers
 /// that cannot pass arguments (containerd's `BinaryName`, CRI-O, podman).
 pub(crate) const CONFIG_ENV: &str = "OCI_ADD_HOOKS_CONFIG";
+
+/// The most hook files a configuration may have, and the largest a hook
+/// file may be. A node has a handful of small ones; past these limits a
+/// directory is not what its admin meant (or is being filled by someone
+/// else), and every container start would pay for reading it.
+pub(crate) const MAX_FILES: usize = 1000;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Symbolic links one path may go through: the kernel's own limit (40,
+/// `MAXSYMLINKS` in include/linux/namei.h), past which it fails with ELOOP.
+const MAX_LINKS: usize = 40;
 
 /// Where the hook configuration comes from, and so how a missing path is
 /// explained.
@@ -71,9 +97,25 @@ pub(crate) fn default_dir(argv0: &OsStr) -> PathBuf {
 
 #[derive(Debug)]
 pub(crate) enum LoadError {
-    Missing { path: PathBuf, source: &'static str },
-    Io { path: PathBuf, err: io::Error },
-    Unsafe { path: PathBuf, why: String },
+    Missing {
+        path: PathBuf,
+        source: &'static str,
+    },
+    Io {
+        path: PathBuf,
+        err: io::Error,
+    },
+    /// Someone but root (or the shim's user) could change what is read.
+    Unsafe {
+        path: PathBuf,
+        why: String,
+    },
+    /// Not what a hook configuration is: a FIFO, a device or a socket, a
+    /// file or a number of files past the limits.
+    Refused {
+        path: PathBuf,
+        why: String,
+    },
     Hook(HookError),
 }
 
@@ -84,7 +126,9 @@ impl fmt::Display for LoadError {
                 write!(f, "{}: hook configuration does not exist ({source})", path.display())
             }
             LoadError::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            LoadError::Unsafe { path, why } => write!(f, "{}: {why}", path.display()),
+            LoadError::Unsafe { path, why } | LoadError::Refused { path, why } => {
+                write!(f, "{}: {why}", path.display())
+            }
             LoadError::Hook(e) => e.fmt(f),
         }
     }
@@ -98,110 +142,357 @@ impl std::error::Error for LoadError {}
 /// hooks.d rule); files named directly are always read.
 pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
     let euid = rustix::process::geteuid().as_raw();
-    let mut files: Vec<(OsString, PathBuf, bool)> = Vec::new();
+    // The hook directories, open, with the paths they were named by: their
+    // files are walked to from there.
+    let mut dirs: Vec<(&Path, At)> = Vec::new();
+    let mut files: Vec<(OsString, PathBuf)> = Vec::new();
+    // Where in `files` a directory's file of each name is.
+    let mut from_dirs: HashMap<OsString, usize> = HashMap::new();
     for path in source.paths() {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let source = match source {
-                    Source::Options(_) => "given with --hook-config-path",
-                    Source::Env(_) => "named by OCI_ADD_HOOKS_CONFIG",
-                    Source::Default(_) => {
-                        "the default; create it, or name hook files with \
-                         --hook-config-path or OCI_ADD_HOOKS_CONFIG"
-                    }
-                };
-                return Err(LoadError::Missing { path: path.clone(), source });
+        let missing = |e| match e {
+            LoadError::Io { path, err } if err.kind() == io::ErrorKind::NotFound => {
+                LoadError::Missing { path, source: source.describe() }
             }
-            Err(err) => return Err(LoadError::Io { path: path.clone(), err }),
+            e => e,
         };
-        if meta.is_dir() {
-            check_trusted(path, meta.uid(), meta.mode(), euid)?;
-            for (name, file) in json_files(path)? {
-                match files.iter_mut().find(|(n, _, from_dir)| *from_dir && *n == name) {
-                    Some(earlier) => earlier.1 = file,
-                    None => files.push((name, file, true)),
+        match walk_from_root(path, euid).map_err(missing)? {
+            End::Dir(dir, st) => {
+                check_trusted(path, st.st_uid, st.st_mode, euid)?;
+                for name in json_names(&dir.fd, path)? {
+                    if let Some(&i) = from_dirs.get(&name) {
+                        files[i].1 = path.join(&name);
+                        continue;
+                    }
+                    within_file_count(files.len() + 1, path)?;
+                    from_dirs.insert(name.clone(), files.len());
+                    let file = path.join(&name);
+                    files.push((name, file));
                 }
+                dirs.push((path, dir));
             }
-        } else {
-            let name = path.file_name().unwrap_or_default().to_owned();
-            files.push((name, path.clone(), false));
+            End::File(_) => {
+                within_file_count(files.len() + 1, path)?;
+                files.push((path.file_name().unwrap_or_default().to_owned(), path.clone()));
+            }
+            End::Other(kind) => {
+                let why = format!("{}, not a hook file or a directory of them", kind_name(kind));
+                return Err(LoadError::Refused { path: path.clone(), why });
+            }
         }
     }
-    let mut files: Vec<_> = files.into_iter().map(|(name, path, _)| (name, path)).collect();
     by_name(&mut files);
-    files.into_iter().map(|(_, path)| read(&path, euid)).collect()
+    let mut out = Vec::with_capacity(files.len());
+    for (name, path) in files {
+        let end = match dirs.iter().find(|(dir, _)| path.parent() == Some(dir)) {
+            Some((_, dir)) => walk(dir, name.as_bytes(), &path, euid)?,
+            None => walk_from_root(&path, euid)?,
+        };
+        out.push(read(&path, end, euid)?);
+    }
+    Ok(out)
+}
+
+impl Source {
+    /// Where the paths came from, for a path that does not exist.
+    fn describe(&self) -> &'static str {
+        match self {
+            Source::Options(_) => "given with --hook-config-path",
+            Source::Env(_) => "named by OCI_ADD_HOOKS_CONFIG",
+            Source::Default(_) => {
+                "the default; create it, or name hook files with --hook-config-path or OCI_ADD_HOOKS_CONFIG"
+            }
+        }
+    }
 }
 
 /// Sorts by file name in byte order. Stable: files of the same name named
 /// directly keep their given order.
-///
-/// An insertion sort: the list is a directory of hook files, a handful, and
-/// std's stable sort would add 4 KiB of code to a binary with a size budget
-/// (each element type it sorts is another copy).
 pub(crate) fn by_name(files: &mut [(OsString, PathBuf)]) {
-    for i in 1..files.len() {
-        let mut j = i;
-        while j > 0 && files[j - 1].0.as_bytes() > files[j].0.as_bytes() {
-            files.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
 }
 
-/// The `*.json` regular files of a directory, in the directory's order
-/// (`by_name` sorts them).
-pub(crate) fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
-    let io_err = |err| LoadError::Io { path: dir.to_owned(), err };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_err)? {
-        let entry = entry.map_err(io_err)?;
-        let name = entry.file_name();
-        if !name.as_bytes().ends_with(b".json") {
-            continue;
+/// The names of a directory's `*.json` entries, in the directory's order
+/// (`by_name` sorts them), read from its descriptor `dir` (`path` names it).
+fn json_names(dir: &OwnedFd, path: &Path) -> Result<Vec<OsString>, LoadError> {
+    let io_err = |err: Errno| LoadError::Io { path: path.to_owned(), err: err.into() };
+    let listing = rfs::openat(dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let mut names = Vec::new();
+    for entry in rfs::Dir::new(listing.map_err(io_err)?).map_err(io_err)? {
+        let name = entry.map_err(io_err)?.file_name().to_bytes().to_owned();
+        if is_hook_file_name(&name) {
+            names.push(OsString::from(OsStr::from_bytes(&name)));
+            within_file_count(names.len(), path)?;
         }
-        let path = entry.path();
-        // Follow symlinks: the file that will be read is what must be regular.
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => out.push((name, path)),
-            Ok(_) => {}
-            Err(err) => return Err(LoadError::Io { path, err }),
+    }
+    Ok(names)
+}
+
+fn is_hook_file_name(name: &[u8]) -> bool {
+    name.ends_with(b".json")
+}
+
+fn within_file_count(count: usize, path: &Path) -> Result<(), LoadError> {
+    if count <= MAX_FILES {
+        return Ok(());
+    }
+    let why = format!(
+        "more than {MAX_FILES} hook files (with those of the paths before it); a configuration may have at \
+         most {MAX_FILES}: combine hooks into fewer files"
+    );
+    Err(LoadError::Refused { path: path.to_owned(), why })
+}
+
+/// The `*.json` files of a directory, for `install --hooks DIR`: each entry
+/// must be a regular file (links followed), or it is an error naming it, as
+/// in a hook directory.
+#[cfg(feature = "install")]
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
+    let io_err = |err: Errno| LoadError::Io { path: dir.to_owned(), err: err.into() };
+    let fd =
+        rfs::openat(CWD, dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(io_err)?;
+    let mut out = Vec::new();
+    for name in json_names(&fd, dir)? {
+        let path = dir.join(&name);
+        match rfs::statat(&fd, name.as_os_str(), rfs::AtFlags::empty()) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => out.push((name, path)),
+            Ok(st) => return Err(not_a_file(path, FileType::from_raw_mode(st.st_mode))),
+            Err(err) => return Err(LoadError::Io { path, err: err.into() }),
         }
     }
     Ok(out)
 }
 
-fn read(path: &Path, euid: u32) -> Result<HookFile, LoadError> {
-    let io_err = |err| LoadError::Io { path: path.to_owned(), err };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    // Check the file that was opened, not the name, so a swap between the
-    // check and the read cannot slip a file past it.
-    let meta = file.metadata().map_err(io_err)?;
-    check_trusted(path, meta.uid(), meta.mode(), euid)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_err)?;
+/// A directory, open (`O_PATH`), and its path with every link resolved.
+struct At {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// What a walk found at the end of a path, links followed.
+enum End {
+    /// A regular file, opened to be read: not yet checked (the caller
+    /// checks the descriptor).
+    File(OwnedFd),
+    /// A directory, with its status.
+    Dir(At, Stat),
+    /// Anything else, never opened.
+    Other(FileType),
+}
+
+/// `walk` from `/`; a relative path is taken from the current directory.
+fn walk_from_root(path: &Path, euid: u32) -> Result<End, LoadError> {
+    let absolute = match path.is_absolute() {
+        true => path.to_owned(),
+        false => std::env::current_dir().map_err(|err| LoadError::Io { path: path.to_owned(), err })?.join(path),
+    };
+    walk(&root(path, euid)?, absolute.as_os_str().as_bytes(), path, euid)
+}
+
+/// `/`, checked as any directory on a path is.
+fn root(named: &Path, euid: u32) -> Result<At, LoadError> {
+    let io_err = |err: Errno| LoadError::Io { path: named.to_owned(), err: err.into() };
+    let fd = rfs::openat(CWD, c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let fd = fd.map_err(io_err)?;
+    let root = At { fd, path: PathBuf::from("/") };
+    on_the_way(named, &root.path, &rfs::fstat(&root.fd).map_err(io_err)?, euid)?;
+    Ok(root)
+}
+
+/// Goes from the directory `start` along `rest` as the kernel would, one
+/// component at a time, following symbolic links (at most `MAX_LINKS`),
+/// and checks every directory it passes through (`on_the_way`). The last
+/// component's own checks are the caller's. `named` is the path as
+/// configured, for messages.
+fn walk(start: &At, rest: &[u8], named: &Path, euid: u32) -> Result<End, LoadError> {
+    let io_err = |err: Errno| LoadError::Io { path: named.to_owned(), err: err.into() };
+    // The directory the walk is in; None: still `start`.
+    let mut here: Option<At> = None;
+    let mut todo = components(rest);
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        let at = here.as_ref().unwrap_or(start);
+        let name = OsStr::from_bytes(&name);
+        let fd = rfs::openat(&at.fd, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty());
+        let fd = fd.map_err(io_err)?;
+        let st = rfs::fstat(&fd).map_err(io_err)?;
+        let kind = FileType::from_raw_mode(st.st_mode);
+        if kind == FileType::Symlink {
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(io_err(Errno::LOOP));
+            }
+            let target = rfs::readlinkat(&fd, c"", Vec::new()).map_err(io_err)?;
+            match target.as_bytes() {
+                [] => return Err(io_err(Errno::NOENT)),
+                [b'/', ..] => here = Some(root(named, euid)?),
+                _ => {}
+            }
+            todo.extend(components(target.as_bytes()));
+            continue;
+        }
+        let path = step(&at.path, name);
+        if !todo.is_empty() {
+            if kind != FileType::Directory {
+                return Err(io_err(Errno::NOTDIR));
+            }
+            on_the_way(named, &path, &st, euid)?;
+            here = Some(At { fd, path });
+            continue;
+        }
+        return Ok(match kind {
+            FileType::RegularFile => {
+                let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                End::File(rfs::openat(&at.fd, name, flags, Mode::empty()).map_err(io_err)?)
+            }
+            FileType::Directory => End::Dir(At { fd, path }, st),
+            other => End::Other(other),
+        });
+    }
+    // `components` never gives none.
+    Err(io_err(Errno::NOENT))
+}
+
+/// The components of a path, last first (a stack the walk pops); `/` alone
+/// (or a path of slashes) is `.`.
+fn components(path: &[u8]) -> Vec<Vec<u8>> {
+    let mut parts: Vec<Vec<u8>> = path.split(|&b| b == b'/').filter(|p| !p.is_empty()).map(<[u8]>::to_vec).collect();
+    if parts.is_empty() {
+        parts.push(b".".to_vec());
+    }
+    parts.reverse();
+    parts
+}
+
+/// The resolved path of `name` in the directory `dir` (itself resolved).
+fn step(dir: &Path, name: &OsStr) -> PathBuf {
+    match name.as_bytes() {
+        b"." => dir.to_owned(),
+        b".." => dir.parent().unwrap_or(dir).to_owned(),
+        _ => dir.join(name),
+    }
+}
+
+/// Reads the hook file a walk to `path` ended at, once its descriptor shows
+/// a regular file that is safe to trust and within the size limit.
+fn read(path: &Path, end: End, euid: u32) -> Result<HookFile, LoadError> {
+    let io_err = |err: io::Error| LoadError::Io { path: path.to_owned(), err };
+    let fd = match end {
+        End::File(fd) => fd,
+        End::Dir(..) => return Err(not_a_file(path.to_owned(), FileType::Directory)),
+        End::Other(kind) => return Err(not_a_file(path.to_owned(), kind)),
+    };
+    let st = rfs::fstat(&fd).map_err(|e| io_err(e.into()))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind != FileType::RegularFile {
+        return Err(not_a_file(path.to_owned(), kind));
+    }
+    check_trusted(path, st.st_uid, st.st_mode, euid)?;
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    within_size(size, path)?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    File::from(fd).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    // It may have grown since the fstat.
+    within_size(bytes.len() as u64, path)?;
     hooks::parse(path, &bytes).map_err(LoadError::Hook)
+}
+
+fn within_size(size: u64, path: &Path) -> Result<(), LoadError> {
+    if size <= MAX_FILE_BYTES {
+        return Ok(());
+    }
+    let why = format!("{size} bytes; a hook file may have at most {MAX_FILE_BYTES} (1 MiB)");
+    Err(LoadError::Refused { path: path.to_owned(), why })
+}
+
+fn not_a_file(path: PathBuf, kind: FileType) -> LoadError {
+    let why = format!("{}, not a regular file; every *.json in a hook directory must be a hook file", kind_name(kind));
+    LoadError::Refused { path, why }
+}
+
+fn kind_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symbolic link",
+        FileType::RegularFile => "a regular file",
+        FileType::Unknown => "a file of unknown type",
+    }
+}
+
+/// Why a file or directory of this owner and mode could be changed by
+/// someone the shim must not take hooks from.
+#[derive(Debug, PartialEq, Eq)]
+enum Distrust {
+    /// Owned by someone but root or the shim's user.
+    Owner(u32),
+    /// Writable by group or others (the permission bits).
+    Writable(u32),
+}
+
+fn distrust(uid: u32, mode: u32, euid: u32) -> Option<Distrust> {
+    if uid != 0 && uid != euid {
+        Some(Distrust::Owner(uid))
+    } else if mode & 0o022 != 0 {
+        Some(Distrust::Writable(mode & 0o7777))
+    } else {
+        None
+    }
+}
+
+/// " or uid N" when the shim does not run as root.
+fn or_euid(euid: u32) -> String {
+    if euid == 0 {
+        String::new()
+    } else {
+        format!(" or uid {euid}")
+    }
 }
 
 /// A hook file or directory may be written only by root or by the user the
 /// shim runs as: anyone else who can write it can run code as root.
 pub(crate) fn check_trusted(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), LoadError> {
-    let why = if uid != 0 && uid != euid {
-        format!(
-            "owned by uid {uid}; hooks run as root, so hook files and directories must be \
-             owned by root{}",
-            if euid == 0 { String::new() } else { format!(" or uid {euid}") }
-        )
-    } else if mode & 0o022 != 0 {
-        format!(
-            "writable by group or others (mode {:04o}); hooks run as root, so only the owner \
-             may write hook files and directories (chmod go-w)",
-            mode & 0o7777
-        )
-    } else {
-        return Ok(());
+    let why = match distrust(uid, mode, euid) {
+        None => return Ok(()),
+        Some(Distrust::Owner(uid)) => format!(
+            "owned by uid {uid}; hooks run as root, so hook files and directories must be owned by root{}",
+            or_euid(euid)
+        ),
+        Some(Distrust::Writable(mode)) => format!(
+            "writable by group or others (mode {mode:04o}); hooks run as root, so only the owner may write hook \
+             files and directories (chmod go-w)"
+        ),
     };
     Err(LoadError::Unsafe { path: path.to_owned(), why })
+}
+
+/// A directory on the way to a hook file, `dir`, may be written only by
+/// root or the shim's user too: whoever can write it can put another file,
+/// a FIFO, or nothing, where the hook file was. That holds for a sticky
+/// directory such as /tmp as well, and it is refused like any other, as
+/// OpenSSH (`safe_path`) and sudo (`sudo_secure_dir`) refuse one: the
+/// sticky bit keeps others from renaming or removing a name that is there,
+/// not from taking one that is not (never made, or removed by a tmp cleaner
+/// or a reboot), and the kernel's guard on links in sticky directories
+/// (`fs.protected_symlinks`) does not apply to links this module follows
+/// itself.
+fn on_the_way(named: &Path, dir: &Path, st: &Stat, euid: u32) -> Result<(), LoadError> {
+    let dir = dir.display();
+    let why = match distrust(st.st_uid, st.st_mode, euid) {
+        None => return Ok(()),
+        Some(Distrust::Owner(uid)) => format!(
+            "{dir}, a directory on its path, is owned by uid {uid}; hooks run as root, so every directory on \
+             the way to a hook file must be owned by root{}",
+            or_euid(euid)
+        ),
+        Some(Distrust::Writable(mode)) => format!(
+            "{dir}, a directory on its path, is writable by group or others (mode {mode:04o}); hooks run as \
+             root, so only its owner may write a directory on the way to a hook file, sticky or not"
+        ),
+    };
+    Err(LoadError::Unsafe { path: named.to_owned(), why })
 }
 
 #[cfg(test)]
@@ -242,6 +533,64 @@ mod tests {
         let paths: Vec<_> = files.iter().map(|(_, p)| p.to_str().unwrap_or_default()).collect();
         assert_eq!(paths, ["/3/B.json", "/2/a.json", "/4/a.json", "/5/a.json", "/1/b.json"]);
         by_name(&mut []);
+    }
+
+    #[test]
+    fn paths_split_into_a_stack_of_components() {
+        let c = |p: &[u8]| components(p).into_iter().rev().map(|c| String::from_utf8(c).unwrap()).collect::<Vec<_>>();
+        assert_eq!(c(b"/etc//oci-add-hooks/./hooks.d/"), ["etc", "oci-add-hooks", ".", "hooks.d"]);
+        assert_eq!(c(b"../vendor/20.json"), ["..", "vendor", "20.json"]);
+        assert_eq!(c(b"/"), ["."]);
+        assert_eq!(c(b"//"), ["."]);
+        assert_eq!(step(Path::new("/etc/x"), OsStr::new(".")), Path::new("/etc/x"));
+        assert_eq!(step(Path::new("/etc/x"), OsStr::new("..")), Path::new("/etc"));
+        assert_eq!(step(Path::new("/"), OsStr::new("..")), Path::new("/"));
+        assert_eq!(step(Path::new("/etc"), OsStr::new("x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn limits_name_the_path_and_the_limit() {
+        let p = Path::new("/h");
+        assert!(within_size(MAX_FILE_BYTES, p).is_ok());
+        assert_eq!(
+            within_size(MAX_FILE_BYTES + 1, p).unwrap_err().to_string(),
+            "/h: 1048577 bytes; a hook file may have at most 1048576 (1 MiB)"
+        );
+        assert!(within_file_count(MAX_FILES, p).is_ok());
+        assert_eq!(
+            within_file_count(MAX_FILES + 1, p).unwrap_err().to_string(),
+            "/h: more than 1000 hook files (with those of the paths before it); a configuration may have at most \
+             1000: combine hooks into fewer files"
+        );
+        assert_eq!(
+            not_a_file(p.join("20.json"), FileType::Fifo).to_string(),
+            "/h/20.json: a FIFO, not a regular file; every *.json in a hook directory must be a hook file"
+        );
+    }
+
+    #[test]
+    fn directories_on_the_way_are_held_to_the_same_rules() {
+        let st = |uid: u32, mode: u32| {
+            let mut st = rfs::stat("/").unwrap();
+            st.st_uid = uid;
+            st.st_mode = mode;
+            st
+        };
+        let (file, dir) = (Path::new("/x/hooks.d/10.json"), Path::new("/x"));
+        assert!(on_the_way(file, dir, &st(0, 0o040755), 0).is_ok());
+        assert!(on_the_way(file, dir, &st(1000, 0o040700), 1000).is_ok());
+        // Sticky and world-writable, as /tmp: refused too.
+        assert_eq!(
+            on_the_way(file, Path::new("/tmp"), &st(0, 0o041777), 0).unwrap_err().to_string(),
+            "/x/hooks.d/10.json: /tmp, a directory on its path, is writable by group or others (mode 1777); hooks \
+             run as root, so only its owner may write a directory on the way to a hook file, sticky or not"
+        );
+        assert_eq!(
+            on_the_way(file, dir, &st(1000, 0o040755), 0).unwrap_err().to_string(),
+            "/x/hooks.d/10.json: /x, a directory on its path, is owned by uid 1000; hooks run as root, so every \
+             directory on the way to a hook file must be owned by root"
+        );
+        assert!(on_the_way(file, dir, &st(1001, 0o040755), 1000).unwrap_err().to_string().contains("root or uid 1000"));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! tools a test requires, temp dirs and hook files. Both benches include
 //! this file (see mod.rs): everything in it must be used by each of them.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -37,12 +38,49 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
+/// Where the tests' temp dirs go: cargo's `target/tmp`, else (as root)
+/// `/run/oci-add-hooks-tests`. Never the system temp dir: the shim refuses
+/// a hook file reached through a directory that others may write, and
+/// /tmp, sticky and mode 1777, is one; the tests' hook files live in temp
+/// dirs. So every directory from the root up to `/` must be owned by root
+/// (or the user running the tests) and writable by no one else, which
+/// `target/tmp` is unless the checkout itself is under such a directory
+/// (a clone in /tmp); then, as root, the tests use a directory of their
+/// own under /run, and as anyone else they fail here, saying why.
+pub fn temp_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let euid = rustix::process::geteuid().as_raw();
+        let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let mut candidates = vec![target_tmp];
+        if euid == 0 {
+            candidates.push(Path::new("/run/oci-add-hooks-tests"));
+        }
+        let trusted = |dir: &Path| {
+            std::fs::create_dir_all(dir).is_ok()
+                && dir
+                    .ancestors()
+                    .all(|d| d.metadata().is_ok_and(|m| (m.uid() == 0 || m.uid() == euid) && m.mode() & 0o022 == 0))
+        };
+        let root = candidates.iter().find(|d| trusted(d)).unwrap_or_else(|| {
+            panic!(
+                "no temp root for the tests: {} has a directory on its path that is not owned by root or uid \
+                 {euid}, or that others may write, and the shim would refuse hook files under it; check out the \
+                 project in a directory only you (or root) may write",
+                target_tmp.display()
+            )
+        });
+        root.to_path_buf()
+    })
+}
+
 /// A directory removed with everything in it when dropped.
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A temp dir under `temp_root()`, where the shim trusts hook files.
     pub fn new(tag: &str) -> TempDir {
-        TempDir::new_in(&std::env::temp_dir(), tag)
+        TempDir::new_in(temp_root(), tag)
     }
 
     /// A temp dir under `parent`, e.g. `/dev/shm` for a bundle on tmpfs, as
