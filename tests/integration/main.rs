@@ -7,6 +7,7 @@ mod containerd;
 mod docker;
 mod docs;
 mod hooks_d;
+mod hostile;
 mod install;
 mod packages;
 mod podman;
