@@ -47,6 +47,9 @@ pub(crate) const CONFIG_ENV: &str = "OCI_ADD_HOOKS_CONFIG";
 pub(crate) const MAX_FILES: usize = 1000;
 pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// Files named directly that stay open from finding them to reading them.
+const KEEP_OPEN: usize = 16;
+
 /// Symbolic links one path may go through: the kernel's own limit (40,
 /// `MAXSYMLINKS` in include/linux/namei.h), past which it fails with ELOOP.
 const MAX_LINKS: usize = 40;
@@ -143,8 +146,9 @@ impl std::error::Error for LoadError {}
 pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
     let euid = rustix::process::geteuid().as_raw();
     // The hook directories, open, with the paths they were named by: their
-    // files are walked to from there.
+    // files are walked to from there. And the files named directly, open.
     let mut dirs: Vec<(&Path, At)> = Vec::new();
+    let mut named: Vec<(&Path, End)> = Vec::new();
     let mut files: Vec<(OsString, PathBuf)> = Vec::new();
     // Where in `files` a directory's file of each name is.
     let mut from_dirs: HashMap<OsString, usize> = HashMap::new();
@@ -170,9 +174,15 @@ pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
                 }
                 dirs.push((path, dir));
             }
-            End::File(_) => {
+            file @ End::File(_) => {
                 within_file_count(files.len() + 1, path)?;
                 files.push((path.file_name().unwrap_or_default().to_owned(), path.clone()));
+                // Kept open for the read, rather than walked to again; but
+                // only a few, so a long command line cannot use up the
+                // descriptors (the others are walked to again).
+                if named.len() < KEEP_OPEN {
+                    named.push((path, file));
+                }
             }
             End::Other(kind) => {
                 let why = format!("{}, not a hook file or a directory of them", kind_name(kind));
@@ -183,9 +193,12 @@ pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
     by_name(&mut files);
     let mut out = Vec::with_capacity(files.len());
     for (name, path) in files {
-        let end = match dirs.iter().find(|(dir, _)| path.parent() == Some(dir)) {
-            Some((_, dir)) => walk(dir, name.as_bytes(), &path, euid)?,
-            None => walk_from_root(&path, euid)?,
+        let end = match named.iter().position(|(file, _)| *file == path) {
+            Some(i) => named.swap_remove(i).1,
+            None => match dirs.iter().find(|(dir, _)| path.parent() == Some(dir)) {
+                Some((_, dir)) => walk(dir, name.as_bytes(), &path, euid)?,
+                None => walk_from_root(&path, euid)?,
+            },
         };
         out.push(read(&path, end, euid)?);
     }
