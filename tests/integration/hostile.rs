@@ -221,6 +221,40 @@ fn regression_a_hook_reached_through_a_directory_others_may_write_is_refused() {
 }
 
 #[test]
+fn links_are_followed_as_the_kernel_follows_them_up_to_its_limit_of_40() {
+    // A chain of links, relative and absolute, through `..`: 40 are
+    // followed, as the kernel would; a 41st is ELOOP.
+    let conf = TempDir::new("conf");
+    let real = hook_file(&conf.join("real"), "10.json", &one_hook("/usr/bin/chained"));
+    let links = conf.join("links");
+    std::fs::create_dir(&links).unwrap();
+    let mut target = real.clone();
+    for n in 0..40 {
+        let link = links.join(format!("{n:02}.json"));
+        match n % 2 {
+            0 => symlink(&target, &link).unwrap(),
+            _ => symlink(format!("../links/./{}", target.file_name().unwrap().to_string_lossy()), &link).unwrap(),
+        }
+        target = link;
+    }
+    let run = Run::new();
+    let out = run.create(&[&target]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hook_paths(&run.bundle.config(), "prestart")[0], "/usr/bin/chained");
+    let one_more = links.join("40.json");
+    symlink(&target, &one_more).unwrap();
+    // The kernel agrees.
+    assert!(std::fs::read(&target).is_ok());
+    assert_eq!(std::fs::read(&one_more).unwrap_err().raw_os_error(), Some(40));
+    let run = Run::new();
+    run.assert_refused(
+        &run.create(&[&one_more]),
+        &format!("oci-add-hooks: {}: Too many levels of symbolic links (os error 40)", one_more.display()),
+        DOCKER_CONFIG.as_bytes(),
+    );
+}
+
+#[test]
 fn regression_hook_files_under_the_sticky_tmp_are_refused() {
     // /tmp is root's and sticky, mode 1777: a name in it is only safe while
     // it exists, so nothing under it is trusted, as OpenSSH and sudo hold.
