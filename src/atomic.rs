@@ -15,7 +15,7 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -75,9 +75,26 @@ pub(crate) fn read_original(path: &Path) -> io::Result<(Vec<u8>, Original)> {
         FileType::Directory => return Err(Errno::ISDIR.into()),
         _ => return Err(io::Error::other("not a regular file")),
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0));
-    File::from(fd).read_to_end(&mut bytes)?;
-    Ok((bytes, Original::of(&st)))
+    Ok((read_all(&fd, usize::try_from(st.st_size).unwrap_or(0))?, Original::of(&st)))
+}
+
+/// The rest of `fd`, which fstat said holds `size` bytes: one read for
+/// them and one to see the end (`File`'s read_to_end would fstat and
+/// lseek again for the size first).
+fn read_all(fd: &OwnedFd, size: usize) -> io::Result<Vec<u8>> {
+    // One byte more, so that a file grown since the fstat needs no second
+    // allocation to show it.
+    let mut bytes = Vec::with_capacity(size.saturating_add(1));
+    loop {
+        if bytes.len() == bytes.capacity() {
+            bytes.reserve(bytes.capacity());
+        }
+        match rustix::io::read(fd, rustix::buffer::spare_capacity(&mut bytes)) {
+            Ok(0) => return Ok(bytes),
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn is_symlink(path: &Path) -> bool {
