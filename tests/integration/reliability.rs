@@ -61,7 +61,8 @@ fn calls(trace: &str) -> Vec<(Call, String)> {
     for line in trace.lines() {
         // `PID name(args) = result`; signals and exits (`--- `, `+++ `) are
         // not calls.
-        let Some(call) = line.split_once(' ').map(|(_, rest)| rest) else { continue };
+        // strace pads the pid to five columns.
+        let Some(call) = line.split_once(' ').map(|(_, rest)| rest.trim_start()) else { continue };
         let Some(name) = call.split_once('(').map(|(name, _)| name) else { continue };
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             continue;
@@ -162,8 +163,11 @@ fn regression_a_config_replaced_during_the_write_is_not_overwritten() {
         return;
     }
     let f = Fault::new();
+    let traces = TempDir::new("stop-trace");
+    let trace = traces.join("trace");
     let strace = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=fsync:signal=STOP:when=1"])
+        .args(["-f", "-qq", "-e", "trace=fsync", "-e", "inject=fsync:signal=STOP:when=1", "-o"])
+        .arg(&trace)
         .arg(bin())
         .env_remove("OCI_ADD_HOOKS_CONFIG")
         .env_remove("OCI_ADD_HOOKS_RUNTIME")
@@ -179,17 +183,15 @@ fn regression_a_config_replaced_during_the_write_is_not_overwritten() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The shim is strace's child; wait until it is stopped.
-    let children = format!("/proc/{0}/task/{0}/children", strace.id());
+    // Wait for strace to report the stop (a traced process is also in
+    // "tracing stop" at every syscall strace looks at, so its state in
+    // /proc would not tell this stop from those).
     let mut shim_pid = 0;
     wait_for("the shim to stop at its fsync", Duration::from_secs(30), || {
-        let Some(pid) = std::fs::read_to_string(&children).ok().and_then(|c| c.trim().parse::<i32>().ok()) else {
-            return false;
-        };
-        shim_pid = pid;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // The state follows the command name in parentheses.
-        matches!(stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()), Some('t' | 'T'))
+        let text = std::fs::read_to_string(&trace).unwrap_or_default();
+        let stopped = text.lines().find(|l| l.ends_with("--- stopped by SIGSTOP ---"));
+        shim_pid = stopped.and_then(|l| l.split_whitespace().next()).and_then(|p| p.parse().ok()).unwrap_or(0);
+        shim_pid != 0
     });
     assert_eq!(temp_files(&f.bundle).len(), 1, "stopped before its temporary file was written");
     let theirs = f.bundle.dir.join("theirs");
