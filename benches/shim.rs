@@ -162,8 +162,11 @@ struct Figures {
 fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
     let shm = TempDir::new_in(Path::new("/dev/shm"), "bench");
     let disk = TempDir::new("bench");
+    // Hook files where the shim trusts them: not under /dev/shm, which
+    // others may write (mode 1777).
+    let conf = TempDir::new("bench-hooks");
     let hooks = basics::hook_file(
-        shm.path(),
+        conf.path(),
         "hooks.json",
         &json!({"hooks": {
             "prestart": [{"path": "/usr/local/bin/gpu-hook", "args": ["gpu-hook", "prestart"], "env": ["GPU_LOG=1"], "timeout": 5}],
@@ -171,23 +174,24 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
             "poststop": [{"path": "/usr/local/bin/cleanup-hook"}],
         }}),
     );
-    let missing_hooks = shm.join("no-such-hooks.d");
+    let missing_hooks = conf.join("no-such-hooks.d");
     let scale = |n: usize| if timed { n } else { 2 };
 
     let mut cases = Vec::new();
-    let create = |dir: &TempDir, name: &str, config: &[u8], pairs: usize| {
+    let create_with = |hooks: &Path, dir: &TempDir, name: &str, config: &[u8], pairs: usize| {
         let bundle = Bundle::with_config_in(dir.path(), config);
-        let merged = merged(&hooks, config);
+        let merged = merged(hooks, config);
         Case {
             name: name.into(),
             runtime_args: create_args(&bundle),
             bundle,
-            hooks: hooks.clone(),
+            hooks: hooks.to_owned(),
             reset: Some(config.to_vec()),
             check: Check::Merged(merged),
             pairs,
         }
     };
+    let create = |dir: &TempDir, name: &str, config: &[u8], pairs: usize| create_with(&hooks, dir, name, config, pairs);
     let docker = bundle::DOCKER_CONFIG.as_bytes();
     cases.push(create(&shm, "create, Docker config.json, 3 hooks to add", docker, scale(1000)));
 
@@ -222,6 +226,22 @@ fn bench_binary(bin: &Path, noop: &Path, timed: bool) {
         cases.push(create(&shm, &format!("create, {label} config, 3 hooks to add"), &config, pairs));
     }
     cases.push(create(&disk, "create, Docker config.json, bundle on disk (2 fsyncs)", docker, scale(100)));
+
+    // Many hooks: 1,000 in one file, and 1,000 files of one hook each (the
+    // most a configuration may have), each hook distinct.
+    let hook = |n: usize| json!({"path": format!("/usr/local/bin/hook-{n:04}"), "args": ["hook", n.to_string()]});
+    let many = TempDir::new("bench-many");
+    let one_file = basics::hook_file(
+        many.path(),
+        "1000-hooks.json",
+        &json!({"hooks": {"prestart": (0..1000).map(hook).collect::<Vec<_>>()}}),
+    );
+    cases.push(create_with(&one_file, &shm, "create, 1,000 hooks in one file", docker, scale(100)));
+    let files = TempDir::new("bench-files");
+    for n in 0..1000 {
+        basics::hook_file(files.path(), &format!("{n:04}.json"), &json!({"hooks": {"prestart": [hook(n)]}}));
+    }
+    cases.push(create_with(files.path(), &shm, "create, 1,000 hook files of one hook", docker, scale(100)));
 
     if timed {
         println!("\nbinary: {}", describe(bin));
@@ -356,11 +376,19 @@ fn create_args(bundle: &Bundle) -> Vec<OsString> {
     args
 }
 
-/// What the shim must write: the merge done in-process on a scratch copy.
+/// What the shim must write: the merge done in-process on a scratch copy,
+/// of the hook file `hooks`, or of the files of the directory `hooks` in
+/// name order.
 fn merged(hooks: &Path, config: &[u8]) -> Vec<u8> {
-    let file = hooks::parse(hooks, &std::fs::read(hooks).unwrap()).unwrap();
+    let mut paths = vec![hooks.to_owned()];
+    if hooks.is_dir() {
+        paths = std::fs::read_dir(hooks).unwrap().map(|e| e.unwrap().path()).collect();
+        paths.sort();
+    }
+    let files: Vec<_> = paths.iter().map(|p| hooks::parse(p, &std::fs::read(p).unwrap()).unwrap()).collect();
     let mut spec = spec::parse(config).unwrap();
-    spec::merge(&mut spec, file.hooks.iter().flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)))).unwrap();
+    let additions = files.iter().flat_map(|f| &f.hooks).flat_map(|h| h.stages.iter().map(move |s| (*s, &h.hook)));
+    spec::merge(&mut spec, additions).unwrap();
     spec::to_bytes(&spec)
 }
 
