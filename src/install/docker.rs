@@ -155,10 +155,16 @@ impl DockerWork {
     ) -> Result<Option<manifest::Docker>, InstallError> {
         let here = host.path(&o.docker_config, true);
         let pidfile = host.path(&o.docker_pidfile, true);
-        if !here.exists() && !pidfile.exists() {
+        // Docker installed but never configured, and stopped, has its
+        // directory (/etc/docker) and nothing else: it reads the runtime
+        // from the file install creates when it next starts.
+        let dir = here.parent().unwrap_or(Path::new("/"));
+        if !here.exists() && !dir.is_dir() && !pidfile.exists() {
             say(format_args!(
-                "Docker: neither {} nor {} exists: Docker is not set up here, skipped (--no-docker says so quietly)",
+                "Docker: none of {}, {} and {} exists: Docker is not set up here, skipped (--no-docker says so \
+                 quietly)",
                 here.display(),
+                dir.display(),
                 pidfile.display()
             ));
             return Ok(None);

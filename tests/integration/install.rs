@@ -442,8 +442,8 @@ fn a_later_install_removes_the_hook_files_and_binary_it_no_longer_wants() {
 #[test]
 fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again() {
     let h = Host::new();
-    std::fs::remove_file(h.daemon_json()).unwrap();
-    // No daemon.json and no pidfile: Docker is not set up here.
+    std::fs::remove_dir_all(h.path("/etc/docker")).unwrap();
+    // No daemon.json, no /etc/docker and no pidfile: Docker is not set up here.
     let out = h.install(&[]);
     assert!(stdout(&out).contains("Docker is not set up here, skipped"), "{}", stdout(&out));
     assert!(!h.daemon_json().exists());
@@ -451,6 +451,7 @@ fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again
     // A pidfile (of a dockerd that has stopped): daemon.json is created.
     // pid 2^22+1 is above Linux's pid_max limit, so never alive.
     write(&h.path("/var/run/docker.pid"), "4194305", 0o644);
+    std::fs::create_dir(h.path("/etc/docker")).unwrap();
     let out = h.install(&[]);
     assert!(stdout(&out).contains("which is not running"), "{}", stdout(&out));
     assert_eq!(std::fs::metadata(h.daemon_json()).unwrap().mode() & 0o7777, 0o644);
@@ -844,4 +845,48 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
         let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();
         assert!(failed.iter().any(|l| l.contains(want)), "{to}: {failed:?}");
     }
+}
+
+/// `{"runtimes":{"x":…},"runtimes":{"y":…}}` was written back with only
+/// `y`, while dockerd (Go) merges both: runtime `x` vanished for dockerd.
+#[test]
+fn regression_duplicate_keys_in_daemon_json_were_silently_collapsed() {
+    let h = Host::new();
+    let text =
+        "{\"runtimes\": {\"x\": {\"path\": \"/usr/bin/x\"}},\n \"runtimes\": {\"y\": {\"path\": \"/usr/bin/y\"}}}\n";
+    write(&h.daemon_json(), text, 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--hooks", s(&h.hook_src())]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: runtimes: given more than once; dockerd (Go) merges the repeats into one, and install \
+             would keep only the last: make it one key (the file is left unchanged)",
+            h.daemon_json().display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
+    assert_eq!(h.tree(), tree, "no backup, temporary file, binary or directory");
+    assert_eq!(stdout(&out), "");
+}
+
+/// Docker installed but never configured and stopped (`/etc/docker` with no
+/// daemon.json, no pidfile): install skipped Docker, and the runtime was
+/// not there when dockerd next started.
+#[test]
+fn regression_docker_with_only_its_directory_was_skipped() {
+    let h = Host::new();
+    std::fs::remove_file(h.daemon_json()).unwrap();
+    let out = h.install(&[]);
+    let root = h.root.path().display();
+    assert!(
+        lines(&out).contains(&format!("{root}/etc/docker/daemon.json: added runtimes.oci-add-hooks")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+    let out = h.uninstall(&[]);
+    assert!(stdout(&out).contains("(install had created it, and it is empty now)"), "{}", stdout(&out));
+    assert!(!h.daemon_json().exists());
+    assert!(h.path("/etc/docker").is_dir(), "Docker's directory is not install's");
 }
