@@ -33,12 +33,21 @@ pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_and_rename(&dirfd, name, bytes, Some(owner), original.st_mode & 0o7777)
 }
 
-/// Writes `path` with `bytes` and permission bits `mode`, owned by the
-/// writer, whether or not it exists: a file that does is replaced whole.
+/// Writes the file `name` in the directory `dirfd`, which the caller
+/// opened (install opens the host's below --host-root, and nothing here
+/// may resolve their path again by name): with `mode`, owned by the writer
+/// whether or not it exists (a file that does is replaced whole); without,
+/// as `replace`, keeping the mode and owner of the file there.
 #[cfg(feature = "install")]
-pub(crate) fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let (dirfd, name) = open_parent(path)?;
-    write_and_rename(&dirfd, name, bytes, None, mode)
+pub(crate) fn write_at(dirfd: &impl AsFd, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    match mode {
+        Some(mode) => write_and_rename(dirfd, name, bytes, None, mode),
+        None => {
+            let original = rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            let owner = (Uid::from_raw(original.st_uid), Gid::from_raw(original.st_gid));
+            write_and_rename(dirfd, name, bytes, Some(owner), original.st_mode & 0o7777)
+        }
+    }
 }
 
 /// The directory `path` is in, opened, and its name there.
@@ -151,6 +160,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    /// `write_at` with a mode, by path, as install uses it.
+    #[cfg(feature = "install")]
+    fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+        let (dirfd, name) = open_parent(path)?;
+        write_at(&dirfd, name, bytes, Some(mode))
     }
 
     fn entries(dir: &Path) -> Vec<String> {

@@ -17,12 +17,11 @@ use serde_json::{Map, Value};
 
 use super::daemon_json::{self, Change, Doc, Runtime};
 use super::dockerd::{self, Found, Want};
-use super::files::{backup, remove_file};
-use super::host::Host;
+use super::files::{backup, host_file, remove_file};
+use super::host::{Host, HostFile};
 use super::manifest;
 use super::options::Options;
-use super::step::{say, InstallError};
-use crate::atomic;
+use super::step::{io_err, say, InstallError};
 
 /// The Docker step as planned: the edits of `daemon.json` files, worked
 /// out before any is written, the dockerd to reload and what it must show
@@ -38,6 +37,8 @@ pub(crate) struct DockerWork {
 }
 
 struct Edit {
+    file: HostFile,
+    /// `file.here()`.
     here: PathBuf,
     original: Option<Vec<u8>>,
     /// The document as read, and as it is to be.
@@ -105,11 +106,12 @@ impl DockerWork {
 
     /// The edit of the file at host path `config`, read and parsed once.
     fn edit(&mut self, host: &Host, config: &str) -> Result<&mut Edit, InstallError> {
-        let here = host.path(config, true);
+        let file = host_file(host, config, true)?;
+        let here = file.here().to_owned();
         if let Some(i) = self.edits.iter().position(|e| e.here == here) {
             return Ok(&mut self.edits[i]);
         }
-        let original = match std::fs::read(&here) {
+        let original = match file.read() {
             Ok(b) => Some(b),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(InstallError::Io { path: here, what: "read", err: e }),
@@ -118,6 +120,7 @@ impl DockerWork {
             .map_err(|err| InstallError::DaemonJson { path: here.clone(), err })?;
         let before = doc.config.clone();
         self.edits.push(Edit {
+            file,
             here,
             original,
             before,
@@ -133,7 +136,8 @@ impl DockerWork {
     /// Removes the registration `d` describes.
     fn undo(&mut self, host: &Host, d: &manifest::Docker) -> Result<(), InstallError> {
         self.involved = true;
-        if !host.path(&d.config, true).exists() {
+        let config = host_file(host, &d.config, true)?;
+        if !config.exists().map_err(io_err(config.here(), "look at"))? {
             return Ok(());
         }
         let e = self.edit(host, &d.config)?;
@@ -153,24 +157,27 @@ impl DockerWork {
         rt: &Runtime,
         old: Option<&manifest::Docker>,
     ) -> Result<Option<manifest::Docker>, InstallError> {
-        let here = host.path(&o.docker_config, true);
-        let pidfile = host.path(&o.docker_pidfile, true);
+        let config = host_file(host, &o.docker_config, true)?;
+        let here = config.here().to_owned();
+        let pidfile = host_file(host, &o.docker_pidfile, true)?;
         // Docker installed but never configured, and stopped, has its
         // directory (/etc/docker) and nothing else: it reads the runtime
         // from the file install creates when it next starts.
+        let dir_found = config.locate().is_ok();
         let dir = here.parent().unwrap_or(Path::new("/"));
-        if !here.exists() && !dir.is_dir() && !pidfile.exists() {
+        let exists = |f: &HostFile| f.exists().map_err(io_err(f.here(), "look at"));
+        if !exists(&config)? && !dir_found && !exists(&pidfile)? {
             say(format_args!(
                 "Docker: none of {}, {} and {} exists: Docker is not set up here, skipped (--no-docker says so \
                  quietly)",
                 here.display(),
                 dir.display(),
-                pidfile.display()
+                pidfile.here().display()
             ));
             return Ok(None);
         }
         self.involved = true;
-        if let Some(dir) = here.parent().filter(|d| !d.is_dir()) {
+        if !dir_found {
             return Err(InstallError::Refused {
                 path: dir.to_owned(),
                 why: "does not exist, so there is nowhere to create daemon.json (is Docker installed? --docker-config, --no-docker)".into(),
@@ -211,7 +218,13 @@ impl DockerWork {
         if !self.involved || !o.reload {
             return Ok(None);
         }
-        dockerd::find(&host.path(&o.docker_pidfile, true)).map(Some).map_err(InstallError::Dockerd)
+        let pidfile = host_file(host, &o.docker_pidfile, true)?;
+        let text = match pidfile.read() {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(pidfile.here(), "read")(e)),
+        };
+        dockerd::find(pidfile.here(), text.as_deref()).map(Some).map_err(InstallError::Dockerd)
     }
 
     /// Writes the edits that change something (after a one-time backup);
@@ -228,14 +241,14 @@ impl DockerWork {
             }
             changed = true;
             if let Some(original) = &e.original {
-                backup(&e.here, original)?;
+                backup(&e.file, original)?;
             }
             let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
             match shown {
                 Some((shown, kept)) => {
                     let mut doc = e.doc.clone();
                     doc.config = shown;
-                    write_daemon_json(&e.here, &daemon_json::to_bytes(&doc), e.original.is_some())?;
+                    write_daemon_json(&e.file, &daemon_json::to_bytes(&doc), e.original.is_some())?;
                     e.pending = Some(kept);
                 }
                 None => e.write_final()?,
@@ -266,20 +279,22 @@ impl DockerWork {
 impl Edit {
     fn write_final(&self) -> Result<(), InstallError> {
         if self.remove_if_empty && self.doc.config.is_empty() {
-            remove_file(&self.here)?;
+            remove_file(&self.file)?;
             say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
             return Ok(());
         }
-        write_daemon_json(&self.here, &daemon_json::to_bytes(&self.doc), self.original.is_some())
+        write_daemon_json(&self.file, &daemon_json::to_bytes(&self.doc), self.original.is_some())
     }
 }
 
-fn write_daemon_json(here: &Path, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
-    match existed {
-        true => atomic::replace(here, bytes),
-        false => atomic::create_or_replace(here, bytes, 0o644),
-    }
-    .map_err(|err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err })
+/// Writes it whole: with the mode and owner it has, or, when install
+/// creates it, 0644.
+fn write_daemon_json(file: &HostFile, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
+    file.write(bytes, (!existed).then_some(0o644)).map_err(|err| InstallError::Io {
+        path: file.here().to_owned(),
+        what: "write (left unchanged)",
+        err,
+    })
 }
 
 /// Has dockerd reload, if it runs and the file changed or it has not yet
@@ -304,8 +319,8 @@ fn reload(
         }
         Some(Found::Dockerd(pid)) => pid,
     };
-    let socket = host.path(&o.docker_socket, true);
-    let socket = socket.exists().then_some(socket);
+    let socket = host_file(host, &o.docker_socket, true)?;
+    let socket = socket.exists().unwrap_or(false).then_some(socket);
     let needed = changed
         || match (&socket, &want) {
             (Some(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
@@ -325,7 +340,7 @@ fn reload(
         (Some(_), None) => say(format_args!("dockerd (pid {pid}): SIGHUP sent")),
         (None, _) => say(format_args!(
             "dockerd (pid {pid}): SIGHUP sent; not confirmed (no socket {})",
-            host.path(&o.docker_socket, true).display()
+            host_file(host, &o.docker_socket, true)?.here().display()
         )),
     }
     Ok(())

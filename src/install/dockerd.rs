@@ -11,12 +11,13 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 use serde_json::{Map, Value};
+
+use super::host::HostFile;
 
 /// The process name dockerd runs under.
 const COMM: &str = "dockerd";
@@ -71,16 +72,12 @@ pub(crate) enum Found {
     NotRunning(String),
 }
 
-/// Reads `pidfile` and checks that its pid is a live dockerd.
-pub(crate) fn find(pidfile: &Path) -> Result<Found, DockerdError> {
+/// Checks that the pid in `pidfile` (its bytes, `None`: there is none)
+/// is a live dockerd.
+pub(crate) fn find(pidfile: &Path, text: Option<&[u8]>) -> Result<Found, DockerdError> {
     let err = |why: String| DockerdError::Pidfile { path: pidfile.to_owned(), why };
-    let text = match std::fs::read_to_string(pidfile) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Found::NotRunning(format!("no pidfile {}", pidfile.display())))
-        }
-        Err(e) => return Err(err(format!("cannot read: {e}"))),
-    };
+    let Some(text) = text else { return Ok(Found::NotRunning(format!("no pidfile {}", pidfile.display()))) };
+    let text = String::from_utf8_lossy(text);
     let pid = text
         .trim()
         .parse::<i32>()
@@ -132,7 +129,7 @@ impl Want {
 }
 
 /// Polls `GET /info` until `Runtimes` shows `want` for `name`.
-pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdError> {
+pub(crate) fn confirm(socket: &HostFile, name: &str, want: &Want) -> Result<(), DockerdError> {
     let start = Instant::now();
     loop {
         let runtimes = runtimes(socket)?;
@@ -141,7 +138,7 @@ pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), Dock
         }
         if start.elapsed() >= CONFIRM_TIMEOUT {
             return Err(DockerdError::NotConfirmed {
-                socket: socket.to_owned(),
+                socket: socket.here().to_owned(),
                 name: name.to_owned(),
                 want: want.clone(),
                 runtimes: crate::json::json_text(&Value::Object(runtimes)),
@@ -152,14 +149,14 @@ pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), Dock
 }
 
 /// Whether `GET /info` shows `want` for `name` now.
-pub(crate) fn shows(socket: &Path, name: &str, want: &Want) -> Result<bool, DockerdError> {
+pub(crate) fn shows(socket: &HostFile, name: &str, want: &Want) -> Result<bool, DockerdError> {
     Ok(want.met(&runtimes(socket)?, name))
 }
 
 /// `Runtimes` from `GET /info`.
-fn runtimes(socket: &Path) -> Result<Map<String, Value>, DockerdError> {
-    let err = |why: String| DockerdError::Socket { path: socket.to_owned(), why };
-    let mut stream = UnixStream::connect(socket).map_err(|e| err(format!("cannot connect: {e}")))?;
+fn runtimes(socket: &HostFile) -> Result<Map<String, Value>, DockerdError> {
+    let err = |why: String| DockerdError::Socket { path: socket.here().to_owned(), why };
+    let mut stream = socket.connect().map_err(|e| err(format!("cannot connect: {e}")))?;
     let io = |e: io::Error| err(e.to_string());
     stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
     stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
@@ -262,25 +259,29 @@ mod tests {
         );
     }
 
+    fn find_in(pidfile: &Path) -> Result<Found, DockerdError> {
+        find(pidfile, std::fs::read(pidfile).ok().as_deref())
+    }
+
     #[test]
     fn the_pidfile_must_name_a_live_dockerd() {
         let dir = std::env::temp_dir().join(format!("oah-dockerd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pidfile = dir.join("docker.pid");
-        assert_eq!(find(&pidfile).unwrap(), Found::NotRunning(format!("no pidfile {}", pidfile.display())));
+        assert_eq!(find_in(&pidfile).unwrap(), Found::NotRunning(format!("no pidfile {}", pidfile.display())));
         std::fs::write(&pidfile, "junk\n").unwrap();
         assert_eq!(
-            find(&pidfile).unwrap_err().to_string(),
+            find_in(&pidfile).unwrap_err().to_string(),
             format!("{}: does not hold a process id: \"junk\"", pidfile.display())
         );
         // pid 2^22+1 is above Linux's pid_max limit, so never alive.
         std::fs::write(&pidfile, "4194305").unwrap();
         assert!(
-            matches!(find(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running"))
+            matches!(find_in(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running"))
         );
         // This test process is not dockerd, and is not signalled.
         std::fs::write(&pidfile, std::process::id().to_string()).unwrap();
-        let err = find(&pidfile).unwrap_err().to_string();
+        let err = find_in(&pidfile).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}: pid {} is ", pidfile.display(), std::process::id())), "{err}");
         assert!(err.contains("not dockerd (a stale pidfile?); not signalled"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -34,7 +34,6 @@ mod step;
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,8 +43,8 @@ use crate::hooks;
 use crate::runtime::FileId;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
-use files::{create_dir, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
-use host::Host;
+use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
+use host::{Host, HostFile};
 use manifest::Record;
 use options::{Options, HELP};
 pub(crate) use step::InstallError;
@@ -63,10 +62,8 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
         true => Some(signals::block_stop_signals().map_err(io_err(Path::new("(signals)"), "block SIGTERM"))?),
         false => None,
     };
-    let host = Host::new(o.host_root.clone());
-    if !host.root().is_dir() {
-        return Err(InstallError::Refused { path: o.host_root.clone(), why: "--host-root: not a directory".into() });
-    }
+    let host = Host::open(o.host_root.clone())
+        .map_err(|e| InstallError::Refused { path: o.host_root.clone(), why: format!("--host-root: {e}") })?;
     match action {
         Action::Install => {
             let exe_path = Path::new("/proc/self/exe");
@@ -94,8 +91,8 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
 
 /// What an install will do, worked out by reading and checking only.
 struct InstallPlan {
-    /// The install record, here.
-    record: PathBuf,
+    /// The install record.
+    record: HostFile,
     old: Record,
     /// The record once the install is done.
     new: Record,
@@ -126,30 +123,31 @@ struct HookPut {
 
 /// Plans the install of `exe`, the bytes of this executable.
 fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, InstallError> {
-    let record = host.path(&o.record(), false);
+    let record = host_file(host, &o.record(), false)?;
     let old = read_record(&record)?.unwrap_or_default();
 
     let hooks_dir = o.hooks_dir();
     let mut hooks = Vec::new();
     for h in collect_hooks(&o.hooks)? {
         let host_path = format!("{hooks_dir}/{}", h.name);
-        let here = host.path(&host_path, false);
-        if !old.hooks.contains(&host_path) && here.symlink_metadata().is_ok() {
+        let file = host_file(host, &host_path, false)?;
+        if !old.hooks.contains(&host_path) && file.exists().map_err(io_err(file.here(), "look at"))? {
             return Err(InstallError::Refused {
-                path: here,
+                path: file.here().to_owned(),
                 why: format!(
                     "exists and was not put there by install (it is not in {}); not replaced with {}: \
                      remove it, or give the hook file another name",
-                    record.display(),
+                    record.here().display(),
                     h.source.display()
                 ),
             });
         }
-        hooks.push((host_path, HookPut { put: Put::new(here, h.bytes, 0o644), source: h.source }));
+        hooks.push((host_path, HookPut { put: Put::new(file, h.bytes, 0o644), source: h.source }));
     }
-    let hooks_dir_here = host.path(&hooks_dir, true);
-    if let Ok(meta) = hooks_dir_here.metadata() {
-        hook_files::check_trusted(&hooks_dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
+    let hooks_dir_here = host_file(host, &hooks_dir, true)?;
+    if let Ok(st) = hooks_dir_here.lstat() {
+        let euid = rustix::process::geteuid().as_raw();
+        hook_files::check_trusted(hooks_dir_here.here(), st.st_uid, st.st_mode, euid)
             .map_err(InstallError::HookFiles)?;
     }
 
@@ -158,7 +156,7 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         check_dropin_is_ours(host, d, &old)?;
     }
     let binary_path = o.binary();
-    let binary_here = host.path(&binary_path, false);
+    let binary_here = host_file(host, &binary_path, false)?;
     let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary_path.as_str()), &exe, &record)?;
     let rt = Runtime {
         name: o.runtime_name.clone(),
@@ -185,13 +183,16 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
     stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
 
-    let dropin = dropin.map(|d| {
-        let text = containerd::dropin(&o.runtime_name, &binary_path);
-        Put::new(host.path(&d, false), text.into_bytes(), 0o644)
-    });
+    let dropin = match dropin {
+        Some(d) => {
+            let text = containerd::dropin(&o.runtime_name, &binary_path);
+            Some(Put::new(host_file(host, &d, false)?, text.into_bytes(), 0o644))
+        }
+        None => None,
+    };
     let binary = match ours {
         true => Binary::Put(Put::new(binary_here, exe, 0o755)),
-        false => Binary::Foreign { here: binary_here, sha: sha256::hex(&exe) },
+        false => Binary::Foreign { here: binary_here.here().to_owned(), sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
     Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, docker, stale })
@@ -245,19 +246,19 @@ impl InstallPlan {
 
 /// What an uninstall will do: undo what the record says install did.
 struct UninstallPlan {
-    record: PathBuf,
+    record: HostFile,
     old: Record,
     docker: DockerWork,
 }
 
 fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
-    let record = host.path(&o.record(), false);
+    let record = host_file(host, &o.record(), false)?;
     let old = match read_record(&record)? {
         Some(r) => r,
         None => {
             say(format_args!(
                 "{}: no install record; removing what the options name, where it is ours",
-                record.display()
+                record.here().display()
             ));
             unrecorded(host, o)?
         }
@@ -291,12 +292,13 @@ impl UninstallPlan {
 /// files cannot be told apart from anyone else's, so they stay.
 fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let binary = o.binary();
-    let here = host.path(&binary, false);
+    let here = host_file(host, &binary, false)?;
     let exe = std::fs::read("/proc/self/exe").ok();
-    let same = exe.is_some() && !is_this_executable(&here) && std::fs::read(&here).ok() == exe;
+    let same = exe.is_some() && !is_this_executable(&here) && here.read().ok() == exe;
     let dropin_ours = o.containerd
-        && std::fs::read_to_string(host.path(containerd::DROPIN, false))
-            .is_ok_and(|t| t.starts_with(containerd::HEADER));
+        && host_file(host, containerd::DROPIN, false)?
+            .read()
+            .is_ok_and(|t| t.starts_with(containerd::HEADER.as_bytes()));
     Ok(Record {
         binary: same.then_some(binary.clone()),
         docker: o.docker.then(|| manifest::Docker {
@@ -317,18 +319,18 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
 /// postinst command `install --bin-dir /usr/bin` runs) belongs to that:
 /// the same program is left in place and not recorded, so uninstall
 /// leaves it; another one is not replaced, as with hook files.
-fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Result<bool, InstallError> {
-    if recorded || here.symlink_metadata().is_err() {
+fn binary_is_ours(here: &HostFile, recorded: bool, exe: &[u8], record: &HostFile) -> Result<bool, InstallError> {
+    if recorded || here.lstat().is_err() {
         return Ok(true);
     }
-    match std::fs::read(here) {
+    match here.read() {
         Ok(bytes) if bytes == exe => Ok(false),
         _ => Err(InstallError::Refused {
-            path: here.to_owned(),
+            path: here.here().to_owned(),
             why: format!(
                 "exists and was not put there by install (it is not in {}); not replaced with this executable: \
                  remove it, or give another --bin-dir",
-                record.display()
+                record.here().display()
             ),
         }),
     }
@@ -338,9 +340,9 @@ fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Res
 /// install would put it, as a package's `/usr/bin/oci-add-hooks` with
 /// `--bin-dir /usr/bin`. Install never copies a binary onto itself, so
 /// such a file was put there by something else (dpkg, rpm), which owns it.
-fn is_this_executable(here: &Path) -> bool {
+fn is_this_executable(here: &HostFile) -> bool {
     let exe = FileId::current_exe();
-    exe.is_some() && FileId::of_path(here) == exe
+    exe.is_some() && here.lstat().ok().map(|st| FileId { dev: st.st_dev, ino: st.st_ino }) == exe
 }
 
 /// A hook file to install: its name in hooks.d, where it came from, its bytes.
@@ -389,20 +391,21 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
 }
 
 fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), InstallError> {
-    let here = host.path(dropin, false);
+    let here = host_file(host, dropin, false)?;
     let ours = old.containerd.as_deref() == Some(dropin)
-        || std::fs::read_to_string(&here).is_ok_and(|t| t.starts_with(containerd::HEADER));
-    if !ours && here.symlink_metadata().is_ok() {
+        || here.read().is_ok_and(|t| t.starts_with(containerd::HEADER.as_bytes()));
+    if !ours && here.lstat().is_ok() {
         return Err(InstallError::Refused {
-            path: here,
+            path: here.here().to_owned(),
             why: "exists and was not written by install; not replaced: remove or rename it".into(),
         });
     }
     Ok(())
 }
 
-fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
-    match std::fs::read(path) {
+fn read_record(file: &HostFile) -> Result<Option<Record>, InstallError> {
+    let path = file.here();
+    match file.read() {
         Ok(bytes) => Record::parse(&bytes).map(Some).map_err(|err| InstallError::Record { path: path.to_owned(), err }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
@@ -410,14 +413,14 @@ fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).
-fn write_record(path: &Path, record: Option<&Record>) -> Result<(), InstallError> {
+fn write_record(file: &HostFile, record: Option<&Record>) -> Result<(), InstallError> {
     match record {
         Some(r) => {
-            Put::new(path.to_owned(), r.to_bytes(), 0o644).apply()?;
+            Put::new(file.clone(), r.to_bytes(), 0o644).apply()?;
         }
         None => {
-            if remove_file(path)? {
-                say(format_args!("removed {}", path.display()));
+            if remove_file(file)? {
+                say(format_args!("removed {}", file.here().display()));
             }
         }
     }
@@ -500,7 +503,7 @@ mod tests {
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
 
-        let plan = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).unwrap();
+        let plan = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).unwrap();
         assert_eq!(host.tree(), before, "a plan writes nothing");
         assert_eq!(
             plan.create_dirs,
@@ -536,7 +539,7 @@ mod tests {
         host.write("/etc/docker/daemon.json", "{}\n");
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
         let installed = host.tree();
 
@@ -557,7 +560,7 @@ mod tests {
         let src = FakeHost::new("stale-src");
         let a = src.write("/10-a.json", HOOK);
         let b = src.write("/20-b.json", HOOK);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         let both = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--hooks", b.to_str().unwrap()]);
         plan_install(&h, &both, EXE.to_vec()).unwrap().apply(&h, &both).unwrap();
 
@@ -577,7 +580,7 @@ mod tests {
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
-        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
         assert!(
             err.starts_with(&format!("{}/10-a.json: exists and was not put there by install", hooks_d(&host))),
             "{err}"
@@ -593,7 +596,7 @@ mod tests {
         let dir = host.here("/etc/oci-add-hooks/hooks.d");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let o = host.options(Action::Install, &[]);
-        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
     }
 
@@ -603,7 +606,7 @@ mod tests {
         let src = FakeHost::new("undo-src");
         host.write("/etc/docker/daemon.json", "{\n  \"debug\": true\n}\n");
         let hook = src.write("/10-a.json", HOOK);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         let before = host.tree();
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();

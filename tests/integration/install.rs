@@ -890,3 +890,31 @@ fn regression_docker_with_only_its_directory_was_skipped() {
     assert!(!h.daemon_json().exists());
     assert!(h.path("/etc/docker").is_dir(), "Docker's directory is not install's");
 }
+
+/// The repro of issue 12: a chain of 41 links whose last is absolute. The
+/// installer stopped following after 40 and kept the 41st in the path, which
+/// the kernel then resolved from the installer's own root: a daemon.json
+/// outside the host root was rewritten, and a .bak left beside it.
+#[test]
+fn regression_the_41st_link_led_install_out_of_the_host_root() {
+    let h = Host::new();
+    let outside = TempDir::new("outside");
+    write(&outside.join("daemon.json"), "{}\n", 0o644);
+    for i in 0..40 {
+        std::os::unix::fs::symlink(format!("/l{}", i + 1), h.path(&format!("/l{i}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(outside.path(), h.path("/l40")).unwrap();
+    let tree = h.tree();
+    let out = h.run("install", &["--docker-config", "/l0/daemon.json"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: cannot resolve below --host-root: Too many levels of symbolic links (os error 40)",
+            h.path("/l0/daemon.json").display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(outside.join("daemon.json")).unwrap(), "{}\n");
+    let left: Vec<_> = std::fs::read_dir(outside.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["daemon.json"], "no backup or temporary file outside the root");
+    assert_eq!(h.tree(), tree);
+}
