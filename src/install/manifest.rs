@@ -6,7 +6,9 @@
 //! as the host sees them, so the record means the same whether install ran
 //! on the host or in the installer image with the host under `/host`).
 //! Pure: `install` reads and writes the file. It must never guess: a record
-//! that does not parse is an error, not an empty record.
+//! that does not parse is an error, not an empty record, and so is one that
+//! names a path install could not have written (`check`, with a `Rule` per
+//! field: uninstall removes what the record names).
 
 use std::fmt;
 
@@ -55,7 +57,93 @@ impl fmt::Display for RecordError {
     }
 }
 
+/// Where the paths of one field of the record may be: what install could
+/// have written there. A field added to the record adds its rule (CRI-O's
+/// hook files: `Place::In` its hooks directory; containerd's config.toml:
+/// `Place::Exactly`); a field without one is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub(crate) field: &'static str,
+    pub(crate) place: Place,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A file directly in `dir` whose name ends in `suffix` (and is more
+    /// than it): a hook file in hooks.d.
+    In { dir: String, suffix: &'static str },
+    /// A file called `name`, directly in whatever directory: the binary, in
+    /// the bin dir of the install that put it there.
+    Named(&'static str),
+    /// This path and no other: a drop-in.
+    Exactly(String),
+    /// Any path: a directory install created, removed only when empty, and
+    /// the daemon.json it edited, of which only its own entry is undone.
+    Anywhere,
+}
+
+impl Place {
+    fn allows(&self, path: &str) -> bool {
+        let (dir, name) = path.rsplit_once('/').unwrap_or_default();
+        let dir = if dir.is_empty() { "/" } else { dir };
+        match self {
+            Place::In { dir: d, suffix } => dir == d && name.len() > suffix.len() && name.ends_with(suffix),
+            Place::Named(n) => name == *n,
+            Place::Exactly(p) => path == p,
+            Place::Anywhere => true,
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::In { dir, suffix } => write!(f, "a *{suffix} file directly in {dir}"),
+            Place::Named(name) => write!(f, "a file called {name}"),
+            Place::Exactly(path) => write!(f, "{path} itself"),
+            Place::Anywhere => f.write_str("an absolute path"),
+        }
+    }
+}
+
+/// An absolute path of plain components: no `.`, `..` or empty one.
+fn is_clean(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|rest| rest.split('/').all(|c| !c.is_empty() && c != "." && c != ".."))
+}
+
 impl Record {
+    /// Every path the record names that uninstall would remove or edit,
+    /// with its field (`hooks[0]`) and the field's rule name (`hooks`).
+    fn paths(&self) -> Vec<(String, &'static str, &str)> {
+        let mut out = Vec::new();
+        for (rule, paths) in [("hooks", &self.hooks), ("created-dirs", &self.created_dirs)] {
+            out.extend(paths.iter().enumerate().map(|(i, p)| (format!("{rule}[{i}]"), rule, p.as_str())));
+        }
+        let one = [("binary", &self.binary), ("containerd", &self.containerd)];
+        out.extend(one.iter().filter_map(|(f, p)| p.as_deref().map(|p| (f.to_string(), *f, p))));
+        if let Some(d) = &self.docker {
+            out.push(("docker.config".into(), "docker.config", d.config.as_str()));
+        }
+        out
+    }
+
+    /// Refuses a path that no rule of its field allows: each is one install
+    /// could have written, or nothing is removed.
+    pub(crate) fn check(&self, rules: &[Rule]) -> Result<(), RecordError> {
+        for (field, rule, path) in self.paths() {
+            let place = rules.iter().find(|r| r.field == rule).map(|r| &r.place);
+            let why = match place {
+                None => format!("{path:?}: no rule says where install writes this field, so it is not removed"),
+                Some(place) if !is_clean(path) || !place.allows(path) => {
+                    format!("{path:?}: not a path install writes here ({place}), so uninstall will not remove it")
+                }
+                Some(_) => continue,
+            };
+            return Err(RecordError { field, why });
+        }
+        Ok(())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         *self == Record::default()
     }
@@ -242,6 +330,55 @@ mod tests {
         // Another file or runtime: the old one, still to be undone.
         again.docker.as_mut().unwrap().runtime = "other".into();
         assert_eq!(full().union(&again).docker, full().docker);
+    }
+
+    fn rules() -> [Rule; 5] {
+        [
+            Rule { field: "hooks", place: Place::In { dir: "/etc/oci-add-hooks/hooks.d".into(), suffix: ".json" } },
+            Rule { field: "binary", place: Place::Named("oci-add-hooks") },
+            Rule { field: "containerd", place: Place::Exactly("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()) },
+            Rule { field: "created-dirs", place: Place::Anywhere },
+            Rule { field: "docker.config", place: Place::Anywhere },
+        ]
+    }
+
+    #[test]
+    fn regression_uninstall_removed_any_path_the_record_named() {
+        assert_eq!(full().check(&rules()), Ok(()));
+        let e = |r: Record| r.check(&rules()).unwrap_err().to_string();
+        let hook = |p: &str| Record { hooks: vec!["/etc/oci-add-hooks/hooks.d/10-a.json".into(), p.into()], ..full() };
+        assert_eq!(
+            e(hook("/etc/ssh/sshd_config")),
+            "hooks[1]: \"/etc/ssh/sshd_config\": not a path install writes here (a *.json file directly in \
+             /etc/oci-add-hooks/hooks.d), so uninstall will not remove it"
+        );
+        for bad in [
+            "/etc/oci-add-hooks/hooks.d/sub/x.json",
+            "/etc/oci-add-hooks/hooks.d/.json",
+            "/etc/oci-add-hooks/hooks.d/../../ssh/x.json",
+            "/etc/oci-add-hooks/hooks.d/./x.json",
+            "etc/oci-add-hooks/hooks.d/x.json",
+            "/etc/oci-add-hooks/hooks.d//x.json",
+        ] {
+            assert!(e(hook(bad)).starts_with("hooks[1]: "), "{bad}");
+        }
+        let binary = |p: &str| Record { binary: Some(p.into()), ..full() };
+        assert_eq!(full().check(&rules()), binary("/opt/bin/oci-add-hooks").check(&rules()));
+        assert!(e(binary("/usr/bin/sudo"))
+            .starts_with("binary: \"/usr/bin/sudo\": not a path install writes here (a file called oci-add-hooks)"));
+        let dropin = Record { containerd: Some("/etc/containerd/config.toml".into()), ..full() };
+        assert!(e(dropin).contains("(/etc/containerd/conf.d/99-oci-add-hooks.toml itself)"));
+        let dirs = Record { created_dirs: vec!["/var/../etc".into()], ..full() };
+        assert!(
+            e(dirs).starts_with("created-dirs[0]: \"/var/../etc\": not a path install writes here (an absolute path)")
+        );
+        // A field without a rule is refused, whatever it names.
+        let only_binary = Record { binary: Some("/usr/local/bin/oci-add-hooks".into()), ..Record::default() };
+        assert_eq!(
+            only_binary.check(&rules()[..1]).unwrap_err().to_string(),
+            "binary: \"/usr/local/bin/oci-add-hooks\": no rule says where install writes this field, so it is not \
+             removed"
+        );
     }
 
     #[test]

@@ -37,15 +37,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::args::{Action, HOOK_CONFIG_PATH, RUNTIME_PATH};
-use crate::hook_files;
+use crate::args::{Action, HOOK_CONFIG_PATH, PROGRAM, RUNTIME_PATH};
+use crate::hook_files::{self, LoadError};
 use crate::hooks;
 use crate::runtime::FileId;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
 use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
 use host::{Host, HostFile};
-use manifest::Record;
+use manifest::{Place, Record, Rule};
 use options::{Options, HELP};
 pub(crate) use step::InstallError;
 use step::{io_err, say};
@@ -124,7 +124,7 @@ struct HookPut {
 /// Plans the install of `exe`, the bytes of this executable.
 fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, InstallError> {
     let record = host_file(host, &o.record(), false)?;
-    let old = read_record(&record)?.unwrap_or_default();
+    let old = read_record(&record, o)?.unwrap_or_default();
 
     let hooks_dir = o.hooks_dir();
     let mut hooks = Vec::new();
@@ -253,7 +253,7 @@ struct UninstallPlan {
 
 fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
     let record = host_file(host, &o.record(), false)?;
-    let old = match read_record(&record)? {
+    let old = match read_record(&record, o)? {
         Some(r) => r,
         None => {
             say(format_args!(
@@ -403,13 +403,47 @@ fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), I
     Ok(())
 }
 
-fn read_record(file: &HostFile) -> Result<Option<Record>, InstallError> {
+/// Reads the install record, which says what uninstall (and a later
+/// install) removes: held to the hook files' trust rules (owned by root or
+/// us, not writable by group or others, the file and its directory), and
+/// every path in it checked by `record_rules`.
+fn read_record(file: &HostFile, o: &Options) -> Result<Option<Record>, InstallError> {
     let path = file.here();
-    match file.read() {
-        Ok(bytes) => Record::parse(&bytes).map(Some).map_err(|err| InstallError::Record { path: path.to_owned(), err }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
+    let (bytes, st, dir) = match file.read_with_stat() {
+        Ok(read) => read,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
+    };
+    let euid = rustix::process::geteuid().as_raw();
+    let dir_path = path.parent().unwrap_or(Path::new("/"));
+    for (p, st) in [(dir_path, dir), (path, st)] {
+        hook_files::check_trusted(p, st.st_uid, st.st_mode, euid).map_err(|e| match e {
+            LoadError::Unsafe { path, why } => InstallError::Refused {
+                path,
+                why: format!(
+                    "{why}; {} is install's record of what uninstall removes, and is trusted only as a hook file \
+                     would be: nothing is changed",
+                    file.here().display()
+                ),
+            },
+            e => InstallError::HookFiles(e),
+        })?;
     }
+    let record = Record::parse(&bytes).map_err(|err| InstallError::Record { path: path.to_owned(), err })?;
+    record.check(&record_rules(o)).map_err(|err| InstallError::Record { path: path.to_owned(), err })?;
+    Ok(Some(record))
+}
+
+/// Where install writes what each field of the record names (a new field
+/// adds its rule here, or the record is refused).
+fn record_rules(o: &Options) -> [Rule; 5] {
+    [
+        Rule { field: "hooks", place: Place::In { dir: o.hooks_dir(), suffix: ".json" } },
+        Rule { field: "binary", place: Place::Named(PROGRAM) },
+        Rule { field: "containerd", place: Place::Exactly(containerd::DROPIN.into()) },
+        Rule { field: "created-dirs", place: Place::Anywhere },
+        Rule { field: "docker.config", place: Place::Anywhere },
+    ]
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).

@@ -918,3 +918,82 @@ fn regression_the_41st_link_led_install_out_of_the_host_root() {
     assert_eq!(left, ["daemon.json"], "no backup or temporary file outside the root");
     assert_eq!(h.tree(), tree);
 }
+
+/// A record writable by a non-root user (`{"hooks":["/etc/ssh/sshd_config"]}`)
+/// made uninstall delete /etc/ssh/sshd_config: the record is now trusted only
+/// as a hook file is, and names only paths install could have written.
+#[test]
+fn regression_uninstall_removed_whatever_the_install_record_named() {
+    let h = Host::new();
+    let sshd = h.path("/etc/ssh/sshd_config");
+    write(&sshd, "PermitRootLogin no\n", 0o644);
+    let record = h.path("/etc/oci-add-hooks/installed.json");
+    write(&record, r#"{"hooks": ["/etc/ssh/sshd_config"]}"#, 0o666);
+    let trusted_as_hooks = format!(
+        "; {} is install's record of what uninstall removes, and is trusted only as a hook file would be: nothing is \
+         changed",
+        record.display()
+    );
+    let config_dir = h.path("/etc/oci-add-hooks");
+    type Prepare<'a> = Box<dyn Fn() + 'a>;
+    let cases: [(&str, Prepare, String); 4] = [
+        (
+            "mode 0666",
+            Box::new(|| {}),
+            format!(
+                "oci-add-hooks: {}: writable by group or others (mode 0666); hooks run as root, so only the owner may \
+                 write hook files and directories (chmod go-w){trusted_as_hooks}",
+                record.display()
+            ),
+        ),
+        (
+            "owned by nobody",
+            Box::new(|| {
+                std::fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+                std::os::unix::fs::chown(&record, Some(65534), None).unwrap();
+            }),
+            format!(
+                "oci-add-hooks: {}: owned by uid 65534; hooks run as root, so hook files and directories must be owned \
+                 by root{trusted_as_hooks}",
+                record.display()
+            ),
+        ),
+        (
+            "its directory mode 0777",
+            Box::new(|| {
+                std::os::unix::fs::chown(&record, Some(0), None).unwrap();
+                std::fs::set_permissions(&config_dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+            }),
+            format!(
+                "oci-add-hooks: {}: writable by group or others (mode 0777); hooks run as root, so only the owner may \
+                 write hook files and directories (chmod go-w){trusted_as_hooks}",
+                config_dir.display()
+            ),
+        ),
+        (
+            "trusted, but naming a path install never writes",
+            Box::new(|| {
+                std::fs::set_permissions(&config_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            }),
+            format!(
+                "oci-add-hooks: {}: hooks[0]: \"/etc/ssh/sshd_config\": not a path install writes here (a *.json file \
+                 directly in /etc/oci-add-hooks/hooks.d), so uninstall will not remove it; this is install's record of \
+                 what it put on the host, so nothing is changed until it is fixed or removed",
+                record.display()
+            ),
+        ),
+    ];
+    for (what, prepare, message) in cases {
+        prepare();
+        let tree = h.tree();
+        let daemon_json = std::fs::read(h.daemon_json()).unwrap();
+        for action in ["uninstall", "install"] {
+            let out = h.run(action, &[]);
+            assert_fails_with(&out, &message);
+            assert_eq!(stdout(&out), "", "{what}: {action}");
+            assert_eq!(h.tree(), tree, "{what}: {action}");
+            assert_eq!(std::fs::read(&sshd).unwrap(), b"PermitRootLogin no\n");
+            assert_eq!(std::fs::read(h.daemon_json()).unwrap(), daemon_json);
+        }
+    }
+}
