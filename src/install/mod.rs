@@ -70,7 +70,7 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
             let exe = std::fs::read(exe_path).map_err(io_err(exe_path, "read this executable"))?;
             plan_install(&host, &o, exe)?.apply(&host, &o)?
         }
-        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host, &o)?,
+        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host)?,
     }
     if let Some(blocked) = blocked {
         let stays = match action {
@@ -236,7 +236,7 @@ impl InstallPlan {
                 Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
             ));
         }
-        self.docker.apply(host, o)?;
+        self.docker.apply()?;
         for p in &self.stale {
             remove(host, p)?;
         }
@@ -268,8 +268,8 @@ fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallErro
 }
 
 impl UninstallPlan {
-    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
-        self.docker.apply(host, o)?;
+    fn apply(self, host: &Host) -> Result<(), InstallError> {
+        self.docker.apply()?;
         let old = &self.old;
         for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
             remove(host, p)?;
@@ -656,7 +656,7 @@ mod tests {
                 &[Change::RemovedRuntime { name: "oci-add-hooks".into() }, Change::RemovedRuntimes][..]
             )]
         );
-        plan.apply(&h, &u).unwrap();
+        plan.apply(&h).unwrap();
         // As it was, but for the one-time backup install kept.
         let mut want = before;
         let backup = host.here("/etc/docker/daemon.json.oci-add-hooks.bak");

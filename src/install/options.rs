@@ -48,7 +48,9 @@ as the host sees them; they are read and written below --host-root.
   --docker-config FILE   (host) Docker's daemon.json (default: /etc/docker/daemon.json)
   --docker-pidfile FILE  (host) dockerd's pidfile (default: /var/run/docker.pid)
   --docker-socket FILE   (host) Docker's API socket, to confirm the reload
-                         (default: /var/run/docker.sock; not there: unconfirmed)
+                         (default: where dockerd listens: its -H unix://
+                         argument, else daemon.json's hosts, else
+                         /var/run/docker.sock; not there: unconfirmed)
   --no-reload            do not signal dockerd
   --containerd-config    also write (host) /etc/containerd/conf.d/99-oci-add-hooks.toml,
                          declaring the runtime for containerd's CRI plugin;
@@ -72,7 +74,8 @@ pub(crate) struct Options {
     pub(crate) docker: bool,
     pub(crate) docker_config: String,
     pub(crate) docker_pidfile: String,
-    pub(crate) docker_socket: String,
+    /// Given: this one; `None`: found from dockerd (`dockerd::api_socket`).
+    pub(crate) docker_socket: Option<String>,
     pub(crate) reload: bool,
     pub(crate) containerd: bool,
     pub(crate) wait: bool,
@@ -92,7 +95,7 @@ impl Default for Options {
             docker: true,
             docker_config: "/etc/docker/daemon.json".into(),
             docker_pidfile: "/var/run/docker.pid".into(),
-            docker_socket: "/var/run/docker.sock".into(),
+            docker_socket: None,
             reload: true,
             containerd: false,
             wait: false,
@@ -189,11 +192,13 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         (&mut o.config_dir, "--config-dir"),
         (&mut o.docker_config, "--docker-config"),
         (&mut o.docker_pidfile, "--docker-pidfile"),
-        (&mut o.docker_socket, "--docker-socket"),
     ] {
         if let Some(v) = utf8_value(&mut p, name)? {
             *field = host_path(name, v)?;
         }
+    }
+    if let Some(v) = utf8_value(&mut p, "--docker-socket")? {
+        o.docker_socket = Some(host_path("--docker-socket", v)?);
     }
     if let Some(v) = utf8_value(&mut p, "--runtime-path")? {
         o.runtime_path = v;
@@ -312,8 +317,8 @@ mod tests {
         assert_eq!(o.hooks, [PathBuf::from("/cfg/a.json"), PathBuf::from("/cfg/dir")]);
         assert_eq!((o.runtime_path.as_str(), o.runtime_name.as_str()), ("/usr/bin/crun", "hooked"));
         assert_eq!(
-            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_str()),
-            ("/d/daemon.json", "/d/pid", "/d/sock")
+            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_deref()),
+            ("/d/daemon.json", "/d/pid", Some("/d/sock"))
         );
         assert!(o.set_default && !o.docker && !o.reload && o.containerd && o.wait);
     }
@@ -331,7 +336,7 @@ mod tests {
             "(default: oci-add-hooks)",
             "/etc/docker/daemon.json)",
             "/var/run/docker.pid)",
-            "/var/run/docker.sock;",
+            "/var/run/docker.sock; not there",
         ] {
             assert!(HELP.contains(default), "{default}");
         }

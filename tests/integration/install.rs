@@ -997,3 +997,158 @@ fn regression_uninstall_removed_whatever_the_install_record_named() {
         }
     }
 }
+
+/// A pidfile naming a process whose comm is "dockerd" (which any process
+/// can set) but which runs something else got that process SIGHUP.
+#[test]
+fn regression_dockerd_was_identified_by_its_name_only() {
+    let h = Host::new();
+    let mut impostor = Command::new("/bin/sh")
+        .args(["-c", "printf dockerd > /proc/$$/comm; read line; exit 0"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = impostor.id();
+    wait_for("the impostor's comm", Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() == "dockerd\n"
+    });
+    write(&h.path("/var/run/docker.pid"), format!("{pid}\n"), 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &[]);
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: pid {pid} is called dockerd but runs {:?}, not dockerd (a stale pidfile?); not \
+             signalled: fix the pidfile or give --docker-pidfile, or --no-reload",
+            h.path("/var/run/docker.pid").display(),
+            exe.display().to_string()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
+    drop(impostor.stdin.take());
+    assert!(impostor.wait().unwrap().success(), "the impostor was signalled");
+}
+
+/// dockerd found and checked, then gone before the SIGHUP, its pid taken by
+/// another process: the SIGHUP went to that process. Made deterministic in
+/// a pid namespace of its own: strace stops the installer just after it
+/// writes daemon.json (the 4th rename: record, binary, backup,
+/// daemon.json), the fake dockerd is killed, its pid handed to a `sleep`
+/// (ns_last_pid), and the installer continued.
+#[test]
+fn regression_a_reused_pid_got_the_sighup_meant_for_dockerd() {
+    if !require(&["strace", "unshare"]) || !require_root() {
+        return;
+    }
+    let h = Host::new();
+    let work = TempDir::new("pid-reuse");
+    std::fs::copy("/bin/sleep", work.join("dockerd")).unwrap();
+    std::fs::create_dir_all(h.path("/var/run")).unwrap();
+    let script = r#"
+        set -u
+        "$WORK/dockerd" 600 & fake=$!
+        until [ "$(cat /proc/$fake/comm)" = dockerd ]; do :; done
+        echo $fake > "$ROOT/var/run/docker.pid" || exit 2
+        strace -f -o "$WORK/trace" -e trace=/^renameat2?$ -e 'inject=/^renameat2?$:signal=STOP:when=4' \
+            "$BIN" install --host-root "$ROOT" > "$WORK/out" 2>&1 & tracer=$!
+        # strace says so once the installer is in its group-stop.
+        until grep -q 'stopped by SIGSTOP' "$WORK/trace" 2>/dev/null; do
+            kill -0 $tracer 2>/dev/null || { echo "installer ended without stopping"; cat "$WORK/out"; exit 2; }
+        done
+        installer=$(cat /proc/$tracer/task/$tracer/children)
+        kill $fake; wait $fake
+        echo $((fake - 1)) > /proc/sys/kernel/ns_last_pid
+        sleep 600 & victim=$!
+        [ $victim = $fake ] || { echo "pid $fake not reused (got $victim)"; exit 2; }
+        kill -CONT $installer; wait $tracer; echo "installer exit $?"
+        cat "$WORK/out"
+        if kill -0 $victim 2>/dev/null; then echo "victim alive"; kill $victim; else echo "victim killed"; fi
+    "#;
+    // timeout only ends a run that hangs (a stop never continued).
+    let out = Command::new("timeout")
+        .args(["300", "unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .env("WORK", work.path())
+        .env("ROOT", h.root.path())
+        .env("BIN", bin())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    assert!(said.contains("installer exit 0\n"), "{said}");
+    assert!(said.ends_with("victim alive\n"), "{said}");
+    assert!(
+        said.contains("): has exited since it was found, not signalled: it loads daemon.json when it starts"),
+        "{said}"
+    );
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+}
+
+/// uninstall with no socket to confirm dockerd's reload wrote the original
+/// daemon.json back at once; dockerd, reloading after that write, kept the
+/// runtime the file no longer had. Unconfirmed, the emptied `runtimes` is
+/// left for dockerd to load. Also: the socket is found from dockerd's own
+/// `-H` argument, not only at the default path.
+#[test]
+fn regression_an_unconfirmed_reload_raced_the_write_back() {
+    if !require(&["dockerd", "docker"]) {
+        return;
+    }
+    let dockerd = Dockerd::start(&json!({"log-level": "warn"}));
+    let original = std::fs::read(dockerd.config()).unwrap();
+    let node = TempDir::new("node");
+    let (bin_dir, config_dir, config, pidfile) =
+        (node.join("bin"), node.join("etc"), dockerd.config(), dockerd.pidfile());
+    let args = [
+        "--host-root",
+        "/",
+        "--bin-dir",
+        s(&bin_dir),
+        "--config-dir",
+        s(&config_dir),
+        "--docker-config",
+        s(&config),
+        "--docker-pidfile",
+        s(&pidfile),
+    ];
+    let run = |action: &str, more: &[&str]| {
+        let out = Command::new(bin()).arg(action).args(args).args(more).stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{action}: {}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    // No --docker-socket: dockerd's `-H unix://DIR/docker.sock` is found.
+    let said = run("install", &[]);
+    assert!(
+        said.contains(&format!(
+            "dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info",
+            dockerd.pid()
+        )),
+        "{said}"
+    );
+    assert!(runtimes(&dockerd).get("oci-add-hooks").is_some());
+
+    let said = run("uninstall", &["--docker-socket", "/nonexistent/docker.sock"]);
+    assert!(
+        said.contains(&format!(
+            "dockerd (pid {}): SIGHUP sent; not confirmed (no socket /nonexistent/docker.sock)",
+            dockerd.pid()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "{}: left runtimes as dockerd was shown them (harmless): its reload could not be confirmed, and writing \
+             the file back now could race it, after which dockerd would keep the runtime",
+            config.display()
+        )),
+        "{said}"
+    );
+    let left: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(left, json!({"log-level": "warn", "runtimes": {}}));
+    assert_ne!(std::fs::read(&config).unwrap(), original);
+    wait_for("dockerd to drop the runtime", Duration::from_secs(30), || {
+        runtimes(&dockerd).get("oci-add-hooks").is_none()
+    });
+}
