@@ -121,6 +121,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, ArgsError> {
     match first {
         Some(b"install") => return Ok(Mode::Install(Action::Install, args[1..].to_vec())),
         Some(b"uninstall") => return Ok(Mode::Install(Action::Uninstall, args[1..].to_vec())),
+        // `validate --help` is answered by the one help text, which covers it.
+        Some(b"validate") if args.len() == 2 && matches!(args[1].as_bytes(), b"--help" | b"-h") => {
+            return Ok(Mode::Help)
+        }
         Some(b"validate") => return Ok(Mode::Validate(args[1..].to_vec())),
         Some(b"--version") if args.len() == 1 => return Ok(Mode::Version),
         Some(b"--help" | b"-h") if args.len() == 1 => return Ok(Mode::Help),
@@ -308,6 +312,7 @@ mod tests {
             Ok(Mode::Install(Action::Install, os(&["--set-default"])))
         );
         assert_eq!(parse(os(&["validate"])), Ok(Mode::Validate(vec![])));
+        assert_eq!(parse(os(&["validate", "--help"])), Ok(Mode::Help));
         // --version with anything else goes to the runtime, which prints its own.
         assert_eq!(inv(&["--runtime-path", "runc", "--version"]).runtime_args, os(&["--version"]));
         // A subcommand name later on is the runtime's.

@@ -8,6 +8,7 @@ mod docker;
 mod docs;
 mod hooks_d;
 mod install;
+mod layout;
 mod packages;
 mod podman;
 mod reliability;
