@@ -175,3 +175,122 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
     assert_eq!(podman, ["echo", "always"], "podman's own answer");
     assert_eq!(shim, ["echo", "bind", "always"]);
 }
+
+/// One hook set in both formats for the CRI-O test: hooks in four stages,
+/// file names whose byte order (the shim's) differs from their lowercased
+/// order (containers/common's), a hook the shim adds once, and a hooks.d
+/// file that applies only to an annotated container. Each hook appends its
+/// label to `marks`/hooks.log.
+fn crio_hook_set(src: &Path, marks: &Path) {
+    let m = |label: &str| marker_hook(marks, label);
+    hook_file(
+        src,
+        "10-all.json",
+        &json!({"hooks": {
+            "createRuntime": [m("10-createRuntime")],
+            "prestart": [m("10-prestart-0"), m("10-prestart-1")],
+            "poststart": [m("10-poststart")],
+            "poststop": [m("10-poststop")],
+        }}),
+    );
+    hook_file(src, "B-net.json", &json!({"hooks": {"prestart": [m("B-prestart")], "poststop": [m("B-poststop")]}}));
+    hook_file(
+        src,
+        "C-gpu.json",
+        &json!({"version": "1.0.0", "hook": m("C-gpu"), "when": {"annotations": {"^com\\.example\\.gpu$": "^yes$"}},
+                "stages": ["prestart", "poststop"]}),
+    );
+    // The same hook as 10-all.json's first: the shim adds it once.
+    hook_file(src, "D-again.json", &json!({"hooks": {"prestart": [m("10-prestart-0")]}}));
+    hook_file(
+        src,
+        "a-log.json",
+        &json!({"hooks": {"prestart": [m("a-prestart")], "createRuntime": [m("a-createRuntime")]}}),
+    );
+}
+
+#[test]
+fn install_crio_files_run_in_podman_with_plain_runc_in_the_order_the_shim_runs_them() {
+    if !podman_here() {
+        return;
+    }
+    let marks = TempDir::new("podman-marks");
+    let src = TempDir::new("crio-src");
+    crio_hook_set(src.path(), marks.path());
+    let host = TempDir::new("crio-host");
+    let out = command(bin())
+        .args(["install", "--host-root"])
+        .arg(host.path())
+        .args(["--no-docker", "--crio", "--crio-hooks-dir", "/etc/containers/oci/hooks.d", "--hooks"])
+        .arg(src.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}{}", stdout(&out), stderr(&out));
+    let hooks_dir = host.join("etc/containers/oci/hooks.d");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&hooks_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    eprintln!("installed for podman: {names:?}");
+
+    let p = podman_through_shim(src.path());
+    let both_ways = |args: &[&str]| -> (Vec<String>, Vec<String>) {
+        let mut all = os(&["run", "--rm", "--network", "none"]);
+        all.extend(os(&PODMAN_ULIMITS));
+        all.extend(os(args));
+        let _ = std::fs::remove_file(marks.join("hooks.log"));
+        // podman reads the installed files itself and runs plain runc.
+        let global =
+            [OsString::from("--hooks-dir"), hooks_dir.clone().into(), "--runtime".into(), "/usr/sbin/runc".into()];
+        let out = p.run(&global, &all);
+        assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
+        let native = markers(marks.path());
+        let _ = std::fs::remove_file(marks.join("hooks.log"));
+        // The shim reads the hook files given to install.
+        let out = p.run(&shim_as_runtime(), &all);
+        assert!(out.status.success(), "podman run through the shim: {}", stderr(&out));
+        (native, markers(marks.path()))
+    };
+
+    // runc runs the prestart hooks, then createRuntime, poststart on start,
+    // and poststop on delete. podman runs hooks.d poststop hooks itself
+    // (an extension stage), in the same call that runs runc delete
+    // (libpod `Container.delete`, then `postDeleteHooks`), so both ways
+    // they have run when `podman run --rm` returns.
+    let (native, shim) = both_ways(&["--annotation", "com.example.gpu=yes", IMAGE, "/bin/true"]);
+    let want = [
+        "10-prestart-0",
+        "10-prestart-1",
+        "B-prestart",
+        "C-gpu",
+        "a-prestart",
+        "10-createRuntime",
+        "a-createRuntime",
+        "10-poststart",
+        "10-poststop",
+        "B-poststop",
+        "C-gpu",
+    ];
+    assert_eq!(shim, want, "through the shim");
+    assert_eq!(native, want, "podman reading the installed hooks.d files, without the shim");
+
+    let (native, shim) = both_ways(&[IMAGE, "/bin/true"]);
+    let want: Vec<&str> = want.into_iter().filter(|m| *m != "C-gpu").collect();
+    assert_eq!(shim, want, "through the shim, no annotation");
+    assert_eq!(native, want, "podman reading the installed hooks.d files, no annotation");
+
+    // What the rank in front of each name is for: named after the source
+    // alone, podman would run a-log.json's hooks before B-net.json's.
+    let unranked = TempDir::new("crio-unranked");
+    for name in &names {
+        std::fs::copy(hooks_dir.join(name), unranked.join(&name[5..])).unwrap();
+    }
+    let _ = std::fs::remove_file(marks.join("hooks.log"));
+    let mut all = os(&["run", "--rm", "--network", "none"]);
+    all.extend(os(&PODMAN_ULIMITS));
+    all.extend(os(&[IMAGE, "/bin/true"]));
+    let global = [OsString::from("--hooks-dir"), unranked.path().into(), "--runtime".into(), "/usr/sbin/runc".into()];
+    let out = p.run(&global, &all);
+    assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
+    let got = markers(marks.path());
+    assert_eq!(&got[..3], ["10-prestart-0", "10-prestart-1", "a-prestart"], "{got:?}");
+}
