@@ -987,6 +987,16 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
             "            - {name: host-run, mountPath: /host/var/run}\n",
             "/var/run read-only",
         ),
+        (
+            "            - {name: host-crio, mountPath: /host/etc/crio, readOnly: true}\n",
+            "            - {name: host-crio, mountPath: /host/etc/crio}\n",
+            "/etc/crio read-only",
+        ),
+        (
+            "            - {name: host-crio-hooks, mountPath: /host/usr/share/containers/oci/hooks.d}\n",
+            "",
+            "host paths are exactly",
+        ),
     ] {
         assert!(text.contains(from), "{from}");
         let f = broken.join("daemonset.yaml");
