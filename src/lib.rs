@@ -8,7 +8,7 @@
 //! as it found it. The shim's modules beside it each own one concept, and
 //! their dependencies run one way (`json` <- `spec` <- `when` <- `hooks` <-
 //! `hook_files` <- this file; `args`, `runtime_cli`, `bundle`, `atomic`,
-//! `runtime`, `runtime_log` and `validate` beside them). `install` uses the
+//! `runtime`, `runtime_log`, `oci_hooks` and `validate` beside them). `install` uses the
 //! shim's modules and nothing of the shim uses it; the `install` feature
 //! (on by default) builds it. See docs/design.md for the map.
 

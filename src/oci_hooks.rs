@@ -42,13 +42,13 @@
 //! container hooks of its own, so that never shows there.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
 use crate::hooks::{HookError, HookFile, HOOKS_D_VERSION};
-use crate::json::{json_text, write_json};
+use crate::json::write_json;
 use crate::spec::Stage;
 use crate::when::When;
 
@@ -201,15 +201,16 @@ fn units(files: &[HookFile]) -> Vec<Unit<'_>> {
 fn dedupe(units: &mut [Unit]) -> Result<Vec<LeftOut>, HookError> {
     let mut left_out = Vec::new();
     for stage in Stage::ALL {
-        // The first unit of this stage with each hook (as JSON text: the
-        // hooks are normalised, so equal text is equal hooks).
-        let mut first: BTreeMap<String, usize> = BTreeMap::new();
+        // The first unit of this stage with each hook. A linear search, as
+        // `spec::merge`'s: a stage holds a handful of hooks, and install and
+        // validate, not the shim, run this.
+        let mut first: Vec<usize> = Vec::new();
         for u in 0..units.len() {
             if !units[u].stages.contains(&stage) {
                 continue;
             }
-            let Some(&e) = first.get(&json_text(units[u].hook)) else {
-                first.insert(json_text(units[u].hook), u);
+            let Some(&e) = first.iter().find(|&&e| units[e].hook == units[u].hook) else {
+                first.push(u);
                 continue;
             };
             let (earlier, later) = (&units[e], &units[u]);

@@ -191,10 +191,11 @@ fn read_dropins(host: &Host, dir: &str, files: &mut Vec<(PathBuf, String)>) -> R
     };
     let mut names = Vec::new();
     for entry in entries {
-        names.push(entry.map_err(io_err(&here, "read CRI-O's drop-in directory"))?.file_name());
+        let entry = entry.map_err(io_err(&here, "read CRI-O's drop-in directory"))?;
+        names.push((entry.file_name(), entry.path()));
     }
-    names.sort();
-    for name in names {
+    hook_files::by_name(&mut names);
+    for (name, _) in names {
         let Some(name) = name.to_str() else {
             return Err(InstallError::Refused { path: here.join(&name), why: "file name is not UTF-8".into() });
         };

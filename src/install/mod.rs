@@ -139,8 +139,11 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
     let mut hooks = Vec::new();
     let sources = collect_hooks(&o.hooks)?;
     // The shim reads hooks.d in the byte order of the names.
-    let mut in_order: Vec<HookFile> = sources.iter().map(|h| h.parsed.clone()).collect();
-    in_order.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+    let mut by_name: Vec<(OsString, PathBuf)> =
+        sources.iter().map(|h| (h.name.clone().into(), h.source.clone())).collect();
+    hook_files::by_name(&mut by_name);
+    let in_order: Vec<HookFile> =
+        by_name.iter().filter_map(|(_, p)| sources.iter().find(|h| h.source == *p)).map(|h| h.parsed.clone()).collect();
     let (crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
     for h in sources {
         let host_path = format!("{hooks_dir}/{}", h.name);
