@@ -58,6 +58,14 @@ impl CrioWork {
             Some(dir) => (dir.trim_end_matches('/').to_owned(), "--crio-hooks-dir".to_owned(), Vec::new()),
             None => configured(host)?,
         };
+        if dir == o.hooks_dir().trim_end_matches('/') {
+            return Err(InstallError::Refused {
+                path: host.path(&dir, true),
+                why: "is the shim's own hooks.d, which would then read each hook twice: give CRI-O another \
+                      --crio-hooks-dir"
+                    .into(),
+            });
+        }
         let converted = oci_hooks::convert(files).map_err(InstallError::Hook)?;
         let mut work = CrioWork::default();
         let mut names = Vec::with_capacity(converted.files.len());
@@ -298,6 +306,8 @@ mod tests {
         assert_eq!(work.dir, Some((crio_config::DEFAULT_HOOKS_DIR.to_owned(), "CRI-O's default".to_owned())));
         let (work, _) = root.plan(&["--no-crio"], &[]).unwrap();
         assert!(work.dir.is_none());
+        let err = root.plan(&["--crio-hooks-dir", "/etc/oci-add-hooks/hooks.d"], &[]).err().unwrap().to_string();
+        assert!(err.ends_with("etc/oci-add-hooks/hooks.d: is the shim's own hooks.d, which would then read each hook twice: give CRI-O another --crio-hooks-dir"), "{err}");
     }
 
     #[test]

@@ -567,6 +567,18 @@ fn install_crio_refuses_what_it_cannot_put_faithfully_before_writing_anything() 
     assert_eq!(h.tree(), tree);
     std::fs::remove_file(dir.join("0001-10-mark-prestart-0.json")).unwrap();
 
+    // A drop-in CRI-O would not start with.
+    let bad = h.path("/etc/crio/crio.conf.d/10-bad.conf");
+    write(&bad, "[crio.runtime]\nhooks_dir = \"/etc/containers/oci/hooks.d\"\n", 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: crio.runtime.hooks_dir: must be an array of strings, not string", bad.display()),
+    );
+    assert_eq!(h.tree(), tree);
+    std::fs::remove_file(&bad).unwrap();
+
     // The same hook under other conditions: the shim adds it at one place
     // or the other, which no set of hooks.d files can say.
     let gpu = hook_file(
