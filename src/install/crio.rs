@@ -175,10 +175,10 @@ fn configured(host: &Host) -> Result<(String, String, Vec<String>), InstallError
     };
     for (i, d) in dirs.iter().enumerate() {
         let trimmed = d.trim_end_matches('/');
-        if trimmed.is_empty() || !d.starts_with('/') || d.split('/').any(|c| c == "." || c == "..") {
+        if trimmed.is_empty() || !d.starts_with('/') || d.split('/').any(|c| c == "..") {
             return Err(bad(format!(
-                "crio.runtime.hooks_dir[{i}]: {d:?}: install takes an absolute path without . or .. other than /; \
-                 give --crio-hooks-dir"
+                "crio.runtime.hooks_dir[{i}]: {d:?}: install writes only below / and by an absolute path without \
+                 ..; give --crio-hooks-dir"
             )));
         }
     }
@@ -355,8 +355,8 @@ mod tests {
         );
         empty.write("/etc/crio/crio.conf.d/10-rel.conf", "[crio.runtime]\nhooks_dir = [\"hooks.d\"]\n");
         assert!(err(&empty, &[]).ends_with(
-            "10-rel.conf: crio.runtime.hooks_dir[0]: \"hooks.d\": install takes an absolute path without . or .. \
-             other than /; give --crio-hooks-dir"
+            "10-rel.conf: crio.runtime.hooks_dir[0]: \"hooks.d\": install writes only below / and by an absolute \
+             path without ..; give --crio-hooks-dir"
         ));
         empty.write("/etc/crio/crio.conf.d/20-bad.conf", "[crio.runtime\n");
         assert!(err(&empty, &[]).contains("20-bad.conf: not valid TOML (CRI-O would not start): "));

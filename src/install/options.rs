@@ -229,6 +229,9 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         if o.crio == Some(false) {
             return Err("--crio-hooks-dir: names where --no-crio puts nothing".into());
         }
+        if v.trim_end_matches('/').is_empty() {
+            return Err(format!("--crio-hooks-dir: {v:?}: must be a directory below /"));
+        }
         o.crio_hooks_dir = Some(host_path("--crio-hooks-dir", v)?);
         o.crio = Some(true);
     }
@@ -407,6 +410,7 @@ mod tests {
             (&["--no-crio", "--crio-hooks-dir=/h"], "--crio-hooks-dir: names where --no-crio puts nothing"),
             (&["--crio-hooks-dir", "h"], "--crio-hooks-dir: \"h\": must be an absolute path (as the host sees it)"),
             (&["--crio", "--crio"], "--crio: given more than once"),
+            (&["--crio-hooks-dir=//"], "--crio-hooks-dir: \"//\": must be a directory below /"),
         ] {
             assert_eq!(install(args).unwrap_err(), want, "{args:?}");
         }
