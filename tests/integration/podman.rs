@@ -112,6 +112,31 @@ fn a_broken_hook_file_fails_podman_run_with_the_shims_reason() {
     assert_eq!(markers(marks.path()), Vec::<String>::new());
 }
 
+/// `podman <global> run --rm --network none <ulimits> <args>`, which must
+/// succeed, and the markers its hooks wrote to `marks`.
+fn markers_of_run(p: &Podman, global: &[OsString], marks: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = os(&["run", "--rm", "--network", "none"]);
+    all.extend(os(&PODMAN_ULIMITS));
+    all.extend(os(args));
+    let _ = std::fs::remove_file(marks.join("hooks.log"));
+    let out = p.run(global, &all);
+    assert!(out.status.success(), "podman {global:?} run: {}", stderr(&out));
+    markers(marks)
+}
+
+/// podman's global options to read the hooks.d files of `dir` itself and
+/// run plain runc: no shim anywhere.
+fn plain_runc_reading(dir: &Path) -> [OsString; 4] {
+    [OsString::from("--hooks-dir"), dir.into(), "--runtime".into(), "/usr/sbin/runc".into()]
+}
+
+/// The markers of one container run by podman reading `hooks_dir` itself,
+/// then of the same container run through the shim (which reads the
+/// configuration `p` was made with).
+fn both_ways(p: &Podman, hooks_dir: &Path, marks: &Path, args: &[&str]) -> (Vec<String>, Vec<String>) {
+    (markers_of_run(p, &plain_runc_reading(hooks_dir), marks, args), markers_of_run(p, &shim_as_runtime(), marks, args))
+}
+
 /// The conditions compared: one hooks.d file per case, each a marker.
 fn when_cases(marks: &Path) -> Vec<(&'static str, Value)> {
     let file = |label: &str, when: Value| json!({"version": "1.0.0", "hook": marker_hook(marks, label), "when": when, "stages": ["prestart"]});
@@ -143,20 +168,7 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
 
     // Each container is run twice: podman reading the directory itself
     // (`--hooks-dir`, plain runc), then through the shim reading it.
-    let both_ways = |args: &[&str]| -> (Vec<String>, Vec<String>) {
-        let mut all = os(&["run", "--rm", "--network", "none"]);
-        all.extend(os(&PODMAN_ULIMITS));
-        all.extend(os(args));
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        let global = [OsString::from("--hooks-dir"), dir.path().into(), "--runtime".into(), "/usr/sbin/runc".into()];
-        let out = p.run(&global, &all);
-        assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
-        let by_podman = markers(marks.path());
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        let out = p.run(&shim_as_runtime(), &all);
-        assert!(out.status.success(), "podman run through the shim: {}", stderr(&out));
-        (by_podman, markers(marks.path()))
-    };
+    let both_ways = |args: &[&str]| both_ways(&p, dir.path(), marks.path(), args);
 
     let (podman, shim) = both_ways(&["--annotation", "com.example.gpu=yes", IMAGE, "/bin/echo", "x"]);
     assert_eq!(podman, ["gpu-yes", "echo", "both", "always"], "podman's own answer");
@@ -232,24 +244,10 @@ fn install_crio_files_run_in_podman_with_plain_runc_in_the_order_the_shim_runs_t
     names.sort();
     eprintln!("installed for podman: {names:?}");
 
+    // podman reads the installed files itself, with plain runc; the shim
+    // reads the hook files given to install.
     let p = podman_through_shim(src.path());
-    let both_ways = |args: &[&str]| -> (Vec<String>, Vec<String>) {
-        let mut all = os(&["run", "--rm", "--network", "none"]);
-        all.extend(os(&PODMAN_ULIMITS));
-        all.extend(os(args));
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        // podman reads the installed files itself and runs plain runc.
-        let global =
-            [OsString::from("--hooks-dir"), hooks_dir.clone().into(), "--runtime".into(), "/usr/sbin/runc".into()];
-        let out = p.run(&global, &all);
-        assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
-        let native = markers(marks.path());
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        // The shim reads the hook files given to install.
-        let out = p.run(&shim_as_runtime(), &all);
-        assert!(out.status.success(), "podman run through the shim: {}", stderr(&out));
-        (native, markers(marks.path()))
-    };
+    let both_ways = |args: &[&str]| both_ways(&p, &hooks_dir, marks.path(), args);
 
     // runc runs the prestart hooks, then createRuntime, poststart on start,
     // and poststop on delete. podman runs hooks.d poststop hooks itself
@@ -284,13 +282,6 @@ fn install_crio_files_run_in_podman_with_plain_runc_in_the_order_the_shim_runs_t
     for name in &names {
         std::fs::copy(hooks_dir.join(name), unranked.join(&name[5..])).unwrap();
     }
-    let _ = std::fs::remove_file(marks.join("hooks.log"));
-    let mut all = os(&["run", "--rm", "--network", "none"]);
-    all.extend(os(&PODMAN_ULIMITS));
-    all.extend(os(&[IMAGE, "/bin/true"]));
-    let global = [OsString::from("--hooks-dir"), unranked.path().into(), "--runtime".into(), "/usr/sbin/runc".into()];
-    let out = p.run(&global, &all);
-    assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
-    let got = markers(marks.path());
+    let got = markers_of_run(&p, &plain_runc_reading(unranked.path()), marks.path(), &[IMAGE, "/bin/true"]);
     assert_eq!(&got[..3], ["10-prestart-0", "10-prestart-1", "a-prestart"], "{got:?}");
 }
