@@ -24,6 +24,8 @@ pub(crate) const FILE_NAME: &str = "installed.json";
 pub(crate) struct Record {
     pub(crate) binary: Option<String>,
     pub(crate) hooks: Vec<String>,
+    /// The hooks.d files put where CRI-O reads them, by directory.
+    pub(crate) crio: Vec<CrioFiles>,
     /// Directories install created, parents first; uninstall removes those
     /// left empty, children first.
     pub(crate) created_dirs: Vec<String>,
@@ -77,6 +79,12 @@ impl Record {
             out.binary.clone_from(&other.binary);
         }
         add(&mut out.hooks, &other.hooks);
+        for c in &other.crio {
+            match out.crio.iter_mut().find(|o| o.dir == c.dir) {
+                Some(o) => add(&mut o.files, &c.files),
+                None => out.crio.push(c.clone()),
+            }
+        }
         add(&mut out.created_dirs, &other.created_dirs);
         match (&out.docker, &other.docker) {
             (Some(d), Some(o)) if d.config != o.config || d.runtime != o.runtime => {}
@@ -110,6 +118,7 @@ impl Record {
             ("installed-by", VERSION_LINE.into()),
             ("binary", self.binary.clone().into()),
             ("hooks", self.hooks.clone().into()),
+            ("crio", self.crio.iter().map(CrioFiles::to_value).collect::<Vec<_>>().into()),
             ("created-dirs", self.created_dirs.clone().into()),
             ("docker", docker.into()),
             ("containerd", self.containerd.clone().into()),
@@ -143,10 +152,65 @@ impl Record {
         Ok(Record {
             binary: opt_string(top, "binary")?,
             hooks: strings(top, "hooks")?,
+            crio: CrioFiles::parse_all(top)?,
             created_dirs: strings(top, "created-dirs")?,
             docker,
             containerd: opt_string(top, "containerd")?,
         })
+    }
+}
+
+/// Files install put into one directory CRI-O reads hook files from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CrioFiles {
+    /// The directory, a host path.
+    pub(crate) dir: String,
+    /// Names of `*.json` files directly in it.
+    pub(crate) files: Vec<String>,
+}
+
+impl CrioFiles {
+    /// The host path of each file.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.files.iter().map(|f| format!("{}/{f}", self.dir.trim_end_matches('/')))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Object(
+            [("hooks-dir".to_owned(), self.dir.clone().into()), ("files".to_owned(), self.files.clone().into())]
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// The record's `crio`, each entry checked so that uninstall can only
+    /// ever remove a `*.json` file directly in an absolute directory, as
+    /// install writes them.
+    fn parse_all(top: &Map<String, Value>) -> Result<Vec<CrioFiles>, RecordError> {
+        let err = |field: String, why: &str| RecordError { field, why: why.into() };
+        let entries = match top.get("crio") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(entries)) => entries,
+            Some(_) => return Err(err("crio".into(), "must be an array")),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let at = format!("crio[{i}]");
+            let obj = entry.as_object().ok_or_else(|| err(at.clone(), "must be an object"))?;
+            let dir = string(obj, &format!("{at}.hooks-dir"))?;
+            if !dir.starts_with('/') || dir.split('/').any(|c| c == "..") {
+                return Err(err(format!("{at}.hooks-dir"), "must be an absolute path without .."));
+            }
+            let files = strings(obj, &format!("{at}.files"))?;
+            for (j, f) in files.iter().enumerate() {
+                if f.contains('/') || f.starts_with('.') || !f.ends_with(".json") {
+                    let why = "must be the name of a *.json file directly in hooks-dir";
+                    return Err(err(format!("{at}.files[{j}]"), why));
+                }
+            }
+            out.push(CrioFiles { dir, files });
+        }
+        Ok(out)
     }
 }
 
@@ -193,6 +257,10 @@ mod tests {
         Record {
             binary: Some("/usr/local/bin/oci-add-hooks".into()),
             hooks: vec!["/etc/oci-add-hooks/hooks.d/10-a.json".into()],
+            crio: vec![CrioFiles {
+                dir: "/usr/share/containers/oci/hooks.d".into(),
+                files: vec!["0001-10-a-prestart-0.json".into()],
+            }],
             created_dirs: vec!["/etc/oci-add-hooks".into(), "/etc/oci-add-hooks/hooks.d".into()],
             docker: Some(Docker {
                 config: "/etc/docker/daemon.json".into(),
@@ -230,6 +298,7 @@ mod tests {
         assert_eq!(u.binary, old.binary);
         assert_eq!(u.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json", "/etc/oci-add-hooks/hooks.d/20-b.json"]);
         assert_eq!(u.docker, old.docker);
+        assert_eq!(u.crio, old.crio);
         assert_eq!(Record::default().union(&new), new);
         assert_eq!(old.union(&old), old);
 
@@ -245,6 +314,25 @@ mod tests {
     }
 
     #[test]
+    fn union_of_crio_files_by_directory() {
+        let files = |dir: &str, names: &[&str]| CrioFiles {
+            dir: dir.into(),
+            files: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let old = Record { crio: vec![files("/a", &["0001-x.json", "0002-y.json"])], ..Record::default() };
+        let new = Record {
+            crio: vec![files("/a", &["0001-y.json", "0002-x.json"]), files("/b", &["0001-z.json"])],
+            ..Record::default()
+        };
+        assert_eq!(
+            old.union(&new).crio,
+            [files("/a", &["0001-x.json", "0002-y.json", "0001-y.json", "0002-x.json"]), files("/b", &["0001-z.json"])]
+        );
+        let paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
+        assert_eq!(paths, ["/a/0001-y.json", "/a/0002-x.json", "/b/0001-z.json"]);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let e = |t: &str| Record::parse(t.as_bytes()).unwrap_err().to_string();
         assert_eq!(e("{"), "(top level): not valid JSON: EOF while parsing an object at line 1 column 1");
@@ -256,5 +344,28 @@ mod tests {
             e(r#"{"docker": {"config": "/c", "runtime": "r", "path": "/p", "set-default": 1}}"#),
             "docker.set-default: must be true or false"
         );
+        // Uninstall removes what the record names: only hooks.d files.
+        for (crio, want) in [
+            (
+                r#"{"hooks-dir": "/h", "files": ["../../etc/shadow.json"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (
+                r#"{"hooks-dir": "/h", "files": ["sshd_config"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (
+                r#"{"hooks-dir": "/h", "files": [".x.json"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (r#"{"hooks-dir": "h", "files": []}"#, "crio[0].hooks-dir: must be an absolute path without .."),
+            (r#"{"hooks-dir": "/etc/../h", "files": []}"#, "crio[0].hooks-dir: must be an absolute path without .."),
+            (r#"{"files": []}"#, "crio[0].hooks-dir: missing"),
+            (r#"{"hooks-dir": "/h", "files": "0001-a.json"}"#, "crio[0].files: must be an array of strings"),
+            (r#""/h""#, "crio[0]: must be an object"),
+        ] {
+            assert_eq!(e(&format!(r#"{{"crio": [{crio}]}}"#)), want, "{crio}");
+        }
+        assert_eq!(e(r#"{"crio": {}}"#), "crio: must be an array");
     }
 }

@@ -8,7 +8,8 @@
 //! nothing. `apply` then changes it, in this order: the directories, the
 //! record of what may be put in place (so that a run stopped halfway leaves
 //! nothing unrecorded), the binary, the hook files and the containerd
-//! drop-in, then the Docker step (`daemon.json`, the reload and its
+//! drop-in, the hooks.d files for CRI-O and podman (`crio`), then the
+//! Docker step (`daemon.json`, the reload and its
 //! confirmation), then what an earlier install put there and this one does
 //! not want is removed, and the record is made exact. Uninstall undoes the
 //! Docker step first, so that dockerd never names a binary that is gone.
@@ -16,11 +17,14 @@
 //! with nothing to do writes nothing.
 //!
 //! Beside it: `options` (the command line), `step` (the error and the
-//! printed line), `files` (writing host files), `docker` (the Docker step);
-//! pure: `daemon_json`, `manifest`, `containerd`; edges: `host`, `dockerd`,
-//! `signals`, `sha256`.
+//! printed line), `files` (writing host files), `docker` (the Docker step),
+//! `crio` (the CRI-O and podman step); pure: `daemon_json`, `manifest`,
+//! `containerd`, `crio_config`; edges: `host`, `dockerd`, `signals`,
+//! `sha256`.
 
 mod containerd;
+mod crio;
+mod crio_config;
 mod daemon_json;
 mod docker;
 mod dockerd;
@@ -40,13 +44,14 @@ use std::process::ExitCode;
 
 use crate::args::{Action, HOOK_CONFIG_PATH, RUNTIME_PATH};
 use crate::hook_files;
-use crate::hooks;
+use crate::hooks::{self, HookFile};
 use crate::runtime::FileId;
+use crio::CrioWork;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
 use files::{create_dir, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
 use host::Host;
-use manifest::Record;
+use manifest::{CrioFiles, Record};
 use options::{Options, HELP};
 pub(crate) use step::InstallError;
 use step::{io_err, say};
@@ -104,6 +109,7 @@ struct InstallPlan {
     binary: Binary,
     hooks: Vec<HookPut>,
     dropin: Option<Put>,
+    crio: CrioWork,
     docker: DockerWork,
     /// What an earlier install put there and this one does not want.
     stale: Vec<String>,
@@ -131,7 +137,15 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
 
     let hooks_dir = o.hooks_dir();
     let mut hooks = Vec::new();
-    for h in collect_hooks(&o.hooks)? {
+    let sources = collect_hooks(&o.hooks)?;
+    // The shim reads hooks.d in the byte order of the names.
+    let mut by_name: Vec<(OsString, PathBuf)> =
+        sources.iter().map(|h| (h.name.clone().into(), h.source.clone())).collect();
+    hook_files::by_name(&mut by_name);
+    let in_order: Vec<HookFile> =
+        by_name.iter().filter_map(|(_, p)| sources.iter().find(|h| h.source == *p)).map(|h| h.parsed.clone()).collect();
+    let (crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
+    for h in sources {
         let host_path = format!("{hooks_dir}/{}", h.name);
         let here = host.path(&host_path, false);
         if !old.hooks.contains(&host_path) && here.symlink_metadata().is_ok() {
@@ -171,12 +185,14 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
     if let Some(d) = &dropin {
         dirs.extend(Path::new(d).parent().and_then(Path::to_str).map(str::to_owned));
     }
+    dirs.extend(crio.dir_to_create().map(str::to_owned));
     let create_dirs = missing_dirs(host, &dirs);
     let mut created_dirs = old.created_dirs.clone();
     created_dirs.extend(create_dirs.iter().filter(|d| !old.created_dirs.contains(d)).cloned());
     let new = Record {
         binary: ours.then(|| binary_path.clone()),
         hooks: hooks.iter().map(|(p, _)| p.clone()).collect(),
+        crio: crio_record.into_iter().collect(),
         created_dirs,
         docker: registered,
         containerd: dropin.clone(),
@@ -184,6 +200,8 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
     let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
     stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
+    let crio_paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
+    stale.extend(old.crio.iter().flat_map(CrioFiles::paths).filter(|p| !crio_paths.contains(p)));
 
     let dropin = dropin.map(|d| {
         let text = containerd::dropin(&o.runtime_name, &binary_path);
@@ -194,7 +212,7 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         false => Binary::Foreign { here: binary_here, sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
-    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, docker, stale })
+    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, crio, docker, stale })
 }
 
 impl InstallPlan {
@@ -235,6 +253,7 @@ impl InstallPlan {
                 Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
             ));
         }
+        self.crio.apply()?;
         self.docker.apply(host, o)?;
         for p in &self.stale {
             remove(host, p)?;
@@ -270,7 +289,8 @@ impl UninstallPlan {
     fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
         self.docker.apply(host, o)?;
         let old = &self.old;
-        for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
+        let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
+        for p in old.hooks.iter().chain(&crio).chain(&old.containerd).chain(&old.binary) {
             remove(host, p)?;
         }
         write_record(&self.record, None)?;
@@ -343,11 +363,13 @@ fn is_this_executable(here: &Path) -> bool {
     exe.is_some() && FileId::of_path(here) == exe
 }
 
-/// A hook file to install: its name in hooks.d, where it came from, its bytes.
+/// A hook file to install: its name in hooks.d, where it came from, its
+/// bytes, and its hooks.
 struct HookSource {
     name: String,
     source: PathBuf,
     bytes: Vec<u8>,
+    parsed: HookFile,
 }
 
 /// Reads the `--hooks` files (a directory gives its `*.json` files, by
@@ -382,8 +404,8 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
             });
         }
         let bytes = std::fs::read(&source).map_err(io_err(&source, "read hook file"))?;
-        hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
-        out.push(HookSource { name, source, bytes });
+        let parsed = hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
+        out.push(HookSource { name, source, bytes, parsed });
     }
     Ok(out)
 }

@@ -52,6 +52,14 @@ as the host sees them; they are read and written below --host-root.
   --containerd-config    also write (host) /etc/containerd/conf.d/99-oci-add-hooks.toml,
                          declaring the runtime for containerd's CRI plugin;
                          containerd must then be restarted (never signalled)
+  --crio                 also put the hook files, as hooks.d 1.0.0 files, where
+                         CRI-O and podman read them themselves: no runtime is
+                         registered, nothing restarted (default: when (host)
+                         /etc/crio/crio.conf or /etc/crio/crio.conf.d exists)
+  --no-crio              leave CRI-O alone
+  --crio-hooks-dir DIR   (host) where those files go; implies --crio (default:
+                         the first hooks_dir of CRI-O's configuration, else
+                         /usr/share/containers/oci/hooks.d)
   --wait                 when done, wait for SIGTERM or SIGINT, then exit 0; an
                          install stays installed (the installer image's
                          entrypoint: a DaemonSet's pod must keep running)
@@ -74,6 +82,10 @@ pub(crate) struct Options {
     pub(crate) docker_socket: String,
     pub(crate) reload: bool,
     pub(crate) containerd: bool,
+    /// The CRI-O step: Some(true) with `--crio` or `--crio-hooks-dir`,
+    /// Some(false) with `--no-crio`, None: if CRI-O is there.
+    pub(crate) crio: Option<bool>,
+    pub(crate) crio_hooks_dir: Option<String>,
     pub(crate) wait: bool,
 }
 
@@ -94,6 +106,8 @@ impl Default for Options {
             docker_socket: "/var/run/docker.sock".into(),
             reload: true,
             containerd: false,
+            crio: None,
+            crio_hooks_dir: None,
             wait: false,
         }
     }
@@ -113,7 +127,7 @@ impl Options {
     }
 }
 
-const VALUE_OPTIONS: [&str; 9] = [
+const VALUE_OPTIONS: [&str; 10] = [
     "--host-root",
     "--bin-dir",
     "--config-dir",
@@ -123,10 +137,21 @@ const VALUE_OPTIONS: [&str; 9] = [
     "--docker-config",
     "--docker-pidfile",
     "--docker-socket",
+    "--crio-hooks-dir",
 ];
-const FLAGS: [&str; 7] =
-    ["--set-default", "--no-docker", "--no-reload", "--containerd-config", "--wait", "--help", "-h"];
-const INSTALL_ONLY: [&str; 2] = ["--hooks", "--set-default"];
+const FLAGS: [&str; 9] = [
+    "--set-default",
+    "--no-docker",
+    "--no-reload",
+    "--containerd-config",
+    "--crio",
+    "--no-crio",
+    "--wait",
+    "--help",
+    "-h",
+];
+/// Uninstall removes what the record names, wherever install put it.
+const INSTALL_ONLY: [&str; 5] = ["--hooks", "--set-default", "--crio", "--no-crio", "--crio-hooks-dir"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.
@@ -164,6 +189,12 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         docker: !flag(&mut p, "--no-docker"),
         reload: !flag(&mut p, "--no-reload"),
         containerd: flag(&mut p, "--containerd-config"),
+        crio: match (flag(&mut p, "--crio"), flag(&mut p, "--no-crio")) {
+            (true, true) => return Err("--crio, --no-crio: give one or the other".into()),
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        },
         wait: flag(&mut p, "--wait"),
         ..d.clone()
     };
@@ -193,6 +224,16 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         if let Some(v) = utf8_value(&mut p, name)? {
             *field = host_path(name, v)?;
         }
+    }
+    if let Some(v) = utf8_value(&mut p, "--crio-hooks-dir")? {
+        if o.crio == Some(false) {
+            return Err("--crio-hooks-dir: names where --no-crio puts nothing".into());
+        }
+        if v.trim_end_matches('/').is_empty() {
+            return Err(format!("--crio-hooks-dir: {v:?}: must be a directory below /"));
+        }
+        o.crio_hooks_dir = Some(host_path("--crio-hooks-dir", v)?);
+        o.crio = Some(true);
     }
     if let Some(v) = utf8_value(&mut p, "--runtime-path")? {
         o.runtime_path = v;
@@ -302,6 +343,7 @@ mod tests {
             "--docker-socket=/d/sock",
             "--no-reload",
             "--containerd-config",
+            "--crio-hooks-dir=/etc/containers/oci/hooks.d",
             "--wait",
         ])
         .unwrap();
@@ -315,6 +357,9 @@ mod tests {
             ("/d/daemon.json", "/d/pid", "/d/sock")
         );
         assert!(o.set_default && !o.docker && !o.reload && o.containerd && o.wait);
+        assert_eq!((o.crio, o.crio_hooks_dir.as_deref()), (Some(true), Some("/etc/containers/oci/hooks.d")));
+        assert_eq!(install(&["--crio"]).unwrap().crio, Some(true));
+        assert_eq!(install(&["--no-crio"]).unwrap().crio, Some(false));
     }
 
     #[test]
@@ -331,6 +376,7 @@ mod tests {
             "/etc/docker/daemon.json)",
             "/var/run/docker.pid)",
             "/var/run/docker.sock;",
+            "/usr/share/containers/oci/hooks.d)",
         ] {
             assert!(HELP.contains(default), "{default}");
         }
@@ -359,6 +405,19 @@ mod tests {
             "--hooks: an install option (uninstall removes what install recorded)"
         );
         assert!(parse(Action::Uninstall, os(&["--containerd-config", "--no-reload"])).is_ok());
+        for (args, want) in [
+            (&["--crio", "--no-crio"][..], "--crio, --no-crio: give one or the other"),
+            (&["--no-crio", "--crio-hooks-dir=/h"], "--crio-hooks-dir: names where --no-crio puts nothing"),
+            (&["--crio-hooks-dir", "h"], "--crio-hooks-dir: \"h\": must be an absolute path (as the host sees it)"),
+            (&["--crio", "--crio"], "--crio: given more than once"),
+            (&["--crio-hooks-dir=//"], "--crio-hooks-dir: \"//\": must be a directory below /"),
+        ] {
+            assert_eq!(install(args).unwrap_err(), want, "{args:?}");
+        }
+        assert_eq!(
+            parse(Action::Uninstall, os(&["--crio"])).unwrap_err(),
+            "--crio: an install option (uninstall removes what install recorded)"
+        );
     }
 
     #[test]

@@ -439,6 +439,171 @@ fn a_later_install_removes_the_hook_files_and_binary_it_no_longer_wants() {
     assert!(!h.path("/etc/oci-add-hooks").exists());
 }
 
+/// CRI-O's configuration as OpenShift's machine-config-operator lays it out:
+/// a drop-in without a `.conf` suffix naming three hooks directories.
+const CRIO_DROPIN: &str = "[crio]\ninternal_wipe = true\n\n[crio.runtime]\nhooks_dir = [\n    \"/etc/containers/oci/hooks.d\",\n    \"/run/containers/oci/hooks.d\",\n    \"/usr/share/containers/oci/hooks.d\",\n]\n";
+
+/// The CRI-O directory's files, by name, with their bytes.
+fn crio_files(h: &Host) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(h.path("/etc/containers/oci/hooks.d"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_str().unwrap().to_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn install_crio_converts_into_cri_os_hooks_dir_a_second_install_writes_nothing_and_uninstall_removes_exactly_those() {
+    let h = Host::new();
+    write(
+        &h.path("/etc/crio/crio.conf"),
+        "[crio.runtime]\nhooks_dir = [\"/usr/share/containers/oci/hooks.d\"]\n",
+        0o644,
+    );
+    write(&h.path("/etc/crio/crio.conf.d/00-default"), CRIO_DROPIN, 0o644);
+    let theirs = "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/bin/true\"}, \"when\": {\"always\": true}, \"stages\": [\"prestart\"]}";
+    write(&h.path("/etc/containers/oci/hooks.d/oci-systemd-hook.json"), theirs, 0o644);
+    let gpu = hook_file(
+        h.src.path(),
+        "20-gpu.json",
+        &json!({"version": "1.0.0", "hook": {"path": "/bin/false"}, "when": {"annotations": {"^gpu$": "^yes$"}}, "stages": ["poststop"]}),
+    );
+    let before = h.tree();
+    let root = h.root.path().display();
+    let dir = format!("{root}/etc/containers/oci/hooks.d");
+
+    let out = h.install(&["--no-docker", "--hooks", s(h.src.path())]);
+    let mark = h.hook_src();
+    for line in [
+        format!("installed {dir}/0001-10-mark-prestart-0.json (from {} hooks.prestart[0])", mark.display()),
+        format!("installed {dir}/0002-20-gpu.json (from {})", gpu.display()),
+        format!(
+            "CRI-O: hooks.d files in /etc/containers/oci/hooks.d (the first of crio.runtime.hooks_dir in \
+             {root}/etc/crio/crio.conf.d/00-default); CRI-O reads them again on every change there and podman at \
+             each container start: nothing registered, edited or signalled"
+        ),
+    ] {
+        assert!(lines(&out).contains(&line), "{line}\nnot in:\n{}", stdout(&out));
+    }
+    let files = crio_files(&h);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["0001-10-mark-prestart-0.json", "0002-20-gpu.json", "oci-systemd-hook.json"]);
+    assert_eq!(
+        files[0].1,
+        "{\n  \"version\": \"1.0.0\",\n  \"hook\": {\n    \"path\": \"/bin/true\"\n  },\n  \"when\": {\n    \"always\": true\n  },\n  \"stages\": [\n    \"prestart\"\n  ]\n}\n"
+    );
+    assert_eq!(
+        std::fs::metadata(h.path("/etc/containers/oci/hooks.d/0002-20-gpu.json")).unwrap().mode() & 0o7777,
+        0o644
+    );
+    // validate --engine crio, on the installed hooks.d, prints exactly these
+    // files.
+    let v = shim()
+        .args(["validate", "--engine", "crio", "--hook-config-path", s(&h.path("/etc/oci-add-hooks/hooks.d"))])
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", stderr(&v));
+    for (name, bytes) in &files[..2] {
+        let shown: String = bytes.lines().map(|l| format!("    {l}\n")).collect();
+        assert!(stdout(&v).contains(&format!("  {name}\n    from {}", h.path("/etc/oci-add-hooks/hooks.d").display())));
+        assert!(stdout(&v).contains(&shown), "{name} as written:\n{bytes}\nnot in:\n{}", stdout(&v));
+    }
+    // Nothing of CRI-O's configuration changed; the record names the files.
+    assert_eq!(std::fs::read_to_string(h.path("/etc/crio/crio.conf.d/00-default")).unwrap(), CRIO_DROPIN);
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["crio"],
+        json!([{"hooks-dir": "/etc/containers/oci/hooks.d", "files": ["0001-10-mark-prestart-0.json", "0002-20-gpu.json"]}])
+    );
+
+    // A second install writes nothing.
+    let paths: Vec<PathBuf> = ["0001-10-mark-prestart-0.json", "0002-20-gpu.json"]
+        .iter()
+        .map(|n| h.path(&format!("/etc/containers/oci/hooks.d/{n}")))
+        .chain([h.path("/etc/oci-add-hooks/installed.json")])
+        .collect();
+    let stamps: Vec<_> = paths.iter().map(|p| stamp(p)).collect();
+    let tree = h.tree();
+    std::thread::sleep(Duration::from_millis(20));
+    let out = h.install(&["--no-docker", "--hooks", s(h.src.path())]);
+    assert_eq!(paths.iter().map(|p| stamp(p)).collect::<Vec<_>>(), stamps);
+    assert_eq!(h.tree(), tree);
+    assert!(lines(&out).contains(&format!("{dir}/0002-20-gpu.json: already installed, unchanged")), "{}", stdout(&out));
+
+    // One hook file fewer: its hooks.d file goes, the other is renamed.
+    let out = h.install(&["--no-docker", "--hooks", s(&gpu)]);
+    assert!(lines(&out).contains(&format!("removed {dir}/0001-10-mark-prestart-0.json")), "{}", stdout(&out));
+    let names: Vec<String> = crio_files(&h).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["0001-20-gpu.json", "oci-systemd-hook.json"]);
+
+    // Uninstall removes what install put there and nothing else.
+    let out = h.uninstall(&[]);
+    assert!(lines(&out).contains(&format!("removed {dir}/0001-20-gpu.json")), "{}", stdout(&out));
+    assert_eq!(h.tree(), before);
+    assert_eq!(std::fs::read_to_string(h.path("/etc/containers/oci/hooks.d/oci-systemd-hook.json")).unwrap(), theirs);
+}
+
+#[test]
+fn install_crio_refuses_what_it_cannot_put_faithfully_before_writing_anything() {
+    let h = Host::new();
+    write(&h.path("/etc/crio/crio.conf.d/00-default"), CRIO_DROPIN, 0o644);
+    let dir = h.path("/etc/containers/oci/hooks.d");
+    // A file install did not write, where it would write one.
+    write(&dir.join("0001-10-mark-prestart-0.json"), "{}", 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: exists and was not put there by install; not replaced with the hooks.d file for {} \
+             hooks.prestart[0]: remove it",
+            dir.join("0001-10-mark-prestart-0.json").display(),
+            h.hook_src().display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    std::fs::remove_file(dir.join("0001-10-mark-prestart-0.json")).unwrap();
+
+    // A drop-in CRI-O would not start with.
+    let bad = h.path("/etc/crio/crio.conf.d/10-bad.conf");
+    write(&bad, "[crio.runtime]\nhooks_dir = \"/etc/containers/oci/hooks.d\"\n", 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: crio.runtime.hooks_dir: must be an array of strings, not string", bad.display()),
+    );
+    assert_eq!(h.tree(), tree);
+    std::fs::remove_file(&bad).unwrap();
+
+    // The same hook under other conditions: the shim adds it at one place
+    // or the other, which no set of hooks.d files can say.
+    let gpu = hook_file(
+        h.src.path(),
+        "05-gpu.json",
+        &json!({"version": "1.0.0", "hook": {"path": "/bin/true"}, "when": {"annotations": {"gpu": "yes"}}, "stages": ["prestart"]}),
+    );
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: hooks.prestart[0]: the same prestart hook as {}, under other conditions: the shim \
+             adds it once, at the first place it applies, and CRI-O and podman would add it at both; give the two \
+             the same conditions, or different args",
+            h.hook_src().display(),
+            gpu.display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    // --no-crio: the shim's files alone, which can say it.
+    h.install(&["--no-docker", "--no-crio", "--hooks", s(h.src.path())]);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}
+
 #[test]
 fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again() {
     let h = Host::new();
@@ -833,6 +998,16 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
             "            - {name: host-run, mountPath: /host/var/run, readOnly: true}\n",
             "            - {name: host-run, mountPath: /host/var/run}\n",
             "/var/run read-only",
+        ),
+        (
+            "            - {name: host-crio, mountPath: /host/etc/crio, readOnly: true}\n",
+            "            - {name: host-crio, mountPath: /host/etc/crio}\n",
+            "/etc/crio read-only",
+        ),
+        (
+            "            - {name: host-crio-hooks, mountPath: /host/usr/share/containers/oci/hooks.d}\n",
+            "",
+            "host paths are exactly",
         ),
     ] {
         assert!(text.contains(from), "{from}");
