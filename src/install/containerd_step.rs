@@ -170,7 +170,7 @@ impl ContainerdWork {
             Found::Nothing => file,
             _ => config::parse(&base).map_err(|e| refused(&here, e.to_string()))?,
         };
-        let before = check.dump(&here, exists.then_some(base.as_str()))?;
+        let before = check.dump(&here, exists.then_some(base.as_str()), "it as it is")?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(&here, e))).transpose()?;
         let (block, default, declares_default) = match config::plan(&file, dump.as_ref(), &want) {
             Ok(Plan::Add { text, default, declares_default }) => (text, default, declares_default),
@@ -205,7 +205,7 @@ impl ContainerdWork {
             return Ok(Some(record));
         }
         if let Some(before) = &before {
-            let after = check.dump(&here, Some(&new))?.unwrap_or_default();
+            let after = check.dump(&here, Some(&new), "it with the runtime added")?.unwrap_or_default();
             config::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
                 .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
         }
@@ -251,7 +251,7 @@ impl ContainerdWork {
             ));
         }
         let file = config::parse(text).map_err(|e| refused(here, e.to_string()))?;
-        let before = check.dump(here, Some(text))?;
+        let before = check.dump(here, Some(text), "it as it is")?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(here, e))).transpose()?;
         let content = match config::plan(&file, dump.as_ref(), want) {
             Ok(Plan::Add { text, .. }) => text,
@@ -273,7 +273,7 @@ impl ContainerdWork {
             let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
                 .map_err(|e| refused(here, e.to_string()))?
                 .unwrap_or_else(|| text.to_owned());
-            let after = check.dump(here, Some(&check_root))?.unwrap_or_default();
+            let after = check.dump(here, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
             config::dump_adds_only(before, &after, want.runtime, Some(want.binary))
                 .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
         }
@@ -362,8 +362,9 @@ impl ContainerdWork {
             ),
         };
         let mut check = Checker::new(host, o)?;
-        if let Some(before) = check.dump(&here, Some(&text))? {
-            let after = check.dump(&here, (!gone).then_some(new.as_str()))?.unwrap_or_default();
+        if let Some(before) = check.dump(&here, Some(&text), "it as it is")? {
+            let after =
+                check.dump(&here, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
             config::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
                 refused(&here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
             })?;
@@ -463,8 +464,9 @@ impl<'a> Checker<'a> {
 
     /// containerd's dump of `text` as config.toml at `here` (a scratch copy
     /// beside it, so that relative imports resolve the same), or of no file
-    /// at all; `None` once the binary cannot be run.
-    fn dump(&mut self, here: &Path, text: Option<&str>) -> Result<Option<String>, InstallError> {
+    /// at all; `None` once the binary cannot be run. A refusal names `what`
+    /// was checked.
+    fn dump(&mut self, here: &Path, text: Option<&str>, what: &str) -> Result<Option<String>, InstallError> {
         let Some(binary) = self.binary.clone() else { return Ok(None) };
         let root = self.host.root();
         let scratch = match text {
@@ -475,7 +477,13 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let config = scratch.as_ref().map(|s| host_path(self.host, s.path()));
-        match daemon::config_dump(root, &binary, config.as_deref()).map_err(InstallError::Containerd)? {
+        let dumped = daemon::config_dump(root, &binary, config.as_deref()).map_err(|e| match e {
+            DaemonError::Check { line, .. } => {
+                refused(here, format!("containerd refuses {what}: `{binary} config dump` says: {line}"))
+            }
+            e => InstallError::Containerd(e),
+        });
+        match dumped? {
             Dump::Text(t) => Ok(Some(t)),
             Dump::Skipped(why) => {
                 say(format_args!("containerd: check skipped: {why}"));

@@ -620,7 +620,9 @@ fn regression_the_old_containerd_dropin_replaced_the_whole_cri_section_and_is_re
         match action {
             "install" => {
                 assert!(config.starts_with(DEBIAN_CONFIG) && config.contains("# BEGIN oci-add-hooks"), "{config}");
-                let record: Value = serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
+                let record: Value =
+                    serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap())
+                        .unwrap();
                 assert_eq!(record["old-containerd-dropin"], Value::Null, "{record:#}");
                 assert_eq!(record["containerd"]["config"], "/etc/containerd/config.toml", "{record:#}");
             }
