@@ -825,8 +825,9 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
     let checker = dir.join("tests/kubernetes/check_manifests.py");
     let daemonset = dir.join("packaging/kubernetes/daemonset.yaml");
     let uninstall = dir.join("packaging/kubernetes/uninstall.yaml");
+    let pod = dir.join("packaging/kubernetes/example-pod.yaml");
     let check = |files: &[&Path]| Command::new(&python).arg(&checker).args(files).output().unwrap();
-    let out = check(&[&daemonset, &uninstall]);
+    let out = check(&[&daemonset, &uninstall, &pod]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).ends_with(" passed, 0 failed\n"), "{}", stdout(&out));
 
@@ -846,11 +847,15 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
             "            - {name: host-run, mountPath: /host/var/run}\n",
             "/var/run read-only",
         ),
+        ("handler: oci-add-hooks", "handler: oci-add-hook", "a RuntimeClass with handler oci-add-hooks"),
+        ("\"$(POD_ANNOTATIONS)\"", "\"$(POD_ANNOTATION)\"", "$(POD_ANNOTATION) is an environment variable"),
+        ("pod-annotations: \"example.com/*\"", "pod-annotations: \"*\"", "matches pod-annotations ['*']"),
+        ("add: [\"CHOWN\", \"SYS_CHROOT\"]", "add: [\"CHOWN\", \"SYS_ADMIN\"]", "every capability dropped but"),
     ] {
         assert!(text.contains(from), "{from}");
         let f = broken.join("daemonset.yaml");
         std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
-        let out = check(&[&f, &uninstall]);
+        let out = check(&[&f, &uninstall, &pod]);
         assert!(!out.status.success(), "{to}: {}", stdout(&out));
         let report = stdout(&out).replace(s(&f), "packaging/kubernetes/daemonset.yaml");
         let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();
