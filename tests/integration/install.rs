@@ -708,8 +708,13 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // The node: the binary and hooks go to real host paths under `node`
     // (dockerd runs what daemon.json names, from the host); the host's
-    // daemon.json, pidfile and socket are the private dockerd's.
+    // daemon.json, pidfile and socket are the private dockerd's; a
+    // containerd config.toml (Debian's) is there too, with no containerd
+    // running, checked by this machine's containerd binary through the
+    // DaemonSet's mounts.
     let node = TempDir::new("node");
+    let containerd_config = node.join("etc/containerd/config.toml");
+    write(&containerd_config, DEBIAN_CONFIG, 0o644);
     let marks = TempDir::new("marks");
     let hooks = TempDir::new("configmap");
     hook_file(hooks.path(), "10-mark.json", &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")]}}));
@@ -727,8 +732,36 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
         s(&dockerd.pidfile()).to_owned(),
         "--docker-socket".into(),
         s(&dockerd.socket).to_owned(),
+        "--containerd-config-file".into(),
+        s(&containerd_config).to_owned(),
+        "--containerd-socket".into(),
+        s(&node.join("run/containerd.sock")).to_owned(),
     ];
-    let mut run = vec!["run", "-d", "--name", "installer", "--pid=host", "--network", "none"];
+    // As the DaemonSet runs it: every capability dropped but CHOWN and
+    // SYS_CHROOT, a read-only root, the host's /usr, /lib and /lib64
+    // read-only for containerd's binary.
+    let pod = [
+        "--pid=host",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--cap-add",
+        "SYS_CHROOT",
+        "--read-only",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        "/usr:/host/usr:ro",
+        "-v",
+        "/lib:/host/lib:ro",
+        "-v",
+        "/lib64:/host/lib64:ro",
+    ];
+    let mut run = vec!["run", "-d", "--name", "installer"];
+    run.extend(pod);
     let (m1, m2, m3) = (mount(node.path()), mount(dockerd.dir.path()), format!("{}:/hooks:ro", hooks.path().display()));
     run.extend(["-v", &m1, "-v", &m2, "-v", &m3, "oah-installer", "--hooks", "/hooks"]);
     run.extend(host_args.iter().map(String::as_str));
@@ -750,6 +783,18 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
             dockerd.pid()
         )),
         "{log}"
+    );
+    let shown = format!("/host{}", containerd_config.display());
+    assert!(
+        log.contains(&format!(
+            "containerd: checked the new {shown} with `/usr/bin/containerd config dump`: containerd's whole \
+             configuration as before, plus runtime oci-add-hooks\n"
+        )),
+        "{log}"
+    );
+    let declared = std::fs::read_to_string(&containerd_config).unwrap();
+    assert!(
+        declared.starts_with(DEBIAN_CONFIG) && declared.contains(&format!("BinaryName = \"{}\"", installed.display()))
     );
 
     // No restart: the same dockerd, the earlier container still running.
@@ -780,7 +825,9 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // uninstall, as the uninstall Job runs it: the runtime goes, dockerd
     // reloads again, daemon.json is as it was.
-    let mut run = vec!["run", "--rm", "--pid=host", "--network", "none", "-v", &m1, "-v", &m2];
+    let mut run = vec!["run", "--rm"];
+    run.extend(pod);
+    run.extend(["-v", &m1, "-v", &m2]);
     run.extend(["--entrypoint", "/oci-add-hooks", "oah-installer", "uninstall", "--host-root", "/host"]);
     run.extend(host_args.iter().map(String::as_str));
     let out = dockerd.docker(&run);
@@ -789,6 +836,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
     assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
     assert_eq!(std::fs::read(dockerd.config()).unwrap(), daemon_json);
+    assert_eq!(std::fs::read_to_string(&containerd_config).unwrap(), DEBIAN_CONFIG);
     assert!(!installed.exists());
     assert!(!config_dir.exists());
     assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
