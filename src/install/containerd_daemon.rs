@@ -173,14 +173,23 @@ fn comm(pid: i32) -> Option<String> {
 pub(crate) fn stop(pid: i32) -> Result<(), DaemonError> {
     let sig_err = |err: io::Error| DaemonError::Signal { pid, err };
     let target = Pid::from_raw(pid).ok_or_else(|| sig_err(io::ErrorKind::InvalidInput.into()))?;
-    let pidfd = rustix::process::pidfd_open(target, PidfdFlags::empty()).map_err(|e| sig_err(e.into()))?;
+    let pidfd = match rustix::process::pidfd_open(target, PidfdFlags::empty()) {
+        Ok(fd) => Some(fd),
+        // Linux before 5.3: kill(2), right after the name is checked.
+        Err(rustix::io::Errno::NOSYS) => None,
+        Err(e) => return Err(sig_err(e.into())),
+    };
     // Read after the pidfd is open: if the process is still there when the
     // signal goes, this was its name.
     let comm = comm(pid).unwrap_or_default();
     if comm != COMM {
         return Err(sig_err(io::Error::other(format!("pid {pid} is {comm:?} now, not {COMM}"))));
     }
-    rustix::process::pidfd_send_signal(&pidfd, Signal::TERM).map_err(|e| sig_err(e.into()))
+    match pidfd {
+        Some(fd) => rustix::process::pidfd_send_signal(&fd, Signal::TERM),
+        None => rustix::process::kill_process(target, Signal::TERM),
+    }
+    .map_err(|e| sig_err(e.into()))
 }
 
 /// Waits until `socket` is served by a containerd other than `old`, which

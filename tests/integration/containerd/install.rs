@@ -260,6 +260,27 @@ fn a_failing_check_leaves_every_file_as_it_was_and_containerd_running() {
         "containerd's own config dump of the new file: runtime oci-add-hooks is not in it: containerd did not read the new table",
     );
     assert_eq!(etc_names(&node), ["conf.d", "config.toml"]);
+    // An installer in another pid namespace (a pod without hostPID) sees
+    // containerd's pid as 0: it refuses before writing anything.
+    write(&file, DEBIAN_CONFIG, 0o644);
+    let out = node.run(Command::new("unshare").args(["--pid", "--fork"]).arg(bin()).args([
+        "install",
+        "--host-root",
+        "/",
+        "--no-docker",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "oci-add-hooks: {SOCKET}: the process serving it has pid 0 here (SO_PEERCRED), so it is in another pid \
+             namespace: the installer needs the host's to restart containerd (hostPID: true), or \
+             --containerd-restart none\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), DEBIAN_CONFIG);
+    assert_eq!(etc_names(&node), ["conf.d", "config.toml"]);
+    assert!(!node.path("/usr/local/bin/oci-add-hooks").exists());
     // A runtime of that name that install did not write.
     refused(
         &format!("{DEBIAN_CONFIG}[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-add-hooks]\n  runtime_type = \"io.containerd.runc.v2\"\n"),
