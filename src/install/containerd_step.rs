@@ -92,9 +92,9 @@ impl ContainerdWork {
         old_dropin: Option<&str>,
     ) -> Result<ContainerdWork, InstallError> {
         let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
+        work.purpose = Some(("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone())));
         if let Some(c) = old {
             work.undo(host, o, c)?;
-            work.purpose = Some(("drop", c.runtime.clone()));
         }
         if let Some(d) = old_dropin {
             work.remove_old_dropin(host, d)?;
@@ -137,7 +137,7 @@ impl ContainerdWork {
     fn edit(&mut self, here: &Path, new: Option<String>, said: String) -> Result<(), InstallError> {
         let (original, now) = self.current(here)?;
         self.edits.retain(|e| e.here != here);
-        if now != new || (new.is_some() && original.is_none()) {
+        if now != new {
             self.edits.push(Edit { here: here.to_owned(), original, new: new.map(String::into_bytes), said });
         }
         Ok(())
@@ -267,8 +267,11 @@ impl ContainerdWork {
         let entry = config::import_entry(&dir);
         let root = config::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
         if let Some(before) = &before {
-            // The new root, importing a scratch copy of the drop-in.
-            let copy = Scratch::new(here, content.as_bytes()).map_err(|e| scratch_err(here, e))?;
+            // The new root, importing a scratch copy of the drop-in (beside
+            // config.toml, named after the drop-in: the root's own copy is
+            // named after config.toml).
+            let near = existing_dir(here).join(DROPIN_NAME);
+            let copy = Scratch::new(&near, content.as_bytes()).map_err(|e| scratch_err(&near, e))?;
             let copy_host = host_path(host, copy.path());
             let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
                 .map_err(|e| refused(here, e.to_string()))?
@@ -352,6 +355,9 @@ impl ContainerdWork {
                 here.display(),
                 c.runtime
             ),
+            _ if c.original_sha256.is_none() => {
+                format!("{}: removed runtime {} (install's block)", here.display(), c.runtime)
+            }
             _ if c.original_sha256.as_deref() == Some(sha256::hex(new.as_bytes()).as_str()) => {
                 format!("{}: removed runtime {}; the file is as it was before install", here.display(), c.runtime)
             }

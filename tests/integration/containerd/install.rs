@@ -385,3 +385,47 @@ fn a_host_root_without_the_binary_says_the_check_was_skipped() {
         "{said}"
     );
 }
+
+/// A version 3 config.toml (containerd 2.x's) checked by containerd 1.6:
+/// 1.x does not know 2.x's CRI plugin name, so the drop-in's runtime would
+/// not be seen. The whole version 3 path runs against a real binary (its
+/// scratch copies, the import), and refuses, leaving every file as it was.
+/// Its two scratch copies (config.toml's and the drop-in's) once had the
+/// same name, and the check failed with EEXIST.
+#[test]
+fn regression_version_3_scratch_copies_collided_and_containerd_1_6_refuses_a_v3_config() {
+    if !require(&["containerd"]) || !require_root() {
+        return;
+    }
+    let dir = TempDir::new("v3-on-1.6");
+    let config = dir.join("config.toml");
+    let v3 = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/v3/config.toml"));
+    write(&config, v3, 0o644);
+    let out = Command::new(bin())
+        .args(["install", "--host-root", "/", "--no-docker", "--containerd-config-file"])
+        .arg(&config)
+        .arg("--containerd-socket")
+        .arg(dir.join("containerd.sock"))
+        .arg("--bin-dir")
+        .arg(dir.join("bin"))
+        .arg("--config-dir")
+        .arg(dir.join("oci-add-hooks"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (
+            Some(1),
+            format!(
+                "oci-add-hooks: {}: containerd's own config dump with the new drop-in: runtime oci-add-hooks is not in \
+                 it: containerd did not read the new table (nothing changed)\n",
+                config.display()
+            )
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), v3);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["config.toml"]);
+}
