@@ -37,7 +37,7 @@ pub(crate) struct ContainerdWork {
     /// config.toml, for the restart's messages.
     config: PathBuf,
     /// What the restart is for: "load" or "drop", and the runtime.
-    purpose: Option<(&'static str, String)>,
+    purpose: (&'static str, String),
     peer: Option<Peer>,
 }
 
@@ -78,7 +78,7 @@ impl ContainerdWork {
         if let Some(d) = old_dropin.filter(|d| Some(*d) != dropin) {
             work.remove_old_dropin(host, d)?;
         }
-        work.purpose = Some(("load", o.runtime_name.clone()));
+        work.purpose = ("load", o.runtime_name.clone());
         work.find_peer(host, o)?;
         Ok((work, record))
     }
@@ -92,7 +92,7 @@ impl ContainerdWork {
         old_dropin: Option<&str>,
     ) -> Result<ContainerdWork, InstallError> {
         let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
-        work.purpose = Some(("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone())));
+        work.purpose = ("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone()));
         if let Some(c) = old {
             work.undo(host, o, c)?;
         }
@@ -413,7 +413,7 @@ impl ContainerdWork {
             write(&e.here, e.new.as_deref(), e.original.is_some())?;
             say(&e.said);
         }
-        let (what, runtime) = self.purpose.clone().unwrap_or(("load", o.runtime_name.clone()));
+        let (what, runtime) = &self.purpose;
         match self.peer {
             None => say(format_args!(
                 "containerd: restart it to {what} runtime {runtime} (it does not reload its configuration): \
