@@ -30,7 +30,11 @@ pub(crate) struct Record {
     /// left empty, children first.
     pub(crate) created_dirs: Vec<String>,
     pub(crate) docker: Option<Docker>,
-    pub(crate) containerd: Option<String>,
+    pub(crate) containerd: Option<Containerd>,
+    /// The `conf.d` drop-in of an install from before containerd's
+    /// config.toml was edited (the record's old `"containerd": PATH`), to
+    /// be removed.
+    pub(crate) old_containerd_dropin: Option<String>,
 }
 
 /// The runtime registered in a `daemon.json`.
@@ -43,6 +47,26 @@ pub(crate) struct Docker {
     /// install created the file; uninstall removes it if it is left empty.
     pub(crate) created_config: bool,
     pub(crate) previous: Previous,
+}
+
+/// The runtime declared for containerd's CRI plugin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Containerd {
+    /// Its config.toml, and that file's `version`.
+    pub(crate) config: String,
+    pub(crate) version: i64,
+    pub(crate) runtime: String,
+    /// install created config.toml; uninstall removes it if nothing else
+    /// was added to it.
+    pub(crate) created_config: bool,
+    /// The text added to config.toml (versions 1 and 2), exactly.
+    pub(crate) block: Option<String>,
+    /// sha256 of config.toml without the block: uninstall says whether it
+    /// gave the file back as it was.
+    pub(crate) original_sha256: Option<String>,
+    /// The drop-in, and the `imports` entry added for it (version 3).
+    pub(crate) dropin: Option<String>,
+    pub(crate) imports_added: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -91,8 +115,13 @@ impl Record {
             (_, Some(_)) => out.docker.clone_from(&other.docker),
             (_, None) => {}
         }
-        if out.containerd.is_none() {
-            out.containerd.clone_from(&other.containerd);
+        match (&out.containerd, &other.containerd) {
+            (Some(c), Some(o)) if c.config != o.config || c.runtime != o.runtime => {}
+            (_, Some(_)) => out.containerd.clone_from(&other.containerd),
+            (_, None) => {}
+        }
+        if out.old_containerd_dropin.is_none() {
+            out.old_containerd_dropin.clone_from(&other.old_containerd_dropin);
         }
         out
     }
@@ -121,7 +150,8 @@ impl Record {
             ("crio", self.crio.iter().map(CrioFiles::to_value).collect::<Vec<_>>().into()),
             ("created-dirs", self.created_dirs.clone().into()),
             ("docker", docker.into()),
-            ("containerd", self.containerd.clone().into()),
+            ("containerd", self.containerd.as_ref().map(containerd_json).into()),
+            ("old-containerd-dropin", self.old_containerd_dropin.clone().into()),
         ]);
         let mut out = Vec::new();
         write_json(&mut out, &doc, Some(b"  "));
@@ -149,15 +179,55 @@ impl Record {
             }),
             Some(_) => return Err(err("docker", "must be an object or null")),
         };
+        // Before containerd's config.toml was edited, the record named the
+        // drop-in install wrote: that file is ours to remove.
+        let (containerd, legacy) = match top.get("containerd") {
+            None | Some(Value::Null) => (None, None),
+            Some(Value::String(s)) => (None, Some(s.clone())),
+            Some(Value::Object(c)) => (Some(parse_containerd(c)?), None),
+            Some(_) => return Err(err("containerd", "must be an object or null")),
+        };
         Ok(Record {
             binary: opt_string(top, "binary")?,
             hooks: strings(top, "hooks")?,
             crio: CrioFiles::parse_all(top)?,
             created_dirs: strings(top, "created-dirs")?,
             docker,
-            containerd: opt_string(top, "containerd")?,
+            containerd,
+            old_containerd_dropin: opt_string(top, "old-containerd-dropin")?.or(legacy),
         })
     }
+}
+
+fn containerd_json(c: &Containerd) -> Value {
+    let members = [
+        ("config", c.config.clone().into()),
+        ("version", c.version.into()),
+        ("runtime", c.runtime.clone().into()),
+        ("created-config", c.created_config.into()),
+        ("block", c.block.clone().into()),
+        ("original-sha256", c.original_sha256.clone().into()),
+        ("dropin", c.dropin.clone().into()),
+        ("imports-added", c.imports_added.clone().into()),
+    ];
+    Value::Object(members.into_iter().map(|(k, v): (&str, Value)| (k.to_owned(), v)).collect())
+}
+
+fn parse_containerd(c: &Map<String, Value>) -> Result<Containerd, RecordError> {
+    let version = match c.get("version").and_then(Value::as_i64) {
+        Some(v @ 1..=3) => v,
+        _ => return Err(RecordError { field: "containerd.version".into(), why: "must be 1, 2 or 3".into() }),
+    };
+    Ok(Containerd {
+        config: string(c, "containerd.config")?,
+        version,
+        runtime: string(c, "containerd.runtime")?,
+        created_config: boolean(c, "containerd.created-config")?,
+        block: opt_string(c, "containerd.block")?,
+        original_sha256: opt_string(c, "containerd.original-sha256")?,
+        dropin: opt_string(c, "containerd.dropin")?,
+        imports_added: opt_string(c, "containerd.imports-added")?,
+    })
 }
 
 /// Files install put into one directory CRI-O reads hook files from.
@@ -273,7 +343,17 @@ mod tests {
                     default: Some(json!("runc")),
                 },
             }),
-            containerd: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
+            containerd: Some(Containerd {
+                config: "/etc/containerd/config.toml".into(),
+                version: 2,
+                runtime: "oci-add-hooks".into(),
+                created_config: false,
+                block: Some("\n# BEGIN oci-add-hooks runtime oci-add-hooks\n".into()),
+                original_sha256: Some("ab".repeat(32)),
+                dropin: None,
+                imports_added: None,
+            }),
+            old_containerd_dropin: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
         }
     }
 
@@ -311,6 +391,20 @@ mod tests {
         // Another file or runtime: the old one, still to be undone.
         again.docker.as_mut().unwrap().runtime = "other".into();
         assert_eq!(full().union(&again).docker, full().docker);
+    }
+
+    /// An install from before config.toml was edited recorded its drop-in
+    /// as a string: the next run must still find it to remove it.
+    #[test]
+    fn the_old_containerd_dropin_record_is_read_as_a_file_to_remove() {
+        let r = Record::parse(br#"{"containerd": "/etc/containerd/conf.d/99-oci-add-hooks.toml"}"#).unwrap();
+        assert_eq!(r.containerd, None);
+        assert_eq!(r.old_containerd_dropin.as_deref(), Some("/etc/containerd/conf.d/99-oci-add-hooks.toml"));
+        assert_eq!(Record::parse(&r.to_bytes()).unwrap(), r);
+        // The union keeps it until the run that removes it writes its record.
+        let new = Record { containerd: full().containerd, ..Record::default() };
+        assert_eq!(r.union(&new).old_containerd_dropin, r.old_containerd_dropin);
+        assert_eq!(r.union(&new).containerd, new.containerd);
     }
 
     #[test]
@@ -367,5 +461,8 @@ mod tests {
             assert_eq!(e(&format!(r#"{{"crio": [{crio}]}}"#)), want, "{crio}");
         }
         assert_eq!(e(r#"{"crio": {}}"#), "crio: must be an array");
+        assert_eq!(e(r#"{"containerd": 1}"#), "containerd: must be an object or null");
+        assert_eq!(e(r#"{"containerd": {"version": 4}}"#), "containerd.version: must be 1, 2 or 3");
+        assert_eq!(e(r#"{"containerd": {"version": 2, "config": "/c"}}"#), "containerd.runtime: missing");
     }
 }

@@ -7,22 +7,25 @@
 //! pidfile names) and return what would change, so that a refusal changes
 //! nothing. `apply` then changes it, in this order: the directories, the
 //! record of what may be put in place (so that a run stopped halfway leaves
-//! nothing unrecorded), the binary, the hook files and the containerd
-//! drop-in, the hooks.d files for CRI-O and podman (`crio`), then the
-//! Docker step (`daemon.json`, the reload and its
-//! confirmation), then what an earlier install put there and this one does
-//! not want is removed, and the record is made exact. Uninstall undoes the
-//! Docker step first, so that dockerd never names a binary that is gone.
+//! nothing unrecorded), the binary, the hook files, the hooks.d files for
+//! CRI-O and podman (`crio`), then the Docker step (`daemon.json`, the
+//! reload and its confirmation) and the containerd step (config.toml,
+//! checked by containerd, and the restart), then what an earlier install
+//! put there and this one does not want is removed, and the record is made
+//! exact. Uninstall undoes the Docker and containerd steps first, so that
+//! neither names a binary that is gone.
 //! Each step prints one line to stdout (what `kubectl logs` shows); a step
 //! with nothing to do writes nothing.
 //!
 //! Beside it: `options` (the command line), `step` (the error and the
-//! printed line), `files` (writing host files), `docker` (the Docker step),
-//! `crio` (the CRI-O and podman step); pure: `daemon_json`, `manifest`,
-//! `containerd`, `crio_config`; edges: `host`, `dockerd`, `signals`,
-//! `sha256`.
+//! printed line), `files` (writing host files), `docker`,
+//! `containerd_step` and `crio` (the engines' steps); pure: `daemon_json`,
+//! `manifest`, `containerd`, `crio_config`; edges: `host`, `dockerd`,
+//! `containerd_daemon`, `signals`, `sha256`.
 
 mod containerd;
+mod containerd_daemon;
+mod containerd_step;
 mod crio;
 mod crio_config;
 mod daemon_json;
@@ -47,6 +50,7 @@ use crate::hook_files;
 use crate::hooks::{self, HookFile};
 use crate::runtime::FileId;
 use crio::CrioWork;
+use containerd_step::ContainerdWork;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
 use files::{create_dir, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
@@ -108,9 +112,9 @@ struct InstallPlan {
     create_dirs: Vec<String>,
     binary: Binary,
     hooks: Vec<HookPut>,
-    dropin: Option<Put>,
     crio: CrioWork,
     docker: DockerWork,
+    containerd: ContainerdWork,
     /// What an earlier install put there and this one does not want.
     stale: Vec<String>,
 }
@@ -167,10 +171,6 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
             .map_err(InstallError::HookFiles)?;
     }
 
-    let dropin = o.containerd.then(|| containerd::DROPIN.to_owned());
-    if let Some(d) = &dropin {
-        check_dropin_is_ours(host, d, &old)?;
-    }
     let binary_path = o.binary();
     let binary_here = host.path(&binary_path, false);
     let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary_path.as_str()), &exe, &record)?;
@@ -180,11 +180,16 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         args: vec![HOOK_CONFIG_PATH.into(), hooks_dir.clone(), RUNTIME_PATH.into(), o.runtime_path.clone()],
     };
     let (docker, registered) = DockerWork::plan_install(host, o, &rt, old.docker.as_ref())?;
+    let (containerd, declared) = ContainerdWork::plan_install(
+        host,
+        o,
+        &binary_path,
+        old.containerd.as_ref(),
+        old.old_containerd_dropin.as_deref(),
+    )?;
 
     let mut dirs = vec![o.bin_dir.clone(), o.config_dir.clone(), hooks_dir];
-    if let Some(d) = &dropin {
-        dirs.extend(Path::new(d).parent().and_then(Path::to_str).map(str::to_owned));
-    }
+    dirs.extend_from_slice(containerd.dirs());
     dirs.extend(crio.dir_to_create().map(str::to_owned));
     let create_dirs = missing_dirs(host, &dirs);
     let mut created_dirs = old.created_dirs.clone();
@@ -195,24 +200,20 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         crio: crio_record.into_iter().collect(),
         created_dirs,
         docker: registered,
-        containerd: dropin.clone(),
+        containerd: declared,
+        old_containerd_dropin: None,
     };
     let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
-    stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
     let crio_paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
     stale.extend(old.crio.iter().flat_map(CrioFiles::paths).filter(|p| !crio_paths.contains(p)));
 
-    let dropin = dropin.map(|d| {
-        let text = containerd::dropin(&o.runtime_name, &binary_path);
-        Put::new(host.path(&d, false), text.into_bytes(), 0o644)
-    });
     let binary = match ours {
         true => Binary::Put(Put::new(binary_here, exe, 0o755)),
         false => Binary::Foreign { here: binary_here, sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
-    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, crio, docker, stale })
+    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, crio, docker, containerd, stale })
 }
 
 impl InstallPlan {
@@ -241,20 +242,9 @@ impl InstallPlan {
                 false => say(format_args!("{}: already installed, unchanged", h.put.here.display())),
             }
         }
-        if let Some(put) = &self.dropin {
-            match put.apply()? {
-                true => say(format_args!("installed {} (runtime {})", put.here.display(), o.runtime_name)),
-                false => say(format_args!("{}: already installed, unchanged", put.here.display())),
-            }
-            say(format_args!(
-                "containerd: restart it to load runtime {} (it does not reload on SIGHUP and is not signalled), \
-                 and check that its config.toml imports {}",
-                o.runtime_name,
-                Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
-            ));
-        }
         self.crio.apply()?;
         self.docker.apply(host, o)?;
+        self.containerd.apply(host, o)?;
         for p in &self.stale {
             remove(host, p)?;
         }
@@ -267,6 +257,7 @@ struct UninstallPlan {
     record: PathBuf,
     old: Record,
     docker: DockerWork,
+    containerd: ContainerdWork,
 }
 
 fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
@@ -282,15 +273,18 @@ fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallErro
         }
     };
     let docker = DockerWork::plan_uninstall(host, o, old.docker.as_ref())?;
-    Ok(UninstallPlan { record, old, docker })
+    let containerd =
+        ContainerdWork::plan_uninstall(host, o, old.containerd.as_ref(), old.old_containerd_dropin.as_deref())?;
+    Ok(UninstallPlan { record, old, docker, containerd })
 }
 
 impl UninstallPlan {
     fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
         self.docker.apply(host, o)?;
+        self.containerd.apply(host, o)?;
         let old = &self.old;
         let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
-        for p in old.hooks.iter().chain(&crio).chain(&old.containerd).chain(&old.binary) {
+        for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
             remove(host, p)?;
         }
         write_record(&self.record, None)?;
@@ -314,9 +308,7 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let here = host.path(&binary, false);
     let exe = std::fs::read("/proc/self/exe").ok();
     let same = exe.is_some() && !is_this_executable(&here) && std::fs::read(&here).ok() == exe;
-    let dropin_ours = o.containerd
-        && std::fs::read_to_string(host.path(containerd::DROPIN, false))
-            .is_ok_and(|t| t.starts_with(containerd::HEADER));
+    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o);
     Ok(Record {
         binary: same.then_some(binary.clone()),
         docker: o.docker.then(|| manifest::Docker {
@@ -326,7 +318,8 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
             created_config: false,
             previous: Previous::default(),
         }),
-        containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
+        containerd,
+        old_containerd_dropin,
         ..Record::default()
     })
 }
@@ -408,19 +401,6 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
         out.push(HookSource { name, source, bytes, parsed });
     }
     Ok(out)
-}
-
-fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), InstallError> {
-    let here = host.path(dropin, false);
-    let ours = old.containerd.as_deref() == Some(dropin)
-        || std::fs::read_to_string(&here).is_ok_and(|t| t.starts_with(containerd::HEADER));
-    if !ours && here.symlink_metadata().is_ok() {
-        return Err(InstallError::Refused {
-            path: here,
-            why: "exists and was not written by install; not replaced: remove or rename it".into(),
-        });
-    }
-    Ok(())
 }
 
 fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
@@ -617,6 +597,44 @@ mod tests {
         let o = host.options(Action::Install, &[]);
         let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
+    }
+
+    /// The containerd step in a fake host root: no containerd binary to
+    /// check with (the step says so), no socket (not running).
+    #[test]
+    fn containerd_config_is_planned_without_writing_and_given_back_byte_for_byte() {
+        let host = FakeHost::new("ctrd");
+        let debian = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/debian.toml"));
+        let config = host.write("/etc/containerd/config.toml", debian);
+        let h = Host::new(host.0.clone());
+        let before = host.tree();
+        let o = host.options(Action::Install, &["--no-docker", "--pod-annotations", "example.com/*"]);
+        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        assert_eq!(host.tree(), before, "a plan writes nothing");
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        let rec = plan.new.containerd.clone().unwrap();
+        assert_eq!((rec.config.as_str(), rec.version, rec.created_config), ("/etc/containerd/config.toml", 2, false));
+        plan.apply(&h, &o).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.starts_with(debian) && text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
+        assert!(text.contains("\n  pod_annotations = [\"example.com/*\"]\n"), "{text}");
+
+        // Again: nothing to write. Other annotations: the block is rewritten.
+        assert!(plan_install(&h, &o, EXE.to_vec()).unwrap().containerd.changes().is_empty());
+        let other = host.options(Action::Install, &["--no-docker"]);
+        let plan = plan_install(&h, &other, EXE.to_vec()).unwrap();
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        plan.apply(&h, &other).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(!text.contains("pod_annotations") && text.matches("# BEGIN").count() == 1, "{text}");
+
+        let u = host.options(Action::Uninstall, &[]);
+        plan_uninstall(&h, &u).unwrap().apply(&h, &u).unwrap();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), debian);
+        let mut want = before;
+        want.push((host.here("/etc/containerd/config.toml.oci-add-hooks.bak"), Some(debian.as_bytes().to_vec())));
+        want.sort();
+        assert_eq!(host.tree(), want);
     }
 
     #[test]

@@ -122,6 +122,10 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
     assert_eq!(
         lines(&out),
         [
+            format!(
+                "containerd: neither {root}/etc/containerd/config.toml nor {root}/run/containerd/containerd.sock \
+                 exists: containerd is not set up here, skipped (--no-containerd says so quietly)"
+            ),
             format!("created directory {root}/usr"),
             format!("created directory {root}/usr/local"),
             format!("created directory {root}/usr/local/bin"),
@@ -378,12 +382,22 @@ fn help_lists_every_option_and_its_default() {
             "--docker-pidfile FILE",
             "--docker-socket FILE",
             "--no-reload",
-            "--containerd-config",
+            "--containerd",
+            "--no-containerd",
+            "--containerd-config-file FILE\n",
+            "--containerd-socket FILE\n",
+            "--containerd-bin FILE",
+            "--containerd-restart MODE\n",
+            "--containerd-timeout SECONDS\n",
             "--wait",
             "--help",
         ] {
-            assert!(help.contains(&format!("  {opt} ")), "{opt}: {help}");
+            // An option and its value, then its text, or its text on the
+            // next line.
+            let shown = if opt.ends_with('\n') { format!("  {opt}") } else { format!("  {opt} ") };
+            assert!(help.contains(&shown), "{opt}: {help}");
         }
+        assert!(help.contains("  --pod-annotations PATTERN\n"), "{help}");
     }
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(stdout(&out).contains("oci-add-hooks install|uninstall [OPTIONS]"));
@@ -744,44 +758,42 @@ fn wait_exits_0_on_sigterm_or_sigint_and_leaves_everything_installed() {
     }
 }
 
+/// An install from before config.toml was edited wrote a drop-in into
+/// conf.d and recorded it as `"containerd": PATH`: the next install must
+/// remove it (containerd 1.x replaced its whole CRI section with it, if
+/// imported), and uninstall must, if the record still names it.
 #[test]
-fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
-    if !require(&["containerd"]) {
-        return;
+fn regression_the_old_containerd_dropin_replaced_the_whole_cri_section_and_is_removed_on_upgrade() {
+    let old_dropin = "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.\nversion = 2\n";
+    for action in ["install", "uninstall"] {
+        let h = Host::new();
+        write(&h.path("/etc/containerd/config.toml"), DEBIAN_CONFIG, 0o644);
+        let dropin = h.path("/etc/containerd/conf.d/99-oci-add-hooks.toml");
+        write(&dropin, old_dropin, 0o644);
+        let record = r#"{"installed-by": "oci-add-hooks 0.1.0", "binary": null, "hooks": [], "created-dirs": [],
+            "docker": null, "containerd": "/etc/containerd/conf.d/99-oci-add-hooks.toml"}"#;
+        write(&h.path("/etc/oci-add-hooks/installed.json"), record, 0o644);
+        let out = h.run(action, &["--no-docker"]);
+        assert!(out.status.success(), "{action}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            lines(&out).contains(&format!("removed {} (an earlier install's drop-in)", dropin.display())),
+            "{action}: {}",
+            stdout(&out)
+        );
+        assert!(!dropin.exists(), "{action}");
+        let config = std::fs::read_to_string(h.path("/etc/containerd/config.toml")).unwrap();
+        match action {
+            "install" => {
+                assert!(config.starts_with(DEBIAN_CONFIG) && config.contains("# BEGIN oci-add-hooks"), "{config}");
+                let record: Value =
+                    serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap())
+                        .unwrap();
+                assert_eq!(record["old-containerd-dropin"], Value::Null, "{record:#}");
+                assert_eq!(record["containerd"]["config"], "/etc/containerd/config.toml", "{record:#}");
+            }
+            _ => assert_eq!(config, DEBIAN_CONFIG),
+        }
     }
-    let h = Host::new();
-    let out = h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
-    let dropin = h.path("/etc/containerd/conf.d/99-oci-add-hooks.toml");
-    assert!(stdout(&out).contains("containerd: restart it to load runtime hooked"), "{}", stdout(&out));
-    assert_eq!(std::fs::metadata(&dropin).unwrap().mode() & 0o7777, 0o644);
-    // containerd's own view of a config.toml that imports the drop-in.
-    let main = h.path("/etc/containerd/config.toml");
-    write(
-        &main,
-        format!("version = 2\nimports = [\"{}\"]\n", h.path("/etc/containerd/conf.d/*.toml").display()),
-        0o644,
-    );
-    let dump = Command::new("containerd").arg("--config").arg(&main).args(["config", "dump"]).output().unwrap();
-    assert!(dump.status.success(), "{}", stderr(&dump));
-    let text = stdout(&dump);
-    let table = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hooked]";
-    let at = text.find(table).unwrap_or_else(|| panic!("no runtime in containerd's config: {text}"));
-    let section = &text[at..];
-    assert!(section.contains("runtime_type = \"io.containerd.runc.v2\""), "{section}");
-    let options = &section[section.find(".options]").unwrap()..];
-    assert!(options.contains("BinaryName = \"/usr/local/bin/oci-add-hooks\""), "{options}");
-    // A second install leaves it alone; uninstall removes it (and, without
-    // a record, recognises it by its header).
-    let st = stamp(&dropin);
-    h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
-    assert_eq!(stamp(&dropin), st);
-    h.uninstall(&["--no-docker"]);
-    assert!(!dropin.exists());
-    h.install(&["--containerd-config", "--no-docker"]);
-    std::fs::remove_file(h.path("/etc/oci-add-hooks/installed.json")).unwrap();
-    h.uninstall(&["--containerd-config", "--no-docker"]);
-    assert!(!dropin.exists());
-    assert!(!h.path("/usr/local/bin/oci-add-hooks").exists(), "the binary is this executable: ours");
 }
 
 /// The static release binary for this machine's architecture, built by
@@ -861,8 +873,13 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // The node: the binary and hooks go to real host paths under `node`
     // (dockerd runs what daemon.json names, from the host); the host's
-    // daemon.json, pidfile and socket are the private dockerd's.
+    // daemon.json, pidfile and socket are the private dockerd's; a
+    // containerd config.toml (Debian's) is there too, with no containerd
+    // running, checked by this machine's containerd binary through the
+    // DaemonSet's mounts.
     let node = TempDir::new("node");
+    let containerd_config = node.join("etc/containerd/config.toml");
+    write(&containerd_config, DEBIAN_CONFIG, 0o644);
     let marks = TempDir::new("marks");
     let hooks = TempDir::new("configmap");
     hook_file(hooks.path(), "10-mark.json", &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")]}}));
@@ -880,8 +897,36 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
         s(&dockerd.pidfile()).to_owned(),
         "--docker-socket".into(),
         s(&dockerd.socket).to_owned(),
+        "--containerd-config-file".into(),
+        s(&containerd_config).to_owned(),
+        "--containerd-socket".into(),
+        s(&node.join("run/containerd.sock")).to_owned(),
     ];
-    let mut run = vec!["run", "-d", "--name", "installer", "--pid=host", "--network", "none"];
+    // As the DaemonSet runs it: every capability dropped but CHOWN and
+    // SYS_CHROOT, a read-only root, the host's /usr, /lib and /lib64
+    // read-only for containerd's binary.
+    let pod = [
+        "--pid=host",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--cap-add",
+        "SYS_CHROOT",
+        "--read-only",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        "/usr:/host/usr:ro",
+        "-v",
+        "/lib:/host/lib:ro",
+        "-v",
+        "/lib64:/host/lib64:ro",
+    ];
+    let mut run = vec!["run", "-d", "--name", "installer"];
+    run.extend(pod);
     let (m1, m2, m3) = (mount(node.path()), mount(dockerd.dir.path()), format!("{}:/hooks:ro", hooks.path().display()));
     run.extend(["-v", &m1, "-v", &m2, "-v", &m3, "oah-installer", "--hooks", "/hooks"]);
     run.extend(host_args.iter().map(String::as_str));
@@ -903,6 +948,18 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
             dockerd.pid()
         )),
         "{log}"
+    );
+    let shown = format!("/host{}", containerd_config.display());
+    assert!(
+        log.contains(&format!(
+            "containerd: checked the new {shown} with `/usr/bin/containerd config dump`: containerd's whole \
+             configuration as before, plus runtime oci-add-hooks\n"
+        )),
+        "{log}"
+    );
+    let declared = std::fs::read_to_string(&containerd_config).unwrap();
+    assert!(
+        declared.starts_with(DEBIAN_CONFIG) && declared.contains(&format!("BinaryName = \"{}\"", installed.display()))
     );
 
     // No restart: the same dockerd, the earlier container still running.
@@ -933,7 +990,9 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // uninstall, as the uninstall Job runs it: the runtime goes, dockerd
     // reloads again, daemon.json is as it was.
-    let mut run = vec!["run", "--rm", "--pid=host", "--network", "none", "-v", &m1, "-v", &m2];
+    let mut run = vec!["run", "--rm"];
+    run.extend(pod);
+    run.extend(["-v", &m1, "-v", &m2]);
     run.extend(["--entrypoint", "/oci-add-hooks", "oah-installer", "uninstall", "--host-root", "/host"]);
     run.extend(host_args.iter().map(String::as_str));
     let out = dockerd.docker(&run);
@@ -942,6 +1001,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
     assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
     assert_eq!(std::fs::read(dockerd.config()).unwrap(), daemon_json);
+    assert_eq!(std::fs::read_to_string(&containerd_config).unwrap(), DEBIAN_CONFIG);
     assert!(!installed.exists());
     assert!(!config_dir.exists());
     assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
@@ -978,8 +1038,9 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
     let checker = dir.join("tests/kubernetes/check_manifests.py");
     let daemonset = dir.join("packaging/kubernetes/daemonset.yaml");
     let uninstall = dir.join("packaging/kubernetes/uninstall.yaml");
+    let pod = dir.join("packaging/kubernetes/example-pod.yaml");
     let check = |files: &[&Path]| Command::new(&python).arg(&checker).args(files).output().unwrap();
-    let out = check(&[&daemonset, &uninstall]);
+    let out = check(&[&daemonset, &uninstall, &pod]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).ends_with(" passed, 0 failed\n"), "{}", stdout(&out));
 
@@ -1009,11 +1070,15 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
             "",
             "host paths are exactly",
         ),
+        ("handler: oci-add-hooks", "handler: oci-add-hook", "a RuntimeClass with handler oci-add-hooks"),
+        ("\"$(POD_ANNOTATIONS)\"", "\"$(POD_ANNOTATION)\"", "$(POD_ANNOTATION) is an environment variable"),
+        ("pod-annotations: \"example.com/*\"", "pod-annotations: \"*\"", "matches pod-annotations ['*']"),
+        ("add: [\"CHOWN\", \"SYS_CHROOT\"]", "add: [\"CHOWN\", \"SYS_ADMIN\"]", "every capability dropped but"),
     ] {
         assert!(text.contains(from), "{from}");
         let f = broken.join("daemonset.yaml");
         std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
-        let out = check(&[&f, &uninstall]);
+        let out = check(&[&f, &uninstall, &pod]);
         assert!(!out.status.success(), "{to}: {}", stdout(&out));
         let report = stdout(&out).replace(s(&f), "packaging/kubernetes/daemonset.yaml");
         let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();

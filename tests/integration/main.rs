@@ -9,6 +9,7 @@ mod docs;
 mod hooks_d;
 mod install;
 mod layout;
+mod node;
 mod packages;
 mod podman;
 mod reliability;
