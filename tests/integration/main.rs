@@ -8,6 +8,7 @@ mod docker;
 mod docs;
 mod hooks_d;
 mod install;
+mod node;
 mod packages;
 mod podman;
 mod reliability;
