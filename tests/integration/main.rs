@@ -4,6 +4,7 @@
 mod util;
 
 mod containerd;
+mod cri;
 mod docker;
 mod docs;
 mod hooks_d;

@@ -36,8 +36,8 @@ const PRIVATE: &[&str] = &[
     // containerd's `state`, and hard-wired in 1.6 whatever `state` says:
     // the shims' sockets (/run/containerd/s), runc's --root
     // (/run/containerd/runc/NAMESPACE) and ctr's FIFOs (/run/containerd/fifo)
-    // (measured: /work/scratch/cri/FINDINGS.md, §3 "Gotchas" 3). A tmpfs, as
-    // /run is on a real node.
+    // (measured with Debian's containerd 1.6.20). A tmpfs, as /run is on a
+    // real node.
     "/run/containerd",
     // containerd's `root`: images, snapshots, CRI's sandboxes.
     "/var/lib/containerd",
@@ -52,7 +52,8 @@ const PRIVATE: &[&str] = &[
     // The installer's default --config-dir, where the shim reads hooks.d.
     "/etc/oci-add-hooks",
     // Docker's daemon.json: an install run inside without --no-docker
-    // writes a file of the node's, never the machine's.
+    // writes the node's, not the machine's (a dockerd of the machine would
+    // still be found by its pidfile: the tests pass --no-docker).
     "/etc/docker",
 ];
 
@@ -110,7 +111,7 @@ pub fn kubeadm_config() -> String {
 /// processes lack CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj to
 /// the -998 CRI gives a sandbox and RunPodSandbox fails (`nsexec: failed to
 /// update /proc/self/oom_score_adj: Permission denied`); restricted, the
-/// sandbox keeps containerd's own (FINDINGS.md §3 "Gotchas" 2).
+/// sandbox keeps containerd's own (measured with containerd 1.6.20).
 pub fn with_restricted_oom_score_adj(config: &str) -> String {
     if config.contains("restrict_oom_score_adj = false") {
         return config.replacen("restrict_oom_score_adj = false", "restrict_oom_score_adj = true", 1);
@@ -151,6 +152,8 @@ struct State {
     starts: u32,
     /// Whether an exit is followed by a new start.
     restart: bool,
+    /// Whether the supervisor thread runs (it clears this as it ends).
+    supervising: bool,
     /// How the last containerd ended.
     last_exit: Option<ExitStatus>,
     /// Why starting containerd failed, if it did (nothing is retried).
@@ -190,7 +193,11 @@ impl Node {
         if let Some(config) = config_toml {
             write(&node.etc_containerd().join("config.toml"), config, 0o644);
         }
-        node.supervision.lock().restart = true;
+        {
+            let mut s = node.supervision.lock();
+            s.restart = true;
+            s.supervising = true;
+        }
         node.supervise();
         node.wait_serving();
         node
@@ -336,6 +343,7 @@ impl Node {
 
     /// The supervisor: a thread that starts containerd, waits for it to
     /// exit, and starts it again after `RESTART_DELAY` while `restart` holds.
+    /// `supervising` is set before it is called.
     fn supervise(&mut self) {
         let (holder, log) = (self.holder.id(), self.dir.join("containerd.log"));
         let supervision = Arc::clone(&self.supervision);
@@ -347,6 +355,7 @@ impl Node {
             let mut child = {
                 let mut s = supervision.lock();
                 if !s.restart {
+                    s.supervising = false;
                     return;
                 }
                 let log = std::fs::OpenOptions::new().create(true).append(true).open(&log);
@@ -363,6 +372,7 @@ impl Node {
                     }
                     Err(e) => {
                         s.spawn_error = Some(format!("nsenter -t {holder} -m containerd: {e}"));
+                        s.supervising = false;
                         supervision.changed.notify_all();
                         return;
                     }
@@ -404,9 +414,14 @@ impl Node {
     /// Restarts as before, and starts containerd now if the supervisor had
     /// stopped for good.
     pub fn resume_restarting(&mut self) {
-        let finished = self.supervisor.as_ref().is_none_or(JoinHandle::is_finished);
-        self.supervision.lock().restart = true;
-        if finished {
+        // Decided under the lock: a supervisor still running sees `restart`
+        // before it would end; one that ended said so.
+        let ended = {
+            let mut s = self.supervision.lock();
+            s.restart = true;
+            !std::mem::replace(&mut s.supervising, true)
+        };
+        if ended {
             if let Some(thread) = self.supervisor.take() {
                 let _ = thread.join();
             }
@@ -458,13 +473,9 @@ impl Node {
     /// `sandbox_image`.
     pub fn import_images(&self) {
         let archive = busybox_image_archive(&self.dir.join("image"), NODE_IMAGE, &["sleep", "1000000"]);
+        let archive = archive.to_string_lossy();
         for ns in ["default", "k8s.io"] {
-            let out = self.ctr(
-                &[OsStr::new("-n"), OsStr::new(ns), OsStr::new("images"), OsStr::new("import")]
-                    .into_iter()
-                    .chain([archive.as_os_str()])
-                    .collect::<Vec<_>>(),
-            );
+            let out = self.ctr(&["-n", ns, "images", "import", &archive]);
             assert!(out.status.success(), "ctr -n {ns} images import: {}", stderr(&out));
         }
         // No config.toml: containerd's defaults, which `config dump` refuses
@@ -526,7 +537,8 @@ impl Node {
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
             let ns = std::fs::read_link(entry.path().join("ns/mnt")).unwrap_or_default();
-            if pid != self.holder.id() as i32 && ns.to_string_lossy() == self.ns {
+            // An unreadable link (a process gone meanwhile) matches nothing.
+            if pid != self.holder.id() as i32 && !self.ns.is_empty() && ns.to_string_lossy() == self.ns {
                 pids.push(pid);
             }
         }
