@@ -14,7 +14,11 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace
+# protobuf-compiler: protoc, which the CRI client's k8s-cri crate runs at
+# build time (tests/cri-client); groff-base: groff, for the man page check
+# (tests/integration/docs.rs).
+APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace \
+	protobuf-compiler groff-base
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # The package's version, read from Cargo.toml once (`:=`): the .deb's file
 # name and the installer image's tag both use it.
@@ -37,8 +41,11 @@ release:
 # so the package's fmt and clippy never reach it. Its sources are formatted
 # here too, with the same rustfmt.toml (formatting builds nothing), but not
 # linted: that would build it, and libfuzzer needs nightly (make fuzz).
+# The test-only CRI client (tests/cri-client) is formatted here (--all) and
+# linted by test-native: building it needs protoc, which make check does
+# not install.
 check:
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked --lib
@@ -67,7 +74,11 @@ test: deps test-native test-aarch64 test-packages test-nix
 # the .deb on this machine, which must not race other tests that look at
 # /etc/oci-add-hooks.
 # The benches run once untimed as smoke tests; they take no libtest flags.
+# The CRI client is linted and built first: tests/integration/cri.rs runs
+# it from target/debug (the test's own profile directory).
 test-native: deps
+	$(CARGO) clippy --locked -p cri-client --all-targets -- -D warnings
+	$(CARGO) build --locked -p cri-client
 	$(CARGO) test --locked --lib --bins --test integration -- --skip packages::
 	$(CARGO) test --locked --benches
 

@@ -50,6 +50,43 @@ pub(crate) fn write_at(dirfd: &impl AsFd, name: &OsStr, bytes: &[u8], mode: Opti
     }
 }
 
+/// A temporary copy of some bytes beside a file, for a program to check
+/// before the file is written: named as `replace`'s temporary file, so one
+/// left by a killed run is removed by the next write there; removed when
+/// dropped.
+#[cfg(feature = "install")]
+pub(crate) struct Scratch(std::path::PathBuf);
+
+#[cfg(feature = "install")]
+impl Scratch {
+    /// `bytes` in a new file (mode 0600) beside `path`.
+    pub(crate) fn new(path: &Path, bytes: &[u8]) -> io::Result<Scratch> {
+        let (dirfd, name) = open_parent(path)?;
+        within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
+        let prefix = tmp_prefix(name.as_bytes());
+        remove_stale(&dirfd, &prefix);
+        let mut tmp_name = prefix;
+        tmp_name.extend_from_slice(format!("{}{TMP_SUFFIX}", std::process::id()).as_bytes());
+        let tmp = path.with_file_name(OsStr::from_bytes(&tmp_name));
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dirfd, OsStr::from_bytes(&tmp_name), flags, Mode::from_raw_mode(0o600))?;
+        let scratch = Scratch(tmp);
+        File::from(fd).write_all(bytes)?;
+        Ok(scratch)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(feature = "install")]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// The directory `path` is in, opened, and its name there.
 fn open_parent(path: &Path) -> io::Result<(OwnedFd, &OsStr)> {
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;

@@ -82,6 +82,16 @@ impl Host {
         Ok(HostFile { host: self.clone(), path: host_path.to_owned(), follow_last, here })
     }
 
+    /// Where `host_path` is as the installer sees it (`file`'s `here`, or
+    /// the root joined to it as written when it does not resolve). Only for
+    /// the code that still opens a host path by that name (the containerd
+    /// and CRI-O steps, written before `HostFile`): a name is resolved
+    /// again by the kernel from the installer's root, so it should move to
+    /// `file`.
+    pub(crate) fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
+        self.file(host_path, follow_last).map_or_else(|_| self.lexical(host_path), |f| f.here)
+    }
+
     /// `host_path` joined to the root as written, for a message about a
     /// path that does not resolve.
     fn lexical(&self, host_path: &str) -> PathBuf {

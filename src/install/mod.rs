@@ -7,20 +7,27 @@
 //! pidfile names) and return what would change, so that a refusal changes
 //! nothing. `apply` then changes it, in this order: the directories, the
 //! record of what may be put in place (so that a run stopped halfway leaves
-//! nothing unrecorded), the binary, the hook files and the containerd
-//! drop-in, then the Docker step (`daemon.json`, the reload and its
-//! confirmation), then what an earlier install put there and this one does
-//! not want is removed, and the record is made exact. Uninstall undoes the
-//! Docker step first, so that dockerd never names a binary that is gone.
+//! nothing unrecorded), the binary, the hook files, the hooks.d files for
+//! CRI-O and podman (`crio`), then the Docker step (`daemon.json`, the
+//! reload and its confirmation) and the containerd step (config.toml,
+//! checked by containerd, and the restart), then what an earlier install
+//! put there and this one does not want is removed, and the record is made
+//! exact. Uninstall undoes the Docker and containerd steps first, so that
+//! neither names a binary that is gone.
 //! Each step prints one line to stdout (what `kubectl logs` shows); a step
 //! with nothing to do writes nothing.
 //!
 //! Beside it: `options` (the command line), `step` (the error and the
-//! printed line), `files` (writing host files), `docker` (the Docker step);
-//! pure: `daemon_json`, `manifest`, `containerd`; edges: `host`, `dockerd`,
-//! `signals`, `sha256`.
+//! printed line), `files` (writing host files), `docker`,
+//! `containerd_step` and `crio` (the engines' steps); pure: `daemon_json`,
+//! `manifest`, `containerd`, `crio_config`; edges: `host`, `dockerd`,
+//! `containerd_daemon`, `signals`, `sha256`.
 
 mod containerd;
+mod containerd_daemon;
+mod containerd_step;
+mod crio;
+mod crio_config;
 mod daemon_json;
 mod docker;
 mod dockerd;
@@ -39,13 +46,15 @@ use std::process::ExitCode;
 
 use crate::args::{Action, HOOK_CONFIG_PATH, PROGRAM, RUNTIME_PATH};
 use crate::hook_files::{self, LoadError};
-use crate::hooks;
+use crate::hooks::{self, HookFile};
 use crate::runtime::FileId;
+use crio::CrioWork;
+use containerd_step::ContainerdWork;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
 use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
 use host::{Host, HostFile};
-use manifest::{Place, Record, Rule};
+use manifest::{CrioFiles, Place, Record, Rule};
 use options::{Options, HELP};
 pub(crate) use step::InstallError;
 use step::{io_err, say};
@@ -70,7 +79,7 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
             let exe = std::fs::read(exe_path).map_err(io_err(exe_path, "read this executable"))?;
             plan_install(&host, &o, exe)?.apply(&host, &o)?
         }
-        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host)?,
+        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host, &o)?,
     }
     if let Some(blocked) = blocked {
         let stays = match action {
@@ -100,8 +109,9 @@ struct InstallPlan {
     create_dirs: Vec<String>,
     binary: Binary,
     hooks: Vec<HookPut>,
-    dropin: Option<Put>,
+    crio: CrioWork,
     docker: DockerWork,
+    containerd: ContainerdWork,
     /// What an earlier install put there and this one does not want.
     stale: Vec<String>,
 }
@@ -128,7 +138,15 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
 
     let hooks_dir = o.hooks_dir();
     let mut hooks = Vec::new();
-    for h in collect_hooks(&o.hooks)? {
+    let sources = collect_hooks(&o.hooks)?;
+    // The shim reads hooks.d in the byte order of the names.
+    let mut by_name: Vec<(OsString, PathBuf)> =
+        sources.iter().map(|h| (h.name.clone().into(), h.source.clone())).collect();
+    hook_files::by_name(&mut by_name);
+    let in_order: Vec<HookFile> =
+        by_name.iter().filter_map(|(_, p)| sources.iter().find(|h| h.source == *p)).map(|h| h.parsed.clone()).collect();
+    let (crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
+    for h in sources {
         let host_path = format!("{hooks_dir}/{}", h.name);
         let file = host_file(host, &host_path, false)?;
         if !old.hooks.contains(&host_path) && file.exists().map_err(io_err(file.here(), "look at"))? {
@@ -151,10 +169,6 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
             .map_err(InstallError::HookFiles)?;
     }
 
-    let dropin = o.containerd.then(|| containerd::DROPIN.to_owned());
-    if let Some(d) = &dropin {
-        check_dropin_is_ours(host, d, &old)?;
-    }
     let binary_path = o.binary();
     let binary_here = host_file(host, &binary_path, false)?;
     let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary_path.as_str()), &exe, &record)?;
@@ -164,38 +178,40 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         args: vec![HOOK_CONFIG_PATH.into(), hooks_dir.clone(), RUNTIME_PATH.into(), o.runtime_path.clone()],
     };
     let (docker, registered) = DockerWork::plan_install(host, o, &rt, old.docker.as_ref())?;
+    let (containerd, declared) = ContainerdWork::plan_install(
+        host,
+        o,
+        &binary_path,
+        old.containerd.as_ref(),
+        old.old_containerd_dropin.as_deref(),
+    )?;
 
     let mut dirs = vec![o.bin_dir.clone(), o.config_dir.clone(), hooks_dir];
-    if let Some(d) = &dropin {
-        dirs.extend(Path::new(d).parent().and_then(Path::to_str).map(str::to_owned));
-    }
+    dirs.extend_from_slice(containerd.dirs());
+    dirs.extend(crio.dir_to_create().map(str::to_owned));
     let create_dirs = missing_dirs(host, &dirs);
     let mut created_dirs = old.created_dirs.clone();
     created_dirs.extend(create_dirs.iter().filter(|d| !old.created_dirs.contains(d)).cloned());
     let new = Record {
         binary: ours.then(|| binary_path.clone()),
         hooks: hooks.iter().map(|(p, _)| p.clone()).collect(),
+        crio: crio_record.into_iter().collect(),
         created_dirs,
         docker: registered,
-        containerd: dropin.clone(),
+        containerd: declared,
+        old_containerd_dropin: None,
     };
     let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
-    stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
+    let crio_paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
+    stale.extend(old.crio.iter().flat_map(CrioFiles::paths).filter(|p| !crio_paths.contains(p)));
 
-    let dropin = match dropin {
-        Some(d) => {
-            let text = containerd::dropin(&o.runtime_name, &binary_path);
-            Some(Put::new(host_file(host, &d, false)?, text.into_bytes(), 0o644))
-        }
-        None => None,
-    };
     let binary = match ours {
         true => Binary::Put(Put::new(binary_here, exe, 0o755)),
         false => Binary::Foreign { here: binary_here.here().to_owned(), sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
-    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, docker, stale })
+    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, crio, docker, containerd, stale })
 }
 
 impl InstallPlan {
@@ -224,19 +240,9 @@ impl InstallPlan {
                 false => say(format_args!("{}: already installed, unchanged", h.put.here.display())),
             }
         }
-        if let Some(put) = &self.dropin {
-            match put.apply()? {
-                true => say(format_args!("installed {} (runtime {})", put.here.display(), o.runtime_name)),
-                false => say(format_args!("{}: already installed, unchanged", put.here.display())),
-            }
-            say(format_args!(
-                "containerd: restart it to load runtime {} (it does not reload on SIGHUP and is not signalled), \
-                 and check that its config.toml imports {}",
-                o.runtime_name,
-                Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
-            ));
-        }
+        self.crio.apply()?;
         self.docker.apply()?;
+        self.containerd.apply(host, o)?;
         for p in &self.stale {
             remove(host, p)?;
         }
@@ -249,6 +255,7 @@ struct UninstallPlan {
     record: HostFile,
     old: Record,
     docker: DockerWork,
+    containerd: ContainerdWork,
 }
 
 fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
@@ -264,14 +271,18 @@ fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallErro
         }
     };
     let docker = DockerWork::plan_uninstall(host, o, old.docker.as_ref())?;
-    Ok(UninstallPlan { record, old, docker })
+    let containerd =
+        ContainerdWork::plan_uninstall(host, o, old.containerd.as_ref(), old.old_containerd_dropin.as_deref())?;
+    Ok(UninstallPlan { record, old, docker, containerd })
 }
 
 impl UninstallPlan {
-    fn apply(self, host: &Host) -> Result<(), InstallError> {
+    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
         self.docker.apply()?;
+        self.containerd.apply(host, o)?;
         let old = &self.old;
-        for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
+        let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
+        for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
             remove(host, p)?;
         }
         write_record(&self.record, None)?;
@@ -295,10 +306,7 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let here = host_file(host, &binary, false)?;
     let exe = std::fs::read("/proc/self/exe").ok();
     let same = exe.is_some() && !is_this_executable(&here) && here.read().ok() == exe;
-    let dropin_ours = o.containerd
-        && host_file(host, containerd::DROPIN, false)?
-            .read()
-            .is_ok_and(|t| t.starts_with(containerd::HEADER.as_bytes()));
+    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o);
     Ok(Record {
         binary: same.then_some(binary.clone()),
         docker: o.docker.then(|| manifest::Docker {
@@ -308,7 +316,8 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
             created_config: false,
             previous: Previous::default(),
         }),
-        containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
+        containerd,
+        old_containerd_dropin,
         ..Record::default()
     })
 }
@@ -345,11 +354,13 @@ fn is_this_executable(here: &HostFile) -> bool {
     exe.is_some() && here.lstat().ok().map(|st| FileId { dev: st.st_dev, ino: st.st_ino }) == exe
 }
 
-/// A hook file to install: its name in hooks.d, where it came from, its bytes.
+/// A hook file to install: its name in hooks.d, where it came from, its
+/// bytes, and its hooks.
 struct HookSource {
     name: String,
     source: PathBuf,
     bytes: Vec<u8>,
+    parsed: HookFile,
 }
 
 /// Reads the `--hooks` files (a directory gives its `*.json` files, by
@@ -384,23 +395,10 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
             });
         }
         let bytes = std::fs::read(&source).map_err(io_err(&source, "read hook file"))?;
-        hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
-        out.push(HookSource { name, source, bytes });
+        let parsed = hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
+        out.push(HookSource { name, source, bytes, parsed });
     }
     Ok(out)
-}
-
-fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), InstallError> {
-    let here = host_file(host, dropin, false)?;
-    let ours = old.containerd.as_deref() == Some(dropin)
-        || here.read().is_ok_and(|t| t.starts_with(containerd::HEADER.as_bytes()));
-    if !ours && here.lstat().is_ok() {
-        return Err(InstallError::Refused {
-            path: here.here().to_owned(),
-            why: "exists and was not written by install; not replaced: remove or rename it".into(),
-        });
-    }
-    Ok(())
 }
 
 /// Reads the install record, which says what uninstall (and a later
@@ -436,11 +434,18 @@ fn read_record(file: &HostFile, o: &Options) -> Result<Option<Record>, InstallEr
 
 /// Where install writes what each field of the record names (a new field
 /// adds its rule here, or the record is refused).
-fn record_rules(o: &Options) -> [Rule; 5] {
+fn record_rules(o: &Options) -> [Rule; 8] {
+    let dropin = Place::Named(containerd_step::DROPIN_NAME);
     [
         Rule { field: "hooks", place: Place::In { dir: o.hooks_dir(), suffix: ".json" } },
         Rule { field: "binary", place: Place::Named(PROGRAM) },
-        Rule { field: "containerd", place: Place::Exactly(containerd::DROPIN.into()) },
+        // CRI-O's hooks directory is read from its configuration, which
+        // may have changed since: a hooks.d 1.0.0 file in whichever.
+        Rule { field: "crio", place: Place::Suffix(".json") },
+        // Edited: only install's block or import is taken out.
+        Rule { field: "containerd.config", place: Place::Anywhere },
+        Rule { field: "containerd.dropin", place: dropin.clone() },
+        Rule { field: "old-containerd-dropin", place: dropin },
         Rule { field: "created-dirs", place: Place::Anywhere },
         Rule { field: "docker.config", place: Place::Anywhere },
     ]
@@ -634,6 +639,44 @@ mod tests {
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
     }
 
+    /// The containerd step in a fake host root: no containerd binary to
+    /// check with (the step says so), no socket (not running).
+    #[test]
+    fn containerd_config_is_planned_without_writing_and_given_back_byte_for_byte() {
+        let host = FakeHost::new("ctrd");
+        let debian = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/debian.toml"));
+        let config = host.write("/etc/containerd/config.toml", debian);
+        let h = Host::open(host.0.clone()).unwrap();
+        let before = host.tree();
+        let o = host.options(Action::Install, &["--no-docker", "--pod-annotations", "example.com/*"]);
+        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        assert_eq!(host.tree(), before, "a plan writes nothing");
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        let rec = plan.new.containerd.clone().unwrap();
+        assert_eq!((rec.config.as_str(), rec.version, rec.created_config), ("/etc/containerd/config.toml", 2, false));
+        plan.apply(&h, &o).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.starts_with(debian) && text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
+        assert!(text.contains("\n  pod_annotations = [\"example.com/*\"]\n"), "{text}");
+
+        // Again: nothing to write. Other annotations: the block is rewritten.
+        assert!(plan_install(&h, &o, EXE.to_vec()).unwrap().containerd.changes().is_empty());
+        let other = host.options(Action::Install, &["--no-docker"]);
+        let plan = plan_install(&h, &other, EXE.to_vec()).unwrap();
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        plan.apply(&h, &other).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(!text.contains("pod_annotations") && text.matches("# BEGIN").count() == 1, "{text}");
+
+        let u = host.options(Action::Uninstall, &[]);
+        plan_uninstall(&h, &u).unwrap().apply(&h, &u).unwrap();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), debian);
+        let mut want = before;
+        want.push((host.here("/etc/containerd/config.toml.oci-add-hooks.bak"), Some(debian.as_bytes().to_vec())));
+        want.sort();
+        assert_eq!(host.tree(), want);
+    }
+
     #[test]
     fn uninstall_plan_undoes_the_record_and_apply_gives_the_host_back() {
         let host = FakeHost::new("undo");
@@ -656,7 +699,7 @@ mod tests {
                 &[Change::RemovedRuntime { name: "oci-add-hooks".into() }, Change::RemovedRuntimes][..]
             )]
         );
-        plan.apply(&h).unwrap();
+        plan.apply(&h, &u).unwrap();
         // As it was, but for the one-time backup install kept.
         let mut want = before;
         let backup = host.here("/etc/docker/daemon.json.oci-add-hooks.bak");

@@ -4,10 +4,13 @@
 mod util;
 
 mod containerd;
+mod cri;
 mod docker;
 mod docs;
 mod hooks_d;
 mod install;
+mod layout;
+mod node;
 mod packages;
 mod podman;
 mod reliability;

@@ -19,10 +19,12 @@ use serde_json::{json, Value};
 use crate::util::{self, Bundle, Recorder, TempDir};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The size budget of each static binary (issue: 600 KiB). `make dist`
-/// builds them as they ship: opt-level "z", no unwind tables, identical
-/// functions folded (docs/packaging.md, "Static builds").
-const MAX_BINARY_BYTES: u64 = 600 * 1024;
+/// The size budget of each static binary: 900 KiB since the installer
+/// configures containerd (it was 600 KiB for the shim and the Docker
+/// installer). `make dist` builds them as they ship: opt-level "z", no
+/// unwind tables, identical functions folded (docs/packaging.md, "Static
+/// builds").
+const MAX_BINARY_BYTES: u64 = 900 * 1024;
 const CONFFILE: &str = "/etc/oci-add-hooks/hooks.d/README";
 /// What postinst and %post print on a first install.
 const INSTALL_HINT: &str = "    oci-add-hooks install --bin-dir /usr/bin\n";
