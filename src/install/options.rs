@@ -208,7 +208,8 @@ const FLAGS: [&str; 10] = [
     "-h",
 ];
 /// Uninstall removes what the record names, wherever install put it.
-const INSTALL_ONLY: [&str; 6] = ["--hooks", "--set-default", "--pod-annotations", "--crio", "--no-crio", "--crio-hooks-dir"];
+const INSTALL_ONLY: [&str; 6] =
+    ["--hooks", "--set-default", "--pod-annotations", "--crio", "--no-crio", "--crio-hooks-dir"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.

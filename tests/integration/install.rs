@@ -233,10 +233,6 @@ fn an_unparseable_daemon_json_is_refused_and_nothing_on_the_host_changes() {
         ("[]", ""),
     ];
     for (text, why) in cases {
-        let h = Host::new();
-        write(&h.daemon_json(), text, 0o644);
-        let tree = h.tree();
-        let out = h.run("install", &["--hooks", s(&h.hook_src())]);
         let reason = if why.is_empty() {
             "(top level): must be a JSON object".to_owned()
         } else {
@@ -245,15 +241,25 @@ fn an_unparseable_daemon_json_is_refused_and_nothing_on_the_host_changes() {
                  so it would not start with this file either: fix it, then run install again"
             )
         };
-        assert_fails_with(
-            &out,
-            &format!("oci-add-hooks: {}: {reason} (the file is left unchanged)", h.daemon_json().display()),
-        );
-        assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
-        // Not a directory, binary, backup or temporary file more.
-        assert_eq!(h.tree(), tree, "{text:?}");
-        assert_eq!(stdout(&out), "");
+        daemon_json_is_refused(text, &reason);
     }
+}
+
+/// Install with `text` as daemon.json fails saying `reason`, and leaves the
+/// host as it was: the file byte for byte, and not a directory, binary,
+/// backup or temporary file more.
+fn daemon_json_is_refused(text: &str, reason: &str) {
+    let h = Host::new();
+    write(&h.daemon_json(), text, 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--hooks", s(&h.hook_src())]);
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: {reason} (the file is left unchanged)", h.daemon_json().display()),
+    );
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
+    assert_eq!(h.tree(), tree, "{text:?}");
+    assert_eq!(stdout(&out), "");
 }
 
 #[test]
@@ -1091,23 +1097,13 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
 /// `y`, while dockerd (Go) merges both: runtime `x` vanished for dockerd.
 #[test]
 fn regression_duplicate_keys_in_daemon_json_were_silently_collapsed() {
-    let h = Host::new();
     let text =
         "{\"runtimes\": {\"x\": {\"path\": \"/usr/bin/x\"}},\n \"runtimes\": {\"y\": {\"path\": \"/usr/bin/y\"}}}\n";
-    write(&h.daemon_json(), text, 0o644);
-    let tree = h.tree();
-    let out = h.run("install", &["--hooks", s(&h.hook_src())]);
-    assert_fails_with(
-        &out,
-        &format!(
-            "oci-add-hooks: {}: runtimes: given more than once; dockerd (Go) merges the repeats into one, and install \
-             would keep only the last: make it one key (the file is left unchanged)",
-            h.daemon_json().display()
-        ),
+    daemon_json_is_refused(
+        text,
+        "runtimes: given more than once; dockerd (Go) merges the repeats into one, and install would keep only the \
+         last: make it one key",
     );
-    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
-    assert_eq!(h.tree(), tree, "no backup, temporary file, binary or directory");
-    assert_eq!(stdout(&out), "");
 }
 
 /// Docker installed but never configured and stopped (`/etc/docker` with no
@@ -1175,17 +1171,16 @@ fn regression_uninstall_removed_whatever_the_install_record_named() {
         record.display()
     );
     let config_dir = h.path("/etc/oci-add-hooks");
+    let writable = |p: &Path, mode: &str| {
+        format!(
+            "oci-add-hooks: {}: writable by group or others (mode {mode}); hooks run as root, so only the owner may \
+             write hook files and directories (chmod go-w){trusted_as_hooks}",
+            p.display()
+        )
+    };
     type Prepare<'a> = Box<dyn Fn() + 'a>;
     let cases: [(&str, Prepare, String); 4] = [
-        (
-            "mode 0666",
-            Box::new(|| {}),
-            format!(
-                "oci-add-hooks: {}: writable by group or others (mode 0666); hooks run as root, so only the owner may \
-                 write hook files and directories (chmod go-w){trusted_as_hooks}",
-                record.display()
-            ),
-        ),
+        ("mode 0666", Box::new(|| {}), writable(&record, "0666")),
         (
             "owned by nobody",
             Box::new(|| {
@@ -1204,11 +1199,7 @@ fn regression_uninstall_removed_whatever_the_install_record_named() {
                 std::os::unix::fs::chown(&record, Some(0), None).unwrap();
                 std::fs::set_permissions(&config_dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
             }),
-            format!(
-                "oci-add-hooks: {}: writable by group or others (mode 0777); hooks run as root, so only the owner may \
-                 write hook files and directories (chmod go-w){trusted_as_hooks}",
-                config_dir.display()
-            ),
+            writable(&config_dir, "0777"),
         ),
         (
             "trusted, but naming a path install never writes",
