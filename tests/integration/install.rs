@@ -1332,9 +1332,11 @@ fn regression_an_unconfirmed_reload_raced_the_write_back() {
     let node = TempDir::new("node");
     let (bin_dir, config_dir, config, pidfile) =
         (node.join("bin"), node.join("etc"), dockerd.config(), dockerd.pidfile());
+    // The machine's own containerd and CRI-O are not this test's.
     let args = [
         "--host-root",
         "/",
+        "--no-containerd",
         "--bin-dir",
         s(&bin_dir),
         "--config-dir",
@@ -1350,7 +1352,7 @@ fn regression_an_unconfirmed_reload_raced_the_write_back() {
         stdout(&out)
     };
     // No --docker-socket: dockerd's `-H unix://DIR/docker.sock` is found.
-    let said = run("install", &[]);
+    let said = run("install", &["--no-crio"]);
     assert!(
         said.contains(&format!(
             "dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info",
