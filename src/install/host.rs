@@ -41,6 +41,9 @@ pub(crate) struct Host(Rc<Root>);
 struct Root {
     path: PathBuf,
     fd: OwnedFd,
+    /// The kernel's name for it (`/proc/self/fd/N`), to show the paths
+    /// openat2 opens below `path` as given.
+    name: Option<PathBuf>,
     /// openat2 is used until the kernel says it has none.
     kernel: Cell<bool>,
 }
@@ -50,7 +53,8 @@ impl Host {
     /// are followed).
     pub(crate) fn open(root: PathBuf) -> io::Result<Host> {
         let fd = rfs::open(&root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-        Ok(Host(Rc::new(Root { path: root, fd, kernel: Cell::new(true) })))
+        let name = name_of(&fd);
+        Ok(Host(Rc::new(Root { path: root, fd, name, kernel: Cell::new(true) })))
     }
 
     /// The same root, resolved by the component walk only, as on a kernel
@@ -140,13 +144,21 @@ impl Host {
                     self.0.kernel.set(false);
                 }
                 Ok(fd) => {
-                    let here = name_of(&fd).unwrap_or_else(|| self.lexical(&path.to_string_lossy()));
+                    let here = self.name_below(&fd).unwrap_or_else(|| self.lexical(&path.to_string_lossy()));
                     return Ok((fd, here));
                 }
                 Err(e) => return Err(e),
             }
         }
         self.walk(path, links)
+    }
+
+    /// Where `fd`, a directory below the root, is: the root as given joined
+    /// to the rest of the kernel's name for it.
+    fn name_below(&self, fd: &OwnedFd) -> Option<PathBuf> {
+        let name = name_of(fd)?;
+        let rest = name.strip_prefix(self.0.name.as_deref()?).ok()?;
+        Some(self.root().join(rest))
     }
 
     /// openat2(RESOLVE_IN_ROOT): the kernel resolves `path` with the root
@@ -396,6 +408,14 @@ mod tests {
             assert_eq!(looping.raw_os_error(), Some(Errno::LOOP.raw_os_error()), "{looping}");
             assert_eq!(host.walk(Path::new("/"), &mut 0).unwrap().1, root);
         }
+        // A root given through a link is shown as given.
+        let given = std::env::temp_dir().join(format!("oah-host-links-given-{}", std::process::id()));
+        let _ = std::fs::remove_file(&given);
+        symlink(&root, &given).unwrap();
+        for host in both(&given) {
+            assert_eq!(here(&host, "/etc/docker/daemon.json", true), given.join("srv/docker/real.json"));
+        }
+        std::fs::remove_file(&given).unwrap();
         // The root `/`, as install runs on the host itself.
         let slash = Host::open("/".into()).unwrap();
         let link = root.join("etc/docker/daemon.json");
