@@ -14,7 +14,9 @@
 //! it, and is resolved again each time it runs.
 //!
 //! It must never open, read, write or remove a host path by its name as the
-//! installer's own root sees it: `HostFile::here` is for messages only.
+//! installer's own root sees it: `HostFile::here` is for messages only
+//! (`Host::path` still hands such a name to the containerd and CRI-O steps'
+//! reads, until they move to `HostFile`).
 
 use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
