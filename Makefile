@@ -14,7 +14,11 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace
+# protobuf-compiler: protoc, which the CRI client's k8s-cri crate runs at
+# build time (tests/cri-client); groff-base: groff, for the man page check
+# (tests/integration/docs.rs).
+APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace \
+	protobuf-compiler groff-base
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # The package's version, read from Cargo.toml once (`:=`): the .deb's file
 # name and the installer image's tag both use it.
@@ -37,8 +41,11 @@ release:
 # so the package's fmt and clippy never reach it. Its sources are formatted
 # here too, with the same rustfmt.toml (formatting builds nothing), but not
 # linted: that would build it, and libfuzzer needs nightly (make fuzz).
+# The test-only CRI client (tests/cri-client) is formatted here (--all) and
+# linted by test-native: building it needs protoc, which make check does
+# not install.
 check:
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked --lib
@@ -67,7 +74,11 @@ test: deps test-native test-aarch64 test-packages test-nix
 # the .deb on this machine, which must not race other tests that look at
 # /etc/oci-add-hooks.
 # The benches run once untimed as smoke tests; they take no libtest flags.
+# The CRI client is linted and built first: tests/integration/cri.rs runs
+# it from target/debug (the test's own profile directory).
 test-native: deps
+	$(CARGO) clippy --locked -p cri-client --all-targets -- -D warnings
+	$(CARGO) build --locked -p cri-client
 	$(CARGO) test --locked --lib --bins --test integration -- --skip packages::
 	$(CARGO) test --locked --benches
 
@@ -98,9 +109,9 @@ test-nix: deps
 ARCHES := amd64 arm64
 TRIPLE_amd64 := x86_64-unknown-linux-musl
 TRIPLE_arm64 := aarch64-unknown-linux-musl
-# The packagers' versions that were verified; installed only when missing.
+# The packager's version that was verified; installed only when missing.
+# The rpm is built by rpmbuild (Debian's rpm package, in APT_PACKAGES).
 CARGO_DEB_VERSION := 3.8.0
-CARGO_GENERATE_RPM_VERSION := 0.21.1
 
 musl-targets:
 	@for t in $(TRIPLE_amd64) $(TRIPLE_arm64); do \
@@ -121,22 +132,26 @@ $(addprefix static-,$(ARCHES)): static-%: musl-targets
 
 pkg-tools:
 	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
-	@command -v cargo-generate-rpm >/dev/null || \
-	  $(CARGO) install --locked cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION)
 
 # dist/<arch>/oci-add-hooks, one .deb and one .rpm per architecture, and
 # SHA256SUMS. The packagers take the binaries as built (--no-build,
-# --no-strip): the release profile already strips them.
+# --no-strip; the spec neither strips nor scans): the release profile
+# already strips them. rpmbuild works in target/rpmbuild and writes
+# dist/oci-add-hooks-<version>-1.<rpm arch>.rpm, with an xz payload.
 dist: deps pkg-tools $(addprefix static-,$(ARCHES))
 	rm -rf $(addprefix dist/,$(ARCHES)) dist/*.deb dist/*.rpm dist/SHA256SUMS
 	mkdir -p target/packaging
 	gzip -9n -c packaging/oci-add-hooks.1 > target/packaging/oci-add-hooks.1.gz
 	set -e; for arch in $(ARCHES); do \
-	  case $$arch in amd64) t=$(TRIPLE_amd64);; arm64) t=$(TRIPLE_arm64);; esac; \
+	  case $$arch in amd64) t=$(TRIPLE_amd64) r=x86_64;; arm64) t=$(TRIPLE_arm64) r=aarch64;; esac; \
 	  install -D -m 0755 target/$$t/release/oci-add-hooks dist/$$arch/oci-add-hooks; \
 	  $(CARGO) deb --no-build --no-strip --target $$t -o dist/; \
 	  packaging/debian/finish-deb dist/oci-add-hooks_$(VERSION)-1_$$arch.deb; \
-	  $(CARGO) generate-rpm --target $$t --payload-compress xz -o dist/; \
+	  rpmbuild -bb --quiet --target $$r \
+	    --define "_topdir $(CURDIR)/target/rpmbuild" --define "_rpmdir $(CURDIR)/dist" \
+	    --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
+	    --define "_binary_payload w6.xzdio" --define "version $(VERSION)" --define "srcroot $(CURDIR)" \
+	    --define "binary $(CURDIR)/dist/$$arch/oci-add-hooks" packaging/rpm/oci-add-hooks.spec; \
 	done
 	cd dist && sha256sum $(addsuffix /oci-add-hooks,$(ARCHES)) *.deb *.rpm > SHA256SUMS
 	@ls -l $(addsuffix /oci-add-hooks,$(addprefix dist/,$(ARCHES))) dist/*.deb dist/*.rpm

@@ -22,7 +22,7 @@ pub const VERSION_LINE: &str = concat!("oci-add-hooks ", env!("CARGO_PKG_VERSION
 /// What `--help` prints.
 pub const USAGE: &str = "\
 usage: oci-add-hooks [--hook-config-path PATH]... [--runtime-path PATH|NAME] [--] RUNTIME-ARGS...
-       oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON]
+       oci-add-hooks validate [--hook-config-path PATH]... [--spec CONFIG_JSON | --engine crio]
        oci-add-hooks --version | --help
        oci-add-hooks install|uninstall [OPTIONS]   (see oci-add-hooks install --help)
 
@@ -39,11 +39,14 @@ unchanged. Every other subcommand is handed over without reading any file.
 validate loads the hook configuration as a run would and prints, per stage,
 the hooks it would add and the file each came from; with --spec, only those
 whose `when` matches that config.json, and why each other one does not.
+With --engine crio, it prints instead the hooks.d files CRI-O and podman read
+that install --crio writes from that configuration, in the order they apply.
 ";
 
 pub const HOOK_CONFIG_PATH: &str = "--hook-config-path";
 pub const RUNTIME_PATH: &str = "--runtime-path";
 pub const SPEC: &str = "--spec";
+pub const ENGINE: &str = "--engine";
 
 /// What the shim was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -85,11 +88,20 @@ pub struct Invocation {
     pub runtime_args: Vec<OsString>,
 }
 
-/// `oci-add-hooks validate [--hook-config-path P]... [--spec CONFIG_JSON]`.
+/// `oci-add-hooks validate [--hook-config-path P]... [--spec CONFIG_JSON | --engine crio]`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ValidateArgs {
     pub hook_config_paths: Vec<PathBuf>,
     pub spec: Option<PathBuf>,
+    /// None: what the shim adds.
+    pub engine: Option<Engine>,
+}
+
+/// An engine that reads hook files itself, for `validate --engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// CRI-O, and podman: both read hooks.d files through containers/common.
+    Crio,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -98,6 +110,7 @@ pub enum ArgsError {
     EmptyValue(&'static str),
     Repeated(&'static str),
     Unexpected(OsString),
+    Invalid { opt: &'static str, why: String },
 }
 
 impl fmt::Display for ArgsError {
@@ -109,6 +122,7 @@ impl fmt::Display for ArgsError {
             ArgsError::Unexpected(arg) => {
                 write!(f, "unexpected argument {:?}", arg.to_string_lossy())
             }
+            ArgsError::Invalid { opt, why } => write!(f, "{opt}: {why}"),
         }
     }
 }
@@ -121,6 +135,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, ArgsError> {
     match first {
         Some(b"install") => return Ok(Mode::Install(Action::Install, args[1..].to_vec())),
         Some(b"uninstall") => return Ok(Mode::Install(Action::Uninstall, args[1..].to_vec())),
+        // `validate --help` is answered by the one help text, which covers it.
+        Some(b"validate") if args.len() == 2 && matches!(args[1].as_bytes(), b"--help" | b"-h") => {
+            return Ok(Mode::Help)
+        }
         Some(b"validate") => return Ok(Mode::Validate(args[1..].to_vec())),
         Some(b"--version") if args.len() == 1 => return Ok(Mode::Version),
         Some(b"--help" | b"-h") if args.len() == 1 => return Ok(Mode::Help),
@@ -143,15 +161,15 @@ pub fn split(args: Vec<OsString>) -> Result<Invocation, ArgsError> {
     let runtime_path = parsed
         .opt_value_from_os_str(RUNTIME_PATH, |v| non_empty(v, RUNTIME_PATH).map(OsStr::to_owned))
         .map_err(|e| from_pico(e, RUNTIME_PATH))?;
-    finish(parsed, RUNTIME_PATH)?;
+    finish(parsed, &[RUNTIME_PATH])?;
     Ok(Invocation { hook_config_paths, runtime_path, runtime_args })
 }
 
 /// Parses `validate`'s arguments: the same `--hook-config-path` as the
-/// shim's, and `--spec`; nothing else.
+/// shim's, and `--spec` or `--engine`; nothing else.
 pub fn parse_validate(args: Vec<OsString>) -> Result<ValidateArgs, ArgsError> {
     let mut rest = args.into_iter().peekable();
-    let mut parsed = own_prefix(&mut rest, &[HOOK_CONFIG_PATH, SPEC])?;
+    let mut parsed = own_prefix(&mut rest, &[HOOK_CONFIG_PATH, SPEC, ENGINE])?;
     if let Some(extra) = rest.next() {
         return Err(ArgsError::Unexpected(extra));
     }
@@ -159,8 +177,24 @@ pub fn parse_validate(args: Vec<OsString>) -> Result<ValidateArgs, ArgsError> {
     let spec = parsed
         .opt_value_from_os_str(SPEC, |v| non_empty(v, SPEC).map(PathBuf::from))
         .map_err(|e| from_pico(e, SPEC))?;
-    finish(parsed, SPEC)?;
-    Ok(ValidateArgs { hook_config_paths, spec })
+    let engine = parsed
+        .opt_value_from_os_str(ENGINE, |v| non_empty(v, ENGINE).map(OsStr::to_owned))
+        .map_err(|e| from_pico(e, ENGINE))?;
+    let engine = match engine {
+        None => None,
+        // podman reads the same files through the same code as CRI-O.
+        Some(v) if v == "crio" || v == "podman" => Some(Engine::Crio),
+        Some(v) => {
+            let why = format!("{:?}: must be crio (or podman, which reads the same files)", v.to_string_lossy());
+            return Err(ArgsError::Invalid { opt: ENGINE, why });
+        }
+    };
+    if engine.is_some() && spec.is_some() {
+        let why = "prints the files for every container, so it takes no --spec".into();
+        return Err(ArgsError::Invalid { opt: ENGINE, why });
+    }
+    finish(parsed, &[SPEC, ENGINE])?;
+    Ok(ValidateArgs { hook_config_paths, spec, engine })
 }
 
 /// Takes the leading `opts` (and an optional `--` after them) off `rest`,
@@ -198,13 +232,13 @@ fn hook_config_paths(parsed: &mut pico_args::Arguments) -> Result<Vec<PathBuf>, 
         .map_err(|e| from_pico(e, HOOK_CONFIG_PATH))
 }
 
-/// Only a second `single` can be left over: the prefix holds nothing but
-/// the options taken and their values.
-fn finish(parsed: pico_args::Arguments, single: &'static str) -> Result<(), ArgsError> {
-    match parsed.finish().into_iter().next() {
-        None => Ok(()),
-        Some(left) if left.as_bytes() == single.as_bytes() => Err(ArgsError::Repeated(single)),
-        Some(left) => Err(ArgsError::Unexpected(left)),
+/// Only a second one of the `singles` can be left over: the prefix holds
+/// nothing but the options taken and their values.
+fn finish(parsed: pico_args::Arguments, singles: &[&'static str]) -> Result<(), ArgsError> {
+    let Some(left) = parsed.finish().into_iter().next() else { return Ok(()) };
+    match singles.iter().find(|s| left.as_bytes() == s.as_bytes()) {
+        Some(single) => Err(ArgsError::Repeated(single)),
+        None => Err(ArgsError::Unexpected(left)),
     }
 }
 
@@ -308,6 +342,7 @@ mod tests {
             Ok(Mode::Install(Action::Install, os(&["--set-default"])))
         );
         assert_eq!(parse(os(&["validate"])), Ok(Mode::Validate(vec![])));
+        assert_eq!(parse(os(&["validate", "--help"])), Ok(Mode::Help));
         // --version with anything else goes to the runtime, which prints its own.
         assert_eq!(inv(&["--runtime-path", "runc", "--version"]).runtime_args, os(&["--version"]));
         // A subcommand name later on is the runtime's.
@@ -329,6 +364,25 @@ mod tests {
             Err(ArgsError::Unexpected("--runtime-path".into()))
         );
         assert_eq!(parse_validate(os(&["--spec", "a", "--", "x"])), Err(ArgsError::Unexpected("x".into())));
+    }
+
+    #[test]
+    fn validate_engine() {
+        let v = parse_validate(os(&["--engine=crio", "--hook-config-path", "/a"])).unwrap();
+        assert_eq!((v.engine, v.hook_config_paths), (Some(Engine::Crio), vec![PathBuf::from("/a")]));
+        assert_eq!(parse_validate(os(&["--engine", "podman"])).unwrap().engine, Some(Engine::Crio));
+        let err = |args: &[&str]| parse_validate(os(args)).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--engine", "docker"]),
+            "--engine: \"docker\": must be crio (or podman, which reads the same files)"
+        );
+        assert_eq!(
+            err(&["--engine", "crio", "--spec", "c.json"]),
+            "--engine: prints the files for every container, so it takes no --spec"
+        );
+        assert_eq!(err(&["--engine", "crio", "--engine", "crio"]), "--engine: given more than once");
+        assert_eq!(err(&["--engine"]), "--engine: missing value");
+        assert_eq!(err(&["--engine="]), "--engine: value must not be empty");
     }
 
     #[test]

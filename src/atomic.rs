@@ -2,7 +2,7 @@
 //!
 //! Owns the one write the shim makes to a bundle, and those `install` makes
 //! on a host: a temporary file beside the target, given the target's mode
-//! and owner (or, for `create_or_replace`, the mode asked for), written,
+//! and owner (or, for `write_at` with a mode, that mode), written,
 //! fsynced, renamed over the target, and the directory fsynced. Readers see
 //! the old bytes or the new ones, never a mixture, even if the writer is
 //! killed or the disk fills; and a running executable can be replaced,
@@ -110,21 +110,58 @@ pub(crate) fn replace_original(path: &Path, bytes: &[u8], original: &Original) -
     write_and_rename(&dirfd, name, bytes, Some((original, AtFlags::SYMLINK_NOFOLLOW)), original.mode)
 }
 
-/// Replaces `path` with `bytes`, keeping its permission bits (set-id bits
-/// dropped) and owner, provided it is the same file just before the rename.
+/// Writes the file `name` in the directory `dirfd`, which the caller
+/// opened (install opens the host's below --host-root, and nothing here
+/// may resolve their path again by name): with `mode`, owned by the writer
+/// whether or not it exists (a file that does is replaced whole); without,
+/// keeping the owner and mode (set-id bits dropped) of the file there,
+/// provided it is still that file just before the rename.
 #[cfg(feature = "install")]
-pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let (dirfd, name) = open_parent(path)?;
-    let original = Original::of(&rfs::statat(&dirfd, name, AtFlags::empty())?);
-    write_and_rename(&dirfd, name, bytes, Some((&original, AtFlags::empty())), original.mode)
+pub(crate) fn write_at(dirfd: &impl AsFd, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    match mode {
+        Some(mode) => write_and_rename(dirfd, name, bytes, None, mode),
+        None => {
+            let original = Original::of(&rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)?);
+            write_and_rename(dirfd, name, bytes, Some((&original, AtFlags::SYMLINK_NOFOLLOW)), original.mode)
+        }
+    }
 }
 
-/// Writes `path` with `bytes` and permission bits `mode`, owned by the
-/// writer, whether or not it exists: a file that does is replaced whole.
+/// A temporary copy of some bytes beside a file, for a program to check
+/// before the file is written: named as `replace`'s temporary file, so one
+/// left by a killed run is removed by the next write there; removed when
+/// dropped.
 #[cfg(feature = "install")]
-pub(crate) fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let (dirfd, name) = open_parent(path)?;
-    write_and_rename(&dirfd, name, bytes, None, mode)
+pub(crate) struct Scratch(std::path::PathBuf);
+
+#[cfg(feature = "install")]
+impl Scratch {
+    /// `bytes` in a new file (mode 0600) beside `path`.
+    pub(crate) fn new(path: &Path, bytes: &[u8]) -> io::Result<Scratch> {
+        let (dirfd, name) = open_parent(path)?;
+        within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
+        let prefix = tmp_prefix(name.as_bytes());
+        remove_stale(&dirfd, &prefix);
+        let mut tmp_name = prefix;
+        tmp_name.extend_from_slice(format!("{}{TMP_SUFFIX}", std::process::id()).as_bytes());
+        let tmp = path.with_file_name(OsStr::from_bytes(&tmp_name));
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dirfd, OsStr::from_bytes(&tmp_name), flags, Mode::from_raw_mode(0o600))?;
+        let scratch = Scratch(tmp);
+        File::from(fd).write_all(bytes)?;
+        Ok(scratch)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(feature = "install")]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The directory `path` is in, opened, and its name there.
@@ -256,6 +293,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    /// `write_at` with a mode, by path, as install uses it.
+    #[cfg(feature = "install")]
+    fn create_or_replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+        let (dirfd, name) = open_parent(path)?;
+        write_at(&dirfd, name, bytes, Some(mode))
     }
 
     fn entries(dir: &Path) -> Vec<String> {
@@ -392,14 +436,18 @@ mod tests {
 
     #[test]
     #[cfg(feature = "install")]
-    fn replace_keeps_owner_and_mode_but_no_set_id_bit_and_a_missing_target_is_an_error() {
+    fn write_at_without_a_mode_keeps_owner_and_mode_but_no_set_id_bit_and_a_missing_target_is_an_error() {
         let dir = scratch("replace");
         let f = dir.join("daemon.json");
-        assert_eq!(replace(&f, b"x").unwrap_err().kind(), io::ErrorKind::NotFound);
+        let replace = |bytes: &[u8]| {
+            let (dirfd, name) = open_parent(&f)?;
+            write_at(&dirfd, name, bytes, None)
+        };
+        assert_eq!(replace(b"x").unwrap_err().kind(), io::ErrorKind::NotFound);
         assert!(entries(&dir).is_empty());
         std::fs::write(&f, b"old").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o2640)).unwrap();
-        replace(&f, b"new").unwrap();
+        replace(b"new").unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"new");
         assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o640);
         assert_eq!(entries(&dir), ["daemon.json"]);

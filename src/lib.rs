@@ -8,7 +8,7 @@
 //! as it found it. The shim's modules beside it each own one concept, and
 //! their dependencies run one way (`json` <- `spec` <- `when` <- `hooks` <-
 //! `hook_files` <- this file; `args`, `runtime_cli`, `bundle`, `atomic`,
-//! `runtime`, `runtime_log` and `validate` beside them). `install` uses the
+//! `runtime`, `runtime_log`, `oci_hooks` and `validate` beside them). `install` uses the
 //! shim's modules and nothing of the shim uses it; the `install` feature
 //! (on by default) builds it. See docs/design.md for the map.
 
@@ -30,6 +30,7 @@ pub mod hooks;
 #[cfg(feature = "install")]
 pub(crate) mod install;
 pub(crate) mod json;
+pub(crate) mod oci_hooks;
 pub(crate) mod runtime;
 pub(crate) mod runtime_cli;
 pub mod runtime_log;
@@ -151,11 +152,17 @@ fn install(action: args::Action, _args: Vec<OsString>) -> Result<ExitCode, Failu
 }
 
 /// `oci-add-hooks validate`: loads the hook configuration and, with
-/// `--spec`, the container's spec, as a run would, and prints the report.
+/// `--spec`, the container's spec, as a run would, and prints the report;
+/// with `--engine crio`, the hooks.d files CRI-O and podman would read.
 fn validate(args: Vec<OsString>, argv0: &OsStr) -> Result<ExitCode, Error> {
     let args = args::parse_validate(args).map_err(Error::Args)?;
     let source = source(args.hook_config_paths, argv0);
     let files = hook_files::load(&source).map_err(Error::Hooks)?;
+    if let Some(args::Engine::Crio) = args.engine {
+        let converted = oci_hooks::convert(&files).map_err(|e| Error::Hooks(hook_files::LoadError::Hook(e)))?;
+        print!("{}", validate::crio_report(&source, &converted));
+        return Ok(ExitCode::SUCCESS);
+    }
     let out = match &args.spec {
         // Without a spec nothing can fail: no condition is evaluated.
         None => validate::report(&source, &files, &hooks::select(&files, None).unwrap_or_default(), None),

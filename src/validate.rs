@@ -7,6 +7,8 @@
 //! `when` it meets, and for every other one the conditions it fails. Pure:
 //! `lib` loads the files and the spec through the shim's own code and hands
 //! over `hooks::select`'s decision, so the report cannot disagree with a run.
+//! With `--engine crio`, it shows instead the hooks.d files `oci_hooks`
+//! converts the configuration into, byte for byte as install writes them.
 //! It must never read a file or decide anything itself.
 
 use std::fmt::Write as _;
@@ -18,6 +20,7 @@ use crate::args::HOOK_CONFIG_PATH;
 use crate::hook_files::{Source, CONFIG_ENV};
 use crate::hooks::{HookFile, Selected};
 use crate::json::Json;
+use crate::oci_hooks::Converted;
 use crate::spec::Stage;
 
 /// The container a report is for: its spec's path and its `hooks` as the
@@ -35,14 +38,7 @@ pub(crate) fn report(
     selected: &[Selected],
     container: Option<Container>,
 ) -> String {
-    let mut out = String::new();
-    let paths: Vec<String> = source.paths().iter().map(|p| p.display().to_string()).collect();
-    let from = match source {
-        Source::Options(_) => HOOK_CONFIG_PATH,
-        Source::Env(_) => CONFIG_ENV,
-        Source::Default(_) => "the default",
-    };
-    let _ = writeln!(out, "hook configuration: {} ({from})", paths.join(", "));
+    let mut out = configuration(source);
     if files.is_empty() {
         out.push_str("hook files: none\n");
     } else {
@@ -94,6 +90,43 @@ pub(crate) fn report(
             for u in &s.unmet {
                 let _ = writeln!(out, "    {u}");
             }
+        }
+    }
+    out
+}
+
+/// The first line: where the hook configuration comes from.
+fn configuration(source: &Source) -> String {
+    let paths: Vec<String> = source.paths().iter().map(|p| p.display().to_string()).collect();
+    let from = match source {
+        Source::Options(_) => HOOK_CONFIG_PATH,
+        Source::Env(_) => CONFIG_ENV,
+        Source::Default(_) => "the default",
+    };
+    format!("hook configuration: {} ({from})\n", paths.join(", "))
+}
+
+/// What `validate --engine crio` prints: the hooks.d files CRI-O and podman
+/// would read, each with its name, where it comes from and its bytes, and
+/// the hooks left out because the shim adds them once.
+pub(crate) fn crio_report(source: &Source, converted: &Converted) -> String {
+    let mut out = configuration(source);
+    if converted.files.is_empty() {
+        out.push_str("hooks.d files for CRI-O and podman: none\n");
+    } else {
+        out.push_str("hooks.d files for CRI-O and podman, in the order they apply (install --crio writes them):\n");
+    }
+    for f in &converted.files {
+        let _ = writeln!(out, "  {}", f.name);
+        let _ = writeln!(out, "    from {}", f.from());
+        for line in String::from_utf8_lossy(&f.bytes).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    if !converted.left_out.is_empty() {
+        out.push_str("left out, as the shim adds each once:\n");
+        for l in &converted.left_out {
+            let _ = writeln!(out, "  {} ({}): the same hook as {}", l.what, l.stage, l.same_as);
         }
     }
     out
@@ -175,6 +208,35 @@ mod tests {
              \x20 {\"path\":\"/bin/all\"} (prestart)\n    from /h/30-init.json\n\
              \x20   when.commands: process.args[0] \"/bin/sh\" matches none of \"/init$\"\n"
         );
+    }
+
+    #[test]
+    fn for_crio_the_files_as_written_and_what_was_left_out() {
+        let files = vec![
+            file("/h/10-a.json", r#"{"hooks": {"poststop": [{"path": "/bin/a"}, {"path": "/bin/a"}]}}"#),
+            file(
+                "/h/20-b.json",
+                r#"{"version": "1.0.0", "hook": {"path": "/bin/b"}, "when": {"commands": ["sh$"]}, "stages": ["prestart"]}"#,
+            ),
+        ];
+        let converted = crate::oci_hooks::convert(&files).unwrap();
+        let got = crio_report(&Source::Default(PathBuf::from("/h")), &converted);
+        assert_eq!(
+            got,
+            "hook configuration: /h (the default)\n\
+             hooks.d files for CRI-O and podman, in the order they apply (install --crio writes them):\n\
+             \x20 0001-10-a-poststop-0.json\n    from /h/10-a.json hooks.poststop[0]\n\
+             \x20   {\n      \"version\": \"1.0.0\",\n      \"hook\": {\n        \"path\": \"/bin/a\"\n      },\n\
+             \x20     \"when\": {\n        \"always\": true\n      },\n      \"stages\": [\n        \"poststop\"\n      ]\n    }\n\
+             \x20 0002-20-b.json\n    from /h/20-b.json\n\
+             \x20   {\n      \"version\": \"1.0.0\",\n      \"hook\": {\n        \"path\": \"/bin/b\"\n      },\n\
+             \x20     \"when\": {\n        \"commands\": [\n          \"sh$\"\n        ]\n      },\n\
+             \x20     \"stages\": [\n        \"prestart\"\n      ]\n    }\n\
+             left out, as the shim adds each once:\n\
+             \x20 /h/10-a.json hooks.poststop[1] (poststop): the same hook as /h/10-a.json hooks.poststop[0]\n"
+        );
+        let none = crio_report(&Source::Options(vec!["/e".into()]), &Converted::default());
+        assert_eq!(none, "hook configuration: /e (--hook-config-path)\nhooks.d files for CRI-O and podman: none\n");
     }
 
     #[test]

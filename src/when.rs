@@ -80,9 +80,10 @@ pub(crate) struct When {
     pub(crate) has_bind_mounts: Option<bool>,
 }
 
-/// As JSON, the way it was written (keys in the format's order).
-impl fmt::Display for When {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl When {
+    /// As JSON, the way it was written (keys in the format's order): what
+    /// `Display` shows, and what a converted hooks.d file carries.
+    pub(crate) fn to_value(&self) -> Value {
         let mut obj = Map::new();
         if let Some(b) = self.always {
             obj.insert("always".into(), Value::Bool(b));
@@ -98,7 +99,13 @@ impl fmt::Display for When {
         if let Some(b) = self.has_bind_mounts {
             obj.insert("hasBindMounts".into(), Value::Bool(b));
         }
-        Json(&Value::Object(obj)).fmt(f)
+        Value::Object(obj)
+    }
+}
+
+impl fmt::Display for When {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Json(&self.to_value()).fmt(f)
     }
 }
 

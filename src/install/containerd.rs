@@ -1,68 +1,719 @@
-//! The containerd drop-in that declares the shim as a CRI runtime.
+//! containerd's configuration as text: which shape a `config.toml` has,
+//! the one block install adds to a version 1 or 2 file, the drop-in and
+//! `imports` entry of a version 3 file, finding and taking them out again,
+//! and the rule a `config dump` after install must keep.
 //!
-//! Owns the text of the one file install writes for containerd
-//! (`/etc/containerd/conf.d/99-oci-add-hooks.toml`). Pure. The file is
-//! generated whole and only ever replaced whole, so no TOML library is
-//! needed; this module must never edit a TOML file someone else wrote.
-//! containerd does not reload its configuration on SIGHUP: nothing here, or
-//! in install, ever signals it.
+//! Pure: plain functions over strings. toml_edit only reads (values, and
+//! where they are in the text); the operator's text is never re-serialised:
+//! install inserts and removes whole lines of its own and nothing else.
+//! Facts about containerd's format are data here, each with its source
+//! (FINDINGS means the measurements of containerd 1.6.20 in the issue's
+//! research, kept with the tests). This module must never run containerd
+//! or touch a file.
 
-/// Where the drop-in goes, relative to the host root.
-pub(crate) const DROPIN: &str = "/etc/containerd/conf.d/99-oci-add-hooks.toml";
-/// The first line of every drop-in install writes: how uninstall, with no
+use std::fmt;
+use std::ops::Range;
+
+use toml_edit::{Document, Item};
+
+/// The first line of a drop-in install writes (version 3, and the
+/// `conf.d` drop-in of earlier versions of install): how uninstall, with no
 /// record to go by, recognises a file as ours.
 pub(crate) const HEADER: &str = "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.";
+/// The file install creates when there is no config.toml: containerd's
+/// built-in defaults plus the block (a block in a file without `version`
+/// would be read as version 1, FINDINGS 1f).
+pub(crate) const CREATED: &str = "version = 2\n";
+/// The runc shim's runtime type; `BinaryName` is one of its options.
+const RUNC_V2: &str = "io.containerd.runc.v2";
+/// containerd 1.6/1.7's built-in runtime list is this one runtime (its CRI
+/// plugin's `DefaultConfig`; FINDINGS 1a), with these options as `config
+/// dump` shows them. Declaring any runtime drops it (FINDINGS 1b), so the
+/// block declares it as it is built in when the file does not.
+const BUILTIN_RUNC: &str = "runc";
+const BUILTIN_RUNC_OPTIONS: [(&str, &str); 11] = [
+    ("BinaryName", "\"\""),
+    ("CriuImagePath", "\"\""),
+    ("CriuPath", "\"\""),
+    ("CriuWorkPath", "\"\""),
+    ("IoGid", "0"),
+    ("IoUid", "0"),
+    ("NoNewKeyring", "false"),
+    ("NoPivotRoot", "false"),
+    ("Root", "\"\""),
+    ("ShimCgroup", "\"\""),
+    ("SystemdCgroup", "false"),
+];
 
-/// The drop-in: runtime `name` of type `io.containerd.runc.v2`, whose shim
-/// runs `binary` instead of runc. A runtime started as `BinaryName` gets no
-/// arguments of ours, so the shim reads its defaults
-/// (`/etc/oci-add-hooks/hooks.d`, runc from PATH).
-pub(crate) fn dropin(name: &str, binary: &str) -> String {
-    let table = format!("plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.{}", basic_string(name));
-    format!(
-        "{HEADER}\n\
-         # containerd reads it only if its config.toml imports it\n\
-         # (imports = [\"/etc/containerd/conf.d/*.toml\"]), and only when restarted.\n\
-         version = 2\n\
-         \n\
-         [{table}]\n\
-         \x20 runtime_type = \"io.containerd.runc.v2\"\n\
-         \n\
-         [{table}.options]\n\
-         \x20 BinaryName = {}\n",
-        basic_string(binary)
-    )
+/// A config's schema, by its `version` key: 1 when there is none, even in
+/// an empty file (FINDINGS 1f); 3 is containerd 2.x's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    V1,
+    V2,
+    V3,
+}
+
+impl Version {
+    pub(crate) fn number(self) -> i64 {
+        match self {
+            Version::V1 => 1,
+            Version::V2 => 2,
+            Version::V3 => 3,
+        }
+    }
+
+    /// The CRI plugin's key under `plugins`, which holds
+    /// `containerd.runtimes`. Version 1 knows only the short name (the long
+    /// one is silently ignored there, FINDINGS 1f); version 2 only the long
+    /// one (`cri` is an error there); 2.x moved the runtimes to the
+    /// `io.containerd.cri.v1.runtime` plugin (containerd's docs/cri/config.md).
+    fn cri(self) -> &'static str {
+        match self {
+            Version::V1 => "cri",
+            Version::V2 => "io.containerd.grpc.v1.cri",
+            Version::V3 => "io.containerd.cri.v1.runtime",
+        }
+    }
+
+    /// The names in `disabled_plugins` that disable the CRI: in version 1
+    /// only `cri` does (the long name is listed but CRI still loads,
+    /// FINDINGS 1g); in 2.x either plugin (both serve the CRI).
+    fn cri_disabled_by(self) -> &'static [&'static str] {
+        match self {
+            Version::V1 => &["cri"],
+            Version::V2 => &["io.containerd.grpc.v1.cri"],
+            Version::V3 => &["io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri"],
+        }
+    }
+}
+
+/// What is wrong with a configuration, by field.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ConfigError {
+    pub(crate) field: String,
+    pub(crate) why: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.field.is_empty() {
+            true => f.write_str(&self.why),
+            false => write!(f, "{}: {}", self.field, self.why),
+        }
+    }
+}
+
+fn err(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.into(), why: why.into() }
+}
+
+/// A parsed configuration (a `config.toml`, or a `config dump`), with its
+/// text: values are copied as they are written.
+pub(crate) struct Config {
+    doc: Document<String>,
+    version: Version,
+}
+
+/// A runtime's type and options, as written (each option `key = value`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Runtime {
+    pub(crate) runtime_type: Option<String>,
+    pub(crate) options: Vec<(String, String)>,
+}
+
+pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {
+    let doc = Document::parse(text.to_owned()).map_err(|e| {
+        let why = e.message().trim_end().to_owned();
+        let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+        err("", format!("not valid TOML ({at}{why}); containerd would not start with it either"))
+    })?;
+    let version = match doc.get("version") {
+        None => Version::V1,
+        Some(v) => match v.as_integer() {
+            Some(1) => Version::V1,
+            Some(2) => Version::V2,
+            Some(3) => Version::V3,
+            _ => return Err(err("version", format!("{}: containerd knows 1, 2 and 3", raw(&doc, v)))),
+        },
+    };
+    Ok(Config { doc, version })
+}
+
+fn line_col(text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {col}: ")
+}
+
+/// An item's text as written.
+fn raw(doc: &Document<String>, item: &Item) -> String {
+    item.span().and_then(|s| doc.raw().get(s)).unwrap_or("?").trim().to_owned()
+}
+
+impl Config {
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
+    /// `plugins.<cri>.containerd`, the CRI plugin's container settings.
+    fn cri_containerd(&self) -> Option<&Item> {
+        self.doc.get("plugins")?.get(self.version.cri())?.get("containerd")
+    }
+
+    /// Whether the CRI plugin is there: a dump of a config that disables it
+    /// has no section for it (FINDINGS 1g).
+    fn has_cri(&self) -> bool {
+        self.doc.get("plugins").and_then(|p| p.get(self.version.cri())).is_some()
+    }
+
+    /// Whether `disabled_plugins` disables the CRI.
+    pub(crate) fn cri_disabled(&self) -> bool {
+        let names = self.doc.get("disabled_plugins").and_then(Item::as_array);
+        names.is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| self.version.cri_disabled_by().contains(&s))))
+    }
+
+    /// `default_runtime_name`, if the config sets it.
+    fn default_runtime_name(&self) -> Option<&str> {
+        self.cri_containerd()?.get("default_runtime_name")?.as_str()
+    }
+
+    /// The runtimes the config declares.
+    fn runtimes(&self) -> Vec<&str> {
+        let table = self.cri_containerd().and_then(|c| c.get("runtimes")).and_then(Item::as_table_like);
+        table.map(|t| t.iter().map(|(k, _)| k).collect()).unwrap_or_default()
+    }
+
+    /// The type and options of runtime `name`, if declared.
+    fn runtime(&self, name: &str) -> Result<Option<Runtime>, ConfigError> {
+        let Some(rt) = self.cri_containerd().and_then(|c| c.get("runtimes")).and_then(|r| r.get(name)) else {
+            return Ok(None);
+        };
+        let field =
+            |key: &str| format!("plugins.{}.containerd.runtimes.{}{key}", key_text(self.version.cri()), key_text(name));
+        let runtime_type = match rt.get("runtime_type") {
+            None => None,
+            Some(t) => Some(t.as_str().ok_or_else(|| err(field(".runtime_type"), "must be a string"))?.to_owned()),
+        };
+        let mut options = Vec::new();
+        if let Some(table) = rt.get("options") {
+            let table = table.as_table_like().ok_or_else(|| err(field(".options"), "must be a table"))?;
+            for (key, item) in table.iter() {
+                if !item.is_value() || item.is_inline_table() {
+                    return Err(err(
+                        field(&format!(".options.{}", key_text(key))),
+                        "a table: only plain values are copied",
+                    ));
+                }
+                options.push((key_text(key), raw(&self.doc, item)));
+            }
+        }
+        Ok(Some(Runtime { runtime_type, options }))
+    }
+}
+
+/// A TOML key as text: bare when it can be, else a basic string.
+fn key_text(key: &str) -> String {
+    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        key.to_owned()
+    } else {
+        quoted(key)
+    }
 }
 
 /// A TOML basic string (`"..."`). A JSON string is one, as TOML's escapes
 /// are JSON's, except that TOML also wants DEL escaped.
-fn basic_string(s: &str) -> String {
+fn quoted(s: &str) -> String {
     crate::json::json_text(&s.into()).replace('\u{7f}', "\\u007F")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What install declares: runtime `runtime`, whose runc shim runs `binary`.
+pub(crate) struct Want<'a> {
+    pub(crate) runtime: &'a str,
+    pub(crate) binary: &'a str,
+    /// containerd's `pod_annotations` for the runtime.
+    pub(crate) pod_annotations: &'a [String],
+}
 
-    #[test]
-    fn the_dropin_declares_a_runc_v2_runtime_with_our_binary() {
-        assert_eq!(
-            dropin("oci-add-hooks", "/usr/local/bin/oci-add-hooks"),
-            "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.\n\
-             # containerd reads it only if its config.toml imports it\n\
-             # (imports = [\"/etc/containerd/conf.d/*.toml\"]), and only when restarted.\n\
-             version = 2\n\
-             \n\
-             [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.\"oci-add-hooks\"]\n\
-             \x20 runtime_type = \"io.containerd.runc.v2\"\n\
-             \n\
-             [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.\"oci-add-hooks\".options]\n\
-             \x20 BinaryName = \"/usr/local/bin/oci-add-hooks\"\n"
-        );
+/// What a configuration needs, worked out from the file (`file`, without
+/// any block of ours) and containerd's dump of it (`dump`), when the host's
+/// containerd could make one.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// `disabled_plugins` turns the CRI off: nothing to declare.
+    CriDisabled,
+    /// The text to add: a block (versions 1 and 2) or a drop-in (3).
+    Add {
+        text: String,
+        /// The runtime whose options were copied, and whether the text
+        /// declares it too.
+        default: String,
+        declares_default: bool,
+    },
+}
+
+/// Works out what to add for `want`. The default runtime's options come
+/// from the dump when there is one (what containerd itself sees), else
+/// from the file, else from containerd's built-in runc.
+pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<Plan, ConfigError> {
+    let v = file.version;
+    let disabled = match dump {
+        Some(d) => !d.has_cri(),
+        None => file.cri_disabled(),
+    };
+    if disabled {
+        return Ok(Plan::CriDisabled);
     }
+    let prefix = format!("plugins.{}.containerd", key_text(v.cri()));
+    let declared = file.runtimes();
+    if declared.contains(&want.runtime) {
+        return Err(err(
+            format!("{prefix}.runtimes.{}", key_text(want.runtime)),
+            "already declared, and not by install: not touched; remove it, or give --runtime-name another name",
+        ));
+    }
+    let default = dump.and_then(Config::default_runtime_name).or(file.default_runtime_name()).unwrap_or(BUILTIN_RUNC);
+    let default = default.to_owned();
+    if default == want.runtime {
+        return Err(err(
+            format!("{prefix}.default_runtime_name"),
+            format!("{default:?} is the runtime install would declare: give --runtime-name another name"),
+        ));
+    }
+    let broken = || {
+        err(
+            format!("{prefix}.default_runtime_name"),
+            format!(
+                "{default:?} names no runtime in containerd.runtimes, so containerd's CRI plugin does not load \
+                 with this configuration (FINDINGS: \"no corresponding runtime configured\"); fix it first"
+            ),
+        )
+    };
+    let from_dump = match dump {
+        Some(d) => Some(d.runtime(&default)?.ok_or_else(broken)?),
+        None => None,
+    };
+    let runtime = match (from_dump, file.runtime(&default)?) {
+        (Some(rt), _) | (None, Some(rt)) => rt,
+        // Version 3 merges deeply: containerd's own runc stays, and empty
+        // options are runc's defaults.
+        (None, None) if v == Version::V3 => Runtime { runtime_type: None, options: Vec::new() },
+        (None, None) if declared.is_empty() && default == BUILTIN_RUNC => builtin_runc(),
+        (None, None) => return Err(broken()),
+    };
+    if let Some(t) = runtime.runtime_type.as_deref().filter(|t| *t != RUNC_V2) {
+        return Err(err(
+            format!("{prefix}.runtimes.{}.runtime_type", key_text(&default)),
+            format!(
+                "{t:?}: the default runtime is not the runc shim ({RUNC_V2}), so its options are not runc's \
+                 and cannot be copied"
+            ),
+        ));
+    }
+    // Declaring a runtime drops the built-in list (FINDINGS 1b): declare
+    // the default one too, as it is, if the file declares none.
+    let declares_default = v != Version::V3 && declared.is_empty();
+    let mut text = String::new();
+    match v {
+        Version::V3 => {
+            text.push_str(HEADER);
+            text.push('\n');
+            text.push_str(&format!(
+                "# Runtime {} (a RuntimeClass handler): runc with the options of runtime {default},\n\
+                 # through the shim. containerd 2.x merges this file into config.toml, which imports it.\n\
+                 version = 3\n\n",
+                want.runtime
+            ));
+        }
+        _ => {
+            text.push_str(&begin(want.runtime));
+            text.push_str(&format!(
+                "# Runtime {} (a RuntimeClass handler): runc with the options of runtime {default}, through\n\
+                 # the shim. Edit outside this block: install rewrites it, uninstall removes it.\n",
+                want.runtime
+            ));
+            if declares_default {
+                text.push_str(&format!(
+                    "# {default} is declared as containerd has it built in: declaring any runtime replaces that list.\n"
+                ));
+                table(&mut text, &prefix, &default, None, &runtime.options);
+            }
+        }
+    }
+    let mut options = runtime.options.clone();
+    let binary = quoted(want.binary);
+    match options.iter_mut().find(|(k, _)| k == "BinaryName") {
+        Some(o) => o.1 = binary,
+        None => options.insert(0, ("BinaryName".into(), binary)),
+    }
+    table(&mut text, &prefix, want.runtime, Some(want.pod_annotations), &options);
+    if v != Version::V3 {
+        text.push_str(&end(want.runtime));
+    }
+    Ok(Plan::Add { text, default, declares_default })
+}
 
-    #[test]
-    fn strings_are_escaped() {
-        assert_eq!(basic_string("a\"b\\c\u{1}\u{7f}"), "\"a\\\"b\\\\c\\u0001\\u007F\"");
+/// containerd 1.6/1.7's built-in runc runtime.
+fn builtin_runc() -> Runtime {
+    Runtime {
+        runtime_type: Some(RUNC_V2.into()),
+        options: BUILTIN_RUNC_OPTIONS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
     }
 }
+
+/// A runtime's table and its options table.
+fn table(out: &mut String, prefix: &str, name: &str, pod_annotations: Option<&[String]>, options: &[(String, String)]) {
+    let header = format!("{prefix}.runtimes.{}", key_text(name));
+    out.push_str(&format!("[{header}]\n  runtime_type = {}\n", quoted(RUNC_V2)));
+    if let Some(p) = pod_annotations.filter(|p| !p.is_empty()) {
+        let list: Vec<String> = p.iter().map(|s| quoted(s)).collect();
+        out.push_str(&format!("  pod_annotations = [{}]\n", list.join(", ")));
+    }
+    out.push_str(&format!("  [{header}.options]\n"));
+    for (k, v) in options {
+        out.push_str(&format!("    {k} = {v}\n"));
+    }
+}
+
+/// The block's first line: uninstall finds the block by it and `end`.
+fn begin(runtime: &str) -> String {
+    format!("# BEGIN oci-add-hooks runtime {runtime}: written by `oci-add-hooks install`, removed by `oci-add-hooks uninstall`.\n")
+}
+
+fn end(runtime: &str) -> String {
+    format!("# END oci-add-hooks runtime {runtime}\n")
+}
+
+/// Where install's text is, in a config.toml.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// The text install recorded, exactly.
+    Recorded(Range<usize>),
+    /// A block between install's BEGIN and END lines, edited since.
+    Block(Range<usize>),
+    /// No block, but the runtime's tables (uninstall only).
+    Tables(Vec<Range<usize>>),
+    Nothing,
+}
+
+/// Finds what install added to `text` for `runtime`: the recorded text if
+/// it is there as it was written, else the block between its marker lines.
+pub(crate) fn find_block(text: &str, recorded: Option<&str>, runtime: &str) -> Found {
+    if let Some(r) = recorded.filter(|r| !r.is_empty()) {
+        if let Some(at) = text.rfind(r) {
+            return Found::Recorded(at..at + r.len());
+        }
+    }
+    let (b, e) = (begin(runtime), end(runtime));
+    let starts = line_starts(text);
+    let Some(from) = starts.iter().copied().find(|&i| text[i..].starts_with(&b)) else { return Found::Nothing };
+    match starts.iter().copied().find(|&i| i > from && text[i..].starts_with(&e)) {
+        Some(to) => Found::Block(from..to + e.len().min(text.len() - to)),
+        None => Found::Nothing,
+    }
+}
+
+/// Finds runtime `runtime`'s tables in `config` when no block is left:
+/// from each `[...]` header of the runtime or its sub-tables to the next
+/// header, comment lines just above that one kept. A runtime declared
+/// otherwise (inline, dotted keys) is refused: removing it would mean
+/// editing the operator's own lines.
+pub(crate) fn find_tables(config: &Config, runtime: &str) -> Result<Found, ConfigError> {
+    let Some(item) = config.cri_containerd().and_then(|c| c.get("runtimes")).and_then(|r| r.get(runtime)) else {
+        return Ok(Found::Nothing);
+    };
+    let text = config.doc.raw();
+    let mut ours = Vec::new();
+    if !collect_headers(item, &mut ours) {
+        return Err(err(
+            format!("plugins.{}.containerd.runtimes.{}", key_text(config.version.cri()), key_text(runtime)),
+            "not declared as [tables], so not removed: remove it by hand",
+        ));
+    }
+    let mut all = Vec::new();
+    collect_headers(config.doc.as_item(), &mut all);
+    all.sort_unstable();
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    ours.sort_unstable();
+    for start in ours {
+        let from = line_start(text, start);
+        let next = all.iter().copied().find(|&h| h > start).map_or(text.len(), |h| line_start(text, h));
+        let to = keep_comments_above(text, from, next);
+        match ranges.last_mut() {
+            Some(last) if last.end == from => last.end = to,
+            _ => ranges.push(from..to),
+        }
+    }
+    Ok(Found::Tables(ranges))
+}
+
+/// Collects the header positions of `item` and every table below it;
+/// false if a part is not a header table (an inline or dotted one).
+fn collect_headers(item: &Item, out: &mut Vec<usize>) -> bool {
+    match item {
+        Item::Table(t) => {
+            let mut ok = !t.is_dotted();
+            if !t.is_implicit() {
+                match t.span() {
+                    Some(s) => out.push(s.start),
+                    None => ok = false,
+                }
+            }
+            for (_, child) in t.iter() {
+                if !child.is_value() {
+                    ok &= collect_headers(child, out);
+                }
+            }
+            ok
+        }
+        Item::ArrayOfTables(a) => a.iter().all(|t| {
+            out.extend(t.span().map(|s| s.start));
+            t.iter().filter(|(_, c)| !c.is_value()).all(|(_, c)| collect_headers(c, out))
+        }),
+        _ => false,
+    }
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1).filter(|&i| i < text.len())).collect()
+}
+
+/// `to`, moved up over the comment lines directly above it (they are the
+/// next table's).
+fn keep_comments_above(text: &str, from: usize, mut to: usize) -> usize {
+    while to > from {
+        let prev = line_start(text, to - 1);
+        if !text[prev..to].trim_start().starts_with('#') {
+            break;
+        }
+        to = prev;
+    }
+    to
+}
+
+/// `text` without the ranges of `found`.
+pub(crate) fn remove(text: &str, found: &Found) -> String {
+    let ranges = match found {
+        Found::Recorded(r) | Found::Block(r) => std::slice::from_ref(r),
+        Found::Tables(rs) => rs.as_slice(),
+        Found::Nothing => &[],
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for r in ranges {
+        out.push_str(&text[at..r.start]);
+        at = r.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `base` with `block` put back where a block was (`at`, after the blank
+/// lines `lead` that were inserted with it), or at the end after one blank
+/// line; returns the text and what was inserted, to be recorded and removed
+/// exactly.
+pub(crate) fn insert(base: &str, at: Option<(usize, &str)>, block: &str) -> (String, String) {
+    let (at, inserted) = match at {
+        Some((at, lead)) if at < base.len() => (at, format!("{lead}{block}")),
+        _ => {
+            let sep = match base {
+                "" => "",
+                b if b.ends_with("\n\n") => "",
+                b if b.ends_with('\n') => "\n",
+                _ => "\n\n",
+            };
+            (base.len(), format!("{sep}{block}"))
+        }
+    };
+    let mut text = String::with_capacity(base.len() + inserted.len());
+    text.push_str(&base[..at]);
+    text.push_str(&inserted);
+    text.push_str(&base[at..]);
+    (text, inserted)
+}
+
+/// Where `found` was in `text`, to put a new block back there: `None` at
+/// the end; and the blank lines the recorded text began with.
+pub(crate) fn place<'a>(text: &str, found: &Found, recorded: Option<&'a str>) -> Option<(usize, &'a str)> {
+    match found {
+        Found::Recorded(r) if r.end < text.len() => {
+            let r_text = recorded.unwrap_or_default();
+            Some((r.start, &r_text[..r_text.find("# BEGIN").unwrap_or(0)]))
+        }
+        Found::Block(r) if r.end < text.len() => Some((r.start, "")),
+        _ => None,
+    }
+}
+
+/// The `imports` entry install adds to a version 3 config.toml in
+/// `config_dir`: every drop-in in its `conf.d`, as containerd 2.x's own
+/// default config imports them (containerd PR 12323). A glob that matches
+/// nothing is fine where a missing plain import is fatal (FINDINGS 1h), so
+/// the entry stays harmless if the drop-in goes.
+pub(crate) fn import_entry(config_dir: &str) -> String {
+    format!("{}/conf.d/*.toml", config_dir.trim_end_matches('/'))
+}
+
+/// `text` (a version 3 config.toml in `config_dir`) with `entry` added to
+/// its `imports`, or `None` if an entry there already imports `dropin`.
+/// The entry goes after the last one, or a new `imports` line after the
+/// `version` line.
+pub(crate) fn add_import(
+    text: &str,
+    config_dir: &str,
+    dropin: &str,
+    entry: &str,
+) -> Result<Option<String>, ConfigError> {
+    let config = parse(text)?;
+    let doc = &config.doc;
+    let Some(imports) = doc.get("imports") else {
+        let version = doc.get("version").and_then(Item::span).ok_or_else(|| err("version", "missing"))?;
+        let eol = text[version.end..].find('\n').map_or(text.len(), |i| version.end + i + 1);
+        let nl = if eol == text.len() && !text.ends_with('\n') { "\n" } else { "" };
+        return Ok(Some(format!("{}{nl}imports = [{}]\n{}", &text[..eol], quoted(entry), &text[eol..])));
+    };
+    let list = imports.as_array().ok_or_else(|| err("imports", "must be an array of file names"))?;
+    for v in list.iter() {
+        let name = v.as_str().ok_or_else(|| err("imports", "must be an array of file names"))?;
+        if imports_file(name, config_dir, dropin) {
+            return Ok(None);
+        }
+    }
+    let (at, add) = match list.iter().last().and_then(|v| v.span()) {
+        Some(last) => (last.end, format!(", {}", quoted(entry))),
+        None => {
+            let open = imports.span().map(|s| s.start).ok_or_else(|| err("imports", "cannot be edited"))?;
+            (open + 1, quoted(entry))
+        }
+    };
+    Ok(Some(format!("{}{add}{}", &text[..at], &text[at..])))
+}
+
+/// `text` without the `imports` entry `entry` (and the line, if that was
+/// all it held); `None` if it has no such entry.
+pub(crate) fn remove_import(text: &str, entry: &str) -> Result<Option<String>, ConfigError> {
+    let config = parse(text)?;
+    let Some(imports) = config.doc.get("imports") else { return Ok(None) };
+    let Some(list) = imports.as_array() else { return Ok(None) };
+    let values: Vec<_> = list.iter().collect();
+    let Some(i) = values.iter().position(|v| v.as_str() == Some(entry)) else { return Ok(None) };
+    let span = values[i].span().ok_or_else(|| err("imports", "cannot be edited"))?;
+    if values.len() == 1 {
+        let line = format!("imports = [{}]\n", quoted(entry));
+        let from = line_start(text, span.start);
+        if text[from..].starts_with(&line) {
+            return Ok(Some(format!("{}{}", &text[..from], &text[from + line.len()..])));
+        }
+    }
+    // With the comma before it (or, first, after it) and the space between.
+    let range = match i {
+        0 => match values.get(1).and_then(|v| v.span()) {
+            Some(next) => span.start..next.start,
+            None => span,
+        },
+        _ => values[i - 1].span().map_or(span.start, |p| p.end)..span.end,
+    };
+    Ok(Some(format!("{}{}", &text[..range.start], &text[range.end..])))
+}
+
+/// Whether the `imports` entry `name` of a config in `config_dir` imports
+/// the file `dropin`. containerd resolves a relative plain name against
+/// the config's directory and a relative glob against its working
+/// directory, `/` (FINDINGS 1h), and matches globs with Go's
+/// `filepath.Match`; `[` classes are not worked out here (they count as no
+/// match: an entry is then added, and containerd loads a file once).
+fn imports_file(name: &str, config_dir: &str, dropin: &str) -> bool {
+    let glob = name.contains(['*', '?', '[']);
+    let full = match (name.starts_with('/'), glob) {
+        (true, _) => name.to_owned(),
+        (false, false) => format!("{}/{name}", config_dir.trim_end_matches('/')),
+        (false, true) => format!("/{name}"),
+    };
+    !full.contains(['[', '\\']) && glob_match(full.as_bytes(), dropin.as_bytes())
+}
+
+/// Go's `filepath.Match` for `*` (no `/`) and `?`.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => {
+            (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| glob_match(rest, &s[i..]))
+        }
+        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob_match(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && glob_match(rest, &s[1..]),
+    }
+}
+
+/// Checks that `after` (a `config dump`) is `before` plus runtime
+/// `runtime`'s tables and nothing else: every other line the same, in the
+/// same order, the `imports` line aside (it names the files dumped). With
+/// `binary`, the runtime must be there and run it.
+pub(crate) fn dump_adds_only(before: &str, after: &str, runtime: &str, binary: Option<&str>) -> Result<(), String> {
+    let (b, _) = without_runtime(before, runtime);
+    let (a, section) = without_runtime(after, runtime);
+    if let Some(binary) = binary {
+        let shows = |s: &[(usize, &str)]| {
+            s.iter().any(|(_, l)| {
+                let l = l.trim();
+                l == format!("BinaryName = {}", quoted(binary)) || l == format!("BinaryName = '{binary}'")
+            })
+        };
+        match section {
+            None => return Err(format!("runtime {runtime} is not in it: containerd did not read the new table")),
+            Some(s) if !shows(&s) => {
+                return Err(format!("runtime {runtime} does not have BinaryName {binary:?} in it"))
+            }
+            Some(_) => {}
+        }
+    }
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (b.get(i), a.get(i));
+        if x.map(|l| l.1) != y.map(|l| l.1) {
+            let show =
+                |l: Option<&(usize, &str)>| l.map_or("(end)".to_owned(), |(n, t)| format!("line {n}: {:?}", t.trim()));
+            return Err(format!("it differs from before elsewhere: before, {}; after, {}", show(x), show(y)));
+        }
+    }
+    Ok(())
+}
+
+/// A dump's lines (numbered from 1) without the top-level `imports` line
+/// and without runtime `runtime`'s tables, and those tables' lines.
+#[allow(clippy::type_complexity)]
+fn without_runtime<'a>(dump: &'a str, runtime: &str) -> (Vec<(usize, &'a str)>, Option<Vec<(usize, &'a str)>>) {
+    let names = [key_text(runtime), quoted(runtime), format!("'{runtime}'")];
+    let is_header = |l: &str| l.starts_with('[');
+    let path = |l: &str| l.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let ours = |l: &str| names.iter().any(|n| path(l).ends_with(&format!(".containerd.runtimes.{n}")));
+    let mut kept = Vec::new();
+    let mut section: Option<Vec<(usize, &str)>> = None;
+    let mut inside: Option<String> = None;
+    let mut seen_header = false;
+    for (i, line) in dump.lines().enumerate() {
+        let t = line.trim();
+        if is_header(t) {
+            seen_header = true;
+            inside = match &inside {
+                Some(p) if path(t).starts_with(&format!("{p}.")) => inside,
+                _ if ours(t) => Some(path(t)),
+                _ => None,
+            };
+        } else if !seen_header && t.starts_with("imports =") {
+            continue;
+        }
+        match inside {
+            Some(_) => section.get_or_insert_with(Vec::new).push((i + 1, line)),
+            None => kept.push((i + 1, line)),
+        }
+    }
+    (kept, section)
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,8 +9,10 @@
 //! the key order outside our entry is kept, and a merge that changes
 //! nothing says so, so that the caller writes nothing.
 
+use std::cell::RefCell;
 use std::fmt;
 
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::json::{indent_of, write_json, Json};
@@ -75,6 +77,7 @@ pub(crate) fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
     }
     let value: Value = serde_json::from_slice(text).map_err(|e| DaemonJsonError::Json(e.to_string()))?;
     let Value::Object(config) = value else { return Err(DaemonJsonError::NotAnObject) };
+    no_repeated_keys(text)?;
     Ok(Doc {
         config,
         was_empty: false,
@@ -82,6 +85,143 @@ pub(crate) fn parse(bytes: Option<&[u8]>) -> Result<Doc, DaemonJsonError> {
         indent: indent_of(text).map(<[u8]>::to_vec),
         trailing_newline: text.ends_with(b"\n"),
     })
+}
+
+/// Refuses a key given twice in one object, at any depth. serde_json keeps
+/// the last of them, while dockerd (Go's encoding/json, decoding into its
+/// Config struct) merges a repeated object-valued field into one: with
+/// `{"runtimes": {"x": ...}, "runtimes": {"y": ...}}` dockerd has both `x`
+/// and `y`, and a file written back from serde_json's document would drop
+/// `x`. Install rewrites the whole document, so every level counts, not
+/// only the `runtimes` it edits. Go also matches a struct field's name
+/// without case (`Runtimes`, and `runtimeſ` with U+017F), so a key that folds
+/// to one install edits is a repeat of it too.
+///
+/// A second pass over the text, through `from_slice` like every read (the
+/// same reader type, so no second parser is linked); the keys seen are kept
+/// in a `Map`, the type the document is already parsed into.
+fn no_repeated_keys(text: &[u8]) -> Result<(), DaemonJsonError> {
+    let found = RefCell::new(None);
+    let seed = Keys { path: String::new(), found: &found };
+    // Its only error is the repeat it records: the first parse accepted
+    // the text.
+    let _ = seed.deserialize(&mut serde_json::Deserializer::from_slice(text));
+    match found.into_inner() {
+        Some((field, why)) => Err(DaemonJsonError::Field { field, why }),
+        None => Ok(()),
+    }
+}
+
+/// The keys install edits, which Go would also find under another case.
+const EDITED_KEYS: [&str; 2] = [RUNTIMES, DEFAULT_RUNTIME_KEY];
+
+/// `key` as Go's encoding/json compares a field name when the name is ASCII:
+/// ASCII letters without case, and the two non-ASCII letters that fold to
+/// ASCII ones, U+212A KELVIN SIGN (k) and U+017F LONG S (s) (Go's
+/// `foldName`, by `unicode.SimpleFold`). Any other non-ASCII character
+/// matches no ASCII name: `None`.
+fn go_folded(key: &str) -> Option<String> {
+    key.chars()
+        .map(|c| match c {
+            '\u{212a}' => Some('k'),
+            '\u{17f}' => Some('s'),
+            c if c.is_ascii() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Visits a value and checks every object in it, below `path`.
+struct Keys<'a> {
+    path: String,
+    /// The first repeat: the field and why.
+    found: &'a RefCell<Option<(String, String)>>,
+}
+
+impl Keys<'_> {
+    fn child(&self, key: &str) -> Self {
+        let path = if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) };
+        Keys { path, found: self.found }
+    }
+
+    fn stop<E: serde::de::Error>(&self, field: String, why: String) -> E {
+        *self.found.borrow_mut() = Some((field, why));
+        E::custom("repeated key")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Keys<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while seq.next_element_seed(Keys { path: format!("{}[{i}]", self.path), found: self.found })?.is_some() {
+            i += 1;
+        }
+        Ok(())
+    }
+
+    // With arbitrary_precision a number arrives as a one-key map too, which
+    // is checked like any object and has no repeat.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.insert(key.clone(), Value::Null).is_some() {
+                let why = "given more than once; dockerd (Go) merges the repeats into one, and install would keep \
+                           only the last: make it one key"
+                    .to_owned();
+                return Err(self.stop(self.child(&key).path, why));
+            }
+            if self.path.is_empty() {
+                let folded = go_folded(&key);
+                if let Some(edited) = EDITED_KEYS.iter().find(|k| key != **k && folded.as_deref() == Some(**k)) {
+                    let why = format!(
+                        "dockerd (Go) reads this key as {edited:?}, which it matches without case, and install \
+                         edits only {edited:?}: spell it {edited:?}"
+                    );
+                    return Err(self.stop(key, why));
+                }
+            }
+            map.next_value_seed(self.child(&key))?;
+        }
+        Ok(())
+    }
 }
 
 /// The document as bytes: indented as the file was (a new file with two
@@ -519,6 +659,38 @@ mod tests {
         merge(&mut other, &Runtime { name: "x".into(), path: "/x".into(), args: vec![] }, true).unwrap();
         assert_eq!(for_reload(&before, &other), None);
         assert_eq!(for_reload(&Map::new(), &before), None);
+    }
+
+    #[test]
+    fn regression_duplicate_keys_were_collapsed_to_the_last() {
+        let repeat = "given more than once; dockerd (Go) merges the repeats into one, and install would keep only \
+                      the last: make it one key";
+        for (text, field) in [
+            (r#"{"runtimes":{"x":{"path":"/x"}},"runtimes":{"y":{"path":"/y"}}}"#, "runtimes"),
+            (r#"{"runtimes":{"x":{"path":"/x"},"x":{"path":"/y"}}}"#, "runtimes.x"),
+            (r#"{"debug":true,"builder":{"gc":{"enabled":true},"gc":{"defaultKeepStorage":"1GB"}}}"#, "builder.gc"),
+            (r#"{"hosts":[{"a":1,"a":2}]}"#, "hosts[0].a"),
+        ] {
+            assert_eq!(parse(Some(text.as_bytes())).unwrap_err().to_string(), format!("{field}: {repeat}"), "{text}");
+        }
+        for (text, key, edited) in [
+            (r#"{"Runtimes":{}}"#, "Runtimes", "runtimes"),
+            ("{\"runtime\u{17f}\":{}}", "runtime\u{17f}", "runtimes"),
+            (r#"{"Default-Runtime":"x","runtimes":{}}"#, "Default-Runtime", "default-runtime"),
+        ] {
+            let want = format!(
+                "{key}: dockerd (Go) reads this key as {edited:?}, which it matches without case, and install edits \
+                 only {edited:?}: spell it {edited:?}"
+            );
+            assert_eq!(parse(Some(text.as_bytes())).unwrap_err().to_string(), want, "{text}");
+        }
+        // Numbers (arbitrary_precision), nesting, arrays and other case
+        // variants below the top level are fine.
+        let ok = r#"{"a":1.5e300,"b":[1,{"c":null}],"runtimes":{"x":{"Path":"/x","path":"/x"}},"KELVIN":"\u212a"}"#;
+        assert!(parse(Some(ok.as_bytes())).is_ok());
+        assert_eq!(go_folded("RuNtImE\u{17f}"), Some("runtimes".into()));
+        assert_eq!(go_folded("\u{212a}ey"), Some("key".into()));
+        assert_eq!(go_folded("r\u{fc}n"), None);
     }
 
     #[test]

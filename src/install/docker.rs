@@ -17,12 +17,11 @@ use serde_json::{Map, Value};
 
 use super::daemon_json::{self, Change, Doc, Runtime};
 use super::dockerd::{self, Found, Want};
-use super::files::{backup, remove_file};
-use super::host::Host;
+use super::files::{backup, host_file, remove_file};
+use super::host::{Host, HostFile};
 use super::manifest;
 use super::options::Options;
-use super::step::{say, InstallError};
-use crate::atomic;
+use super::step::{io_err, say, InstallError};
 
 /// The Docker step as planned: the edits of `daemon.json` files, worked
 /// out before any is written, the dockerd to reload and what it must show
@@ -33,11 +32,15 @@ pub(crate) struct DockerWork {
     /// Whether dockerd is involved at all (a file is edited or checked).
     involved: bool,
     dockerd: Option<Found>,
+    /// Docker's API socket, to confirm the reload through.
+    socket: Option<HostFile>,
     /// The runtime's name and what `GET /info` must show for it.
     want: Option<(String, Want)>,
 }
 
 struct Edit {
+    file: HostFile,
+    /// `file.here()`.
     here: PathBuf,
     original: Option<Vec<u8>>,
     /// The document as read, and as it is to be.
@@ -68,7 +71,7 @@ impl DockerWork {
             }
         }
         let registered = if o.docker { work.register(host, o, rt, old)? } else { None };
-        work.dockerd = work.find_dockerd(host, o)?;
+        work.find_dockerd(host, o)?;
         work.want = registered.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
         Ok((work, registered))
     }
@@ -83,7 +86,7 @@ impl DockerWork {
         if let Some(od) = old {
             work.undo(host, od)?;
         }
-        work.dockerd = work.find_dockerd(host, o)?;
+        work.find_dockerd(host, o)?;
         work.want = old.map(|d| (d.runtime.clone(), Want::Absent { path: d.path.clone() }));
         Ok(work)
     }
@@ -95,21 +98,30 @@ impl DockerWork {
     }
 
     /// Carries the step out: the edits written, dockerd reloaded and the
-    /// reload confirmed, then the documents held back for it written.
-    pub(crate) fn apply(mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
+    /// reload confirmed, then the documents held back for it written. A
+    /// reload that cannot be confirmed leaves them as dockerd was shown them:
+    /// writing the rest now could race its reload, which would then keep
+    /// what the file no longer has.
+    pub(crate) fn apply(mut self) -> Result<(), InstallError> {
         let dockerd = self.dockerd.take();
         let changed = self.write(matches!(dockerd, Some(Found::Dockerd(_))))?;
-        reload(host, o, dockerd, changed, self.want.take())?;
-        self.finish()
+        match reload(dockerd, self.socket.take(), changed, self.want.take())? {
+            true => self.finish(),
+            false => {
+                self.leave();
+                Ok(())
+            }
+        }
     }
 
     /// The edit of the file at host path `config`, read and parsed once.
     fn edit(&mut self, host: &Host, config: &str) -> Result<&mut Edit, InstallError> {
-        let here = host.path(config, true);
+        let file = host_file(host, config, true)?;
+        let here = file.here().to_owned();
         if let Some(i) = self.edits.iter().position(|e| e.here == here) {
             return Ok(&mut self.edits[i]);
         }
-        let original = match std::fs::read(&here) {
+        let original = match file.read() {
             Ok(b) => Some(b),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(InstallError::Io { path: here, what: "read", err: e }),
@@ -118,6 +130,7 @@ impl DockerWork {
             .map_err(|err| InstallError::DaemonJson { path: here.clone(), err })?;
         let before = doc.config.clone();
         self.edits.push(Edit {
+            file,
             here,
             original,
             before,
@@ -133,7 +146,8 @@ impl DockerWork {
     /// Removes the registration `d` describes.
     fn undo(&mut self, host: &Host, d: &manifest::Docker) -> Result<(), InstallError> {
         self.involved = true;
-        if !host.path(&d.config, true).exists() {
+        let config = host_file(host, &d.config, true)?;
+        if !config.exists().map_err(io_err(config.here(), "look at"))? {
             return Ok(());
         }
         let e = self.edit(host, &d.config)?;
@@ -153,18 +167,27 @@ impl DockerWork {
         rt: &Runtime,
         old: Option<&manifest::Docker>,
     ) -> Result<Option<manifest::Docker>, InstallError> {
-        let here = host.path(&o.docker_config, true);
-        let pidfile = host.path(&o.docker_pidfile, true);
-        if !here.exists() && !pidfile.exists() {
+        let config = host_file(host, &o.docker_config, true)?;
+        let here = config.here().to_owned();
+        let pidfile = host_file(host, &o.docker_pidfile, true)?;
+        // Docker installed but never configured, and stopped, has its
+        // directory (/etc/docker) and nothing else: it reads the runtime
+        // from the file install creates when it next starts.
+        let dir_found = config.locate().is_ok();
+        let dir = here.parent().unwrap_or(Path::new("/"));
+        let exists = |f: &HostFile| f.exists().map_err(io_err(f.here(), "look at"));
+        if !exists(&config)? && !dir_found && !exists(&pidfile)? {
             say(format_args!(
-                "Docker: neither {} nor {} exists: Docker is not set up here, skipped (--no-docker says so quietly)",
+                "Docker: none of {}, {} and {} exists: Docker is not set up here, skipped (--no-docker says so \
+                 quietly)",
                 here.display(),
-                pidfile.display()
+                dir.display(),
+                pidfile.here().display()
             ));
             return Ok(None);
         }
         self.involved = true;
-        if let Some(dir) = here.parent().filter(|d| !d.is_dir()) {
+        if !dir_found {
             return Err(InstallError::Refused {
                 path: dir.to_owned(),
                 why: "does not exist, so there is nowhere to create daemon.json (is Docker installed? --docker-config, --no-docker)".into(),
@@ -200,12 +223,63 @@ impl DockerWork {
         }))
     }
 
-    /// The dockerd to reload, checked before anything is written.
-    fn find_dockerd(&self, host: &Host, o: &Options) -> Result<Option<Found>, InstallError> {
+    /// The dockerd to reload and its socket, checked before anything is
+    /// written. The pidfile names a pid; the socket is `--docker-socket`,
+    /// else the one that dockerd listens on (its `-H` arguments, else
+    /// daemon.json's `hosts`, else the default); and the peer of that socket
+    /// is the dockerd to signal when it is one (so that the process
+    /// signalled is the one asked to confirm, and a stale pidfile does not
+    /// stand in the way). A peer that is not a dockerd (systemd, for an
+    /// activated docker.socket) leaves the pidfile's.
+    fn find_dockerd(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
         if !self.involved || !o.reload {
-            return Ok(None);
+            return Ok(());
         }
-        dockerd::find(&host.path(&o.docker_pidfile, true)).map(Some).map_err(InstallError::Dockerd)
+        let pidfile = host_file(host, &o.docker_pidfile, true)?;
+        let text = match pidfile.read() {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(pidfile.here(), "read")(e)),
+        };
+        let by_pidfile = dockerd::find(pidfile.here(), text.as_deref());
+        let socket = match &o.docker_socket {
+            Some(s) => Some(s.clone()),
+            None => {
+                let mut hosts = match &by_pidfile {
+                    Ok(Found::Dockerd(d)) => d.hosts(),
+                    _ => Vec::new(),
+                };
+                if hosts.is_empty() {
+                    hosts = self.edits.iter().find_map(|e| json_hosts(&e.before)).unwrap_or_default();
+                }
+                dockerd::api_socket(&hosts)
+            }
+        };
+        self.socket = socket.map(|s| host_file(host, &s, true)).transpose()?;
+        let peer = self.socket.as_ref().and_then(|s| s.connect().ok()).and_then(|c| dockerd::peer_pid(&c));
+        let known = matches!(&by_pidfile, Ok(Found::Dockerd(d)) if Some(d.pid) == peer);
+        if let (Some(pid), false) = (peer, known) {
+            if let Ok(Some(d)) = dockerd::open(pid) {
+                self.dockerd = Some(Found::Dockerd(d));
+                return Ok(());
+            }
+        }
+        self.dockerd = Some(by_pidfile.map_err(InstallError::Dockerd)?);
+        Ok(())
+    }
+
+    /// Says what `apply` left as dockerd was shown it.
+    fn leave(&mut self) {
+        for e in &mut self.edits {
+            if let Some(kept) = e.pending.take() {
+                say(format_args!(
+                    "{}: left {} as dockerd was shown them (harmless): its reload could not be confirmed, and \
+                     writing the file back now could race it, after which dockerd would keep the runtime",
+                    e.here.display(),
+                    kept.join(" and ")
+                ));
+            }
+        }
     }
 
     /// Writes the edits that change something (after a one-time backup);
@@ -222,14 +296,14 @@ impl DockerWork {
             }
             changed = true;
             if let Some(original) = &e.original {
-                backup(&e.here, original)?;
+                backup(&e.file, original)?;
             }
             let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
             match shown {
                 Some((shown, kept)) => {
                     let mut doc = e.doc.clone();
                     doc.config = shown;
-                    write_daemon_json(&e.here, &daemon_json::to_bytes(&doc), e.original.is_some())?;
+                    write_daemon_json(&e.file, &daemon_json::to_bytes(&doc), e.original.is_some())?;
                     e.pending = Some(kept);
                 }
                 None => e.write_final()?,
@@ -260,67 +334,90 @@ impl DockerWork {
 impl Edit {
     fn write_final(&self) -> Result<(), InstallError> {
         if self.remove_if_empty && self.doc.config.is_empty() {
-            remove_file(&self.here)?;
+            remove_file(&self.file)?;
             say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
             return Ok(());
         }
-        write_daemon_json(&self.here, &daemon_json::to_bytes(&self.doc), self.original.is_some())
+        write_daemon_json(&self.file, &daemon_json::to_bytes(&self.doc), self.original.is_some())
     }
 }
 
-fn write_daemon_json(here: &Path, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
-    match existed {
-        true => atomic::replace(here, bytes),
-        false => atomic::create_or_replace(here, bytes, 0o644),
-    }
-    .map_err(|err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err })
+/// Writes it whole: with the mode and owner it has, or, when install
+/// creates it, 0644.
+fn write_daemon_json(file: &HostFile, bytes: &[u8], existed: bool) -> Result<(), InstallError> {
+    file.write(bytes, (!existed).then_some(0o644)).map_err(|err| InstallError::Io {
+        path: file.here().to_owned(),
+        what: "write (left unchanged)",
+        err,
+    })
+}
+
+/// daemon.json's `hosts` (the addresses dockerd listens on), if a list.
+fn json_hosts(config: &Map<String, Value>) -> Option<Vec<String>> {
+    let hosts = config.get("hosts")?.as_array()?;
+    Some(hosts.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
 }
 
 /// Has dockerd reload, if it runs and the file changed or it has not yet
-/// loaded what it should, then confirms through the socket if there is one.
+/// loaded what it should, then confirms through the socket if there is
+/// one. Returns whether what was held back for the reload may be written
+/// now: the reload is confirmed, or none was needed or possible (dockerd
+/// reads the file when it starts); not when dockerd was signalled and the
+/// reload could not be confirmed.
 fn reload(
-    host: &Host,
-    o: &Options,
     found: Option<Found>,
+    socket: Option<HostFile>,
     changed: bool,
     want: Option<(String, Want)>,
-) -> Result<(), InstallError> {
-    let pid = match found {
+) -> Result<bool, InstallError> {
+    let d = match found {
         None => {
-            if changed && !o.reload {
+            if changed {
                 say("dockerd: not signalled (--no-reload): it loads the change on SIGHUP or restart");
             }
-            return Ok(());
+            return Ok(true);
         }
         Some(Found::NotRunning(why)) => {
             say(format_args!("dockerd: not running ({why}): it loads daemon.json when it starts"));
-            return Ok(());
+            return Ok(true);
         }
-        Some(Found::Dockerd(pid)) => pid,
+        Some(Found::Dockerd(d)) => d,
     };
-    let socket = host.path(&o.docker_socket, true);
-    let socket = socket.exists().then_some(socket);
+    let pid = d.pid;
+    let socket = match socket {
+        Some(s) if s.exists().unwrap_or(false) => Ok(s),
+        Some(s) => Err(format!("no socket {}", s.here().display())),
+        None => Err("dockerd listens on no unix socket".to_owned()),
+    };
     let needed = changed
         || match (&socket, &want) {
-            (Some(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
+            (Ok(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
             _ => false,
         };
     if !needed {
         say(format_args!("dockerd (pid {pid}): has loaded what daemon.json says, not signalled"));
-        return Ok(());
+        return Ok(true);
     }
-    dockerd::reload(pid).map_err(InstallError::Dockerd)?;
+    if !d.reload().map_err(InstallError::Dockerd)? {
+        say(format_args!(
+            "dockerd (pid {pid}): has exited since it was found, not signalled: it loads daemon.json when it starts"
+        ));
+        return Ok(true);
+    }
     match (&socket, &want) {
-        (Some(s), Some((name, w))) => {
+        (Ok(s), Some((name, w))) => {
             dockerd::confirm(s, name, w).map_err(InstallError::Dockerd)?;
             let what = if matches!(w, Want::Present { .. }) { "visible" } else { "gone" };
             say(format_args!("dockerd (pid {pid}): SIGHUP sent, runtime {name} {what} in GET /info"));
+            Ok(true)
         }
-        (Some(_), None) => say(format_args!("dockerd (pid {pid}): SIGHUP sent")),
-        (None, _) => say(format_args!(
-            "dockerd (pid {pid}): SIGHUP sent; not confirmed (no socket {})",
-            host.path(&o.docker_socket, true).display()
-        )),
+        (Ok(_), None) => {
+            say(format_args!("dockerd (pid {pid}): SIGHUP sent; nothing to confirm"));
+            Ok(false)
+        }
+        (Err(why), _) => {
+            say(format_args!("dockerd (pid {pid}): SIGHUP sent; not confirmed ({why})"));
+            Ok(false)
+        }
     }
-    Ok(())
 }

@@ -1,25 +1,42 @@
 //! The running dockerd: finding it, asking it to reload its configuration,
 //! and seeing which runtimes it has loaded.
 //!
-//! Owns the pidfile check (the pid must be a live process whose
-//! `/proc/<pid>/comm` is `dockerd`: a stale pidfile must never get some
-//! other process signalled), SIGHUP, and `GET /info` over Docker's unix
-//! socket with a minimal HTTP/1.1 client (the response parsing is pure and
-//! unit-tested). dockerd reloads `runtimes` and `default-runtime` on SIGHUP
-//! without touching running containers; this module must never do anything
-//! that restarts it.
+//! Owns telling a dockerd from any other process, SIGHUP, and `GET /info`
+//! over Docker's unix socket with a minimal HTTP/1.1 client (the response
+//! parsing is pure and unit-tested). A pid (from the pidfile, or the peer
+//! of Docker's socket, `SO_PEERCRED`) is checked through `/proc/<pid>`
+//! opened once: its `comm` is `dockerd`, it runs as uid 0, and its
+//! executable (`/proc/<pid>/exe`, or `argv[0]` where that link needs
+//! CAP_SYS_PTRACE, as in the installer's pod) is called `dockerd`. The
+//! signal goes through a pidfd opened after that directory and before the
+//! checks, so a pid that is reused between the checks and the signal,
+//! however much later, is never hit: a stale pidfile must never get some
+//! other process signalled. dockerd reloads `runtimes` and
+//! `default-runtime` on SIGHUP without touching running containers; this
+//! module must never do anything that restarts it.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal};
+use rustix::fs::{self as rfs, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags, Signal};
 use serde_json::{Map, Value};
 
-/// The process name dockerd runs under.
-const COMM: &str = "dockerd";
+use super::host::HostFile;
+
+/// The process and program name dockerd runs under.
+const DOCKERD: &str = "dockerd";
+/// Where dockerd listens when it is told nothing, and where systemd's
+/// docker.socket (`-H fd://`) puts it (/run/docker.sock, which
+/// /var/run/docker.sock names): moby's `DefaultUnixSocket`.
+pub(crate) const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 /// How long a reload may take to show in `GET /info`.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,7 +44,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) enum DockerdError {
     Pidfile { path: PathBuf, why: String },
-    NotDockerd { pidfile: PathBuf, pid: i32, comm: String },
+    NotDockerd { pidfile: PathBuf, pid: i32, why: String },
     Signal { pid: i32, err: io::Error },
     Socket { path: PathBuf, why: String },
     NotConfirmed { socket: PathBuf, name: String, want: Want, runtimes: String },
@@ -37,10 +54,10 @@ impl fmt::Display for DockerdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DockerdError::Pidfile { path, why } => write!(f, "{}: {why}", path.display()),
-            DockerdError::NotDockerd { pidfile, pid, comm } => write!(
+            DockerdError::NotDockerd { pidfile, pid, why } => write!(
                 f,
-                "{}: pid {pid} is {comm:?}, not {COMM} (a stale pidfile?); not signalled: fix the \
-                 pidfile or give --docker-pidfile, or --no-reload",
+                "{}: pid {pid} {why}, not {DOCKERD} (a stale pidfile?); not signalled: fix the pidfile or give \
+                 --docker-pidfile, or --no-reload",
                 pidfile.display()
             ),
             DockerdError::Signal { pid, err } => write!(f, "dockerd (pid {pid}): cannot send SIGHUP: {err}"),
@@ -62,53 +79,215 @@ impl fmt::Display for DockerdError {
 
 impl std::error::Error for DockerdError {}
 
-/// What the pidfile led to.
-#[derive(Debug, PartialEq, Eq)]
+/// What the pidfile or the socket led to.
+#[derive(Debug)]
 pub(crate) enum Found {
     /// A live dockerd.
-    Dockerd(i32),
+    Dockerd(Dockerd),
     /// No dockerd to reload, and why (it reads daemon.json when it starts).
     NotRunning(String),
 }
 
-/// Reads `pidfile` and checks that its pid is a live dockerd.
-pub(crate) fn find(pidfile: &Path) -> Result<Found, DockerdError> {
+/// A dockerd, checked, and held so that only it can be signalled.
+#[derive(Debug)]
+pub(crate) struct Dockerd {
+    pub(crate) pid: i32,
+    /// `/proc/<pid>`: reads through it fail once this process is gone,
+    /// whatever process takes the pid next.
+    proc: OwnedFd,
+    /// The process itself, for pidfd_send_signal; `None` where the kernel
+    /// has no pidfd_open (before 5.3) or a seccomp profile refuses it.
+    pidfd: Option<OwnedFd>,
+}
+
+/// Checks that the pid in `pidfile` (its bytes; `None`: there is none) is a
+/// live dockerd.
+pub(crate) fn find(pidfile: &Path, text: Option<&[u8]>) -> Result<Found, DockerdError> {
     let err = |why: String| DockerdError::Pidfile { path: pidfile.to_owned(), why };
-    let text = match std::fs::read_to_string(pidfile) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Found::NotRunning(format!("no pidfile {}", pidfile.display())))
-        }
-        Err(e) => return Err(err(format!("cannot read: {e}"))),
-    };
+    let Some(text) = text else { return Ok(Found::NotRunning(format!("no pidfile {}", pidfile.display()))) };
+    let text = String::from_utf8_lossy(text);
     let pid = text
         .trim()
         .parse::<i32>()
         .ok()
         .filter(|p| *p > 0)
         .ok_or_else(|| err(format!("does not hold a process id: {:?}", text.trim())))?;
-    let comm = match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(c) => c.trim_end().to_owned(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Found::NotRunning(format!(
-                "{} names pid {pid}, which is not running (or not in this pid namespace: \
-                 the installer needs the host's, hostPID: true)",
-                pidfile.display()
-            )))
-        }
-        Err(e) => return Err(err(format!("pid {pid}: cannot read /proc/{pid}/comm: {e}"))),
-    };
-    if comm != COMM {
-        return Err(DockerdError::NotDockerd { pidfile: pidfile.to_owned(), pid, comm });
+    match open(pid) {
+        Ok(Some(d)) => Ok(Found::Dockerd(d)),
+        Ok(None) => Ok(Found::NotRunning(format!(
+            "{} names pid {pid}, which is not running (or not in this pid namespace: the installer needs the \
+             host's, hostPID: true)",
+            pidfile.display()
+        ))),
+        Err(Check::Not(why)) => Err(DockerdError::NotDockerd { pidfile: pidfile.to_owned(), pid, why }),
+        Err(Check::Io(e)) => Err(err(format!("pid {pid}: cannot read /proc/{pid}: {e}"))),
     }
-    Ok(Found::Dockerd(pid))
 }
 
-/// Sends dockerd SIGHUP: it reloads `daemon.json` in place.
-pub(crate) fn reload(pid: i32) -> Result<(), DockerdError> {
-    let target = Pid::from_raw(pid)
-        .ok_or(DockerdError::Signal { pid, err: io::Error::new(io::ErrorKind::InvalidInput, "not a process id") })?;
-    rustix::process::kill_process(target, Signal::HUP).map_err(|e| DockerdError::Signal { pid, err: e.into() })
+/// Why `open` did not take a process for a dockerd.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// It is some other process: what it is.
+    Not(String),
+    Io(io::Error),
+}
+
+/// The process `pid`, if it is a dockerd; `Ok(None)` when no such process
+/// runs. `/proc/<pid>` is opened first and the pidfd second, and the checks
+/// read through the former: if they succeed, the process it names was alive
+/// after the pidfd was opened, so both are the same process.
+pub(crate) fn open(pid: i32) -> Result<Option<Dockerd>, Check> {
+    let Some(target) = Pid::from_raw(pid) else { return Ok(None) };
+    let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let proc = match rfs::open(format!("/proc/{pid}"), dir, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT | Errno::SRCH) => return Ok(None),
+        Err(e) => return Err(Check::Io(e.into())),
+    };
+    let pidfd = match rustix::process::pidfd_open(target, PidfdFlags::empty()) {
+        Ok(fd) => Some(fd),
+        Err(Errno::SRCH) => return Ok(None),
+        Err(_) => None,
+    };
+    let gone = |e: &io::Error| matches!(Errno::from_io_error(e), Some(Errno::NOENT | Errno::SRCH));
+    match check(&proc) {
+        Err(Check::Io(e)) if gone(&e) => Ok(None),
+        Err(e) => Err(e),
+        Ok(()) => Ok(Some(Dockerd { pid, proc, pidfd })),
+    }
+}
+
+/// A file of `/proc/<pid>`, read through its directory.
+fn read_at(proc: &OwnedFd, name: &str) -> io::Result<Vec<u8>> {
+    let fd = rfs::openat(proc, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `comm`, the uids and the executable of the process `proc` is.
+fn check(proc: &OwnedFd) -> Result<(), Check> {
+    let comm = read_at(proc, "comm").map_err(Check::Io)?;
+    let comm = String::from_utf8_lossy(&comm).trim_end().to_owned();
+    if comm != DOCKERD {
+        return Err(Check::Not(format!("is {comm:?}")));
+    }
+    let status = read_at(proc, "status").map_err(Check::Io)?;
+    match uids(&status) {
+        Some((0, 0)) => {}
+        Some((real, effective)) => {
+            return Err(Check::Not(format!("is called {DOCKERD} but runs as uid {real} (effective {effective})")))
+        }
+        None => return Err(Check::Not("has no Uid line in its status".into())),
+    }
+    // The link needs ptrace access (CAP_SYS_PTRACE unless the installer
+    // has every capability dockerd has): without it, argv[0].
+    let program = match rfs::readlinkat(proc, "exe", Vec::new()) {
+        Ok(exe) => exe.into_bytes(),
+        Err(Errno::ACCESS | Errno::PERM) => {
+            read_at(proc, "cmdline").map_err(Check::Io)?.split(|&b| b == 0).next().unwrap_or_default().to_vec()
+        }
+        Err(e) => return Err(Check::Io(e.into())),
+    };
+    if !is_dockerd(&program) {
+        return Err(Check::Not(format!(
+            "is called {DOCKERD} but runs {:?}",
+            String::from_utf8_lossy(&program).trim_end_matches(DELETED)
+        )));
+    }
+    Ok(())
+}
+
+/// What `/proc/<pid>/exe` ends with once the file has been replaced (a
+/// dockerd still running after a package upgrade).
+const DELETED: &str = " (deleted)";
+
+/// Whether a program path is a `dockerd`.
+fn is_dockerd(program: &[u8]) -> bool {
+    let program = program.strip_suffix(DELETED.as_bytes()).unwrap_or(program);
+    Path::new(OsStr::from_bytes(program)).file_name() == Some(OsStr::new(DOCKERD))
+}
+
+/// The real and effective uid of a `/proc/<pid>/status`.
+fn uids(status: &[u8]) -> Option<(u32, u32)> {
+    let text = String::from_utf8_lossy(status);
+    let line = text.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut ids = line.split_whitespace().map(|id| id.parse::<u32>().ok());
+    Some((ids.next()??, ids.next()??))
+}
+
+impl Dockerd {
+    /// dockerd's own `-H`/`--host` arguments, from its command line.
+    pub(crate) fn hosts(&self) -> Vec<String> {
+        read_at(&self.proc, "cmdline").map(|c| host_arguments(&c)).unwrap_or_default()
+    }
+
+    /// Sends it SIGHUP: it reloads `daemon.json` in place. `Ok(false)`: it
+    /// has exited since it was found, and nothing was signalled.
+    pub(crate) fn reload(&self) -> Result<bool, DockerdError> {
+        let pid = self.pid;
+        let sent = match &self.pidfd {
+            Some(pidfd) => rustix::process::pidfd_send_signal(pidfd, Signal::HUP),
+            None => {
+                // No pidfd: a read through /proc/<pid> succeeds only while
+                // this very process lives; the kill follows at once.
+                if read_at(&self.proc, "comm").is_err() {
+                    return Ok(false);
+                }
+                let target = Pid::from_raw(pid).ok_or(Errno::SRCH);
+                target.and_then(|p| rustix::process::kill_process(p, Signal::HUP))
+            }
+        };
+        match sent {
+            Ok(()) => Ok(true),
+            Err(Errno::SRCH) => Ok(false),
+            Err(e) => Err(DockerdError::Signal { pid, err: e.into() }),
+        }
+    }
+}
+
+/// The values of dockerd's `-H`/`--host` options in a command line (NUL
+/// separated), in order: `-H X`, `-HX`, `--host X`, `--host=X`.
+fn host_arguments(cmdline: &[u8]) -> Vec<String> {
+    let args: Vec<String> =
+        cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let mut hosts = Vec::new();
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "-H" || arg == "--host" {
+            hosts.extend(rest.next().cloned());
+        } else if let Some(v) = arg.strip_prefix("--host=").or_else(|| arg.strip_prefix("-H")) {
+            hosts.push(v.trim_start_matches('=').to_owned());
+        }
+    }
+    hosts
+}
+
+/// Docker's API socket, from the hosts dockerd listens on (its `-H`
+/// arguments, else daemon.json's `hosts`): the first `unix://` one
+/// (`unix://` alone is the default), the default for `fd://` (systemd's
+/// docker.socket) or when none is given. `None`: dockerd listens on no
+/// unix socket (only `tcp://`).
+pub(crate) fn api_socket(hosts: &[String]) -> Option<String> {
+    if hosts.is_empty() {
+        return Some(DEFAULT_SOCKET.into());
+    }
+    hosts.iter().find_map(|h| match h.strip_prefix("unix://") {
+        Some("") => Some(DEFAULT_SOCKET.to_owned()),
+        Some(path) => Some(path.to_owned()),
+        None => h.starts_with("fd://").then(|| DEFAULT_SOCKET.to_owned()),
+    })
+}
+
+/// The pid of the process at the other end of `stream` (`SO_PEERCRED`: the
+/// one that listens on the socket, or systemd for an activated socket);
+/// `None` when it is not in this pid namespace.
+pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
+    let cred = rustix::net::sockopt::socket_peercred(stream).ok()?;
+    Some(cred.pid.as_raw_nonzero().get()).filter(|p| *p > 0)
 }
 
 /// What `GET /info` must show once the reload is done.
@@ -132,7 +311,7 @@ impl Want {
 }
 
 /// Polls `GET /info` until `Runtimes` shows `want` for `name`.
-pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), DockerdError> {
+pub(crate) fn confirm(socket: &HostFile, name: &str, want: &Want) -> Result<(), DockerdError> {
     let start = Instant::now();
     loop {
         let runtimes = runtimes(socket)?;
@@ -141,7 +320,7 @@ pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), Dock
         }
         if start.elapsed() >= CONFIRM_TIMEOUT {
             return Err(DockerdError::NotConfirmed {
-                socket: socket.to_owned(),
+                socket: socket.here().to_owned(),
                 name: name.to_owned(),
                 want: want.clone(),
                 runtimes: crate::json::json_text(&Value::Object(runtimes)),
@@ -152,14 +331,14 @@ pub(crate) fn confirm(socket: &Path, name: &str, want: &Want) -> Result<(), Dock
 }
 
 /// Whether `GET /info` shows `want` for `name` now.
-pub(crate) fn shows(socket: &Path, name: &str, want: &Want) -> Result<bool, DockerdError> {
+pub(crate) fn shows(socket: &HostFile, name: &str, want: &Want) -> Result<bool, DockerdError> {
     Ok(want.met(&runtimes(socket)?, name))
 }
 
 /// `Runtimes` from `GET /info`.
-fn runtimes(socket: &Path) -> Result<Map<String, Value>, DockerdError> {
-    let err = |why: String| DockerdError::Socket { path: socket.to_owned(), why };
-    let mut stream = UnixStream::connect(socket).map_err(|e| err(format!("cannot connect: {e}")))?;
+fn runtimes(socket: &HostFile) -> Result<Map<String, Value>, DockerdError> {
+    let err = |why: String| DockerdError::Socket { path: socket.here().to_owned(), why };
+    let mut stream = socket.connect().map_err(|e| err(format!("cannot connect: {e}")))?;
     let io = |e: io::Error| err(e.to_string());
     stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
     stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
@@ -262,27 +441,137 @@ mod tests {
         );
     }
 
+    fn find_in(pidfile: &Path) -> Result<Found, DockerdError> {
+        find(pidfile, std::fs::read(pidfile).ok().as_deref())
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("oah-dockerd-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn the_pidfile_must_name_a_live_dockerd() {
-        let dir = std::env::temp_dir().join(format!("oah-dockerd-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("pidfile");
         let pidfile = dir.join("docker.pid");
-        assert_eq!(find(&pidfile).unwrap(), Found::NotRunning(format!("no pidfile {}", pidfile.display())));
+        assert!(
+            matches!(find_in(&pidfile).unwrap(), Found::NotRunning(why) if why == format!("no pidfile {}", pidfile.display()))
+        );
         std::fs::write(&pidfile, "junk\n").unwrap();
         assert_eq!(
-            find(&pidfile).unwrap_err().to_string(),
+            find_in(&pidfile).unwrap_err().to_string(),
             format!("{}: does not hold a process id: \"junk\"", pidfile.display())
         );
         // pid 2^22+1 is above Linux's pid_max limit, so never alive.
         std::fs::write(&pidfile, "4194305").unwrap();
         assert!(
-            matches!(find(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running"))
+            matches!(find_in(&pidfile).unwrap(), Found::NotRunning(why) if why.contains("pid 4194305, which is not running"))
         );
         // This test process is not dockerd, and is not signalled.
         std::fs::write(&pidfile, std::process::id().to_string()).unwrap();
-        let err = find(&pidfile).unwrap_err().to_string();
+        let err = find_in(&pidfile).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}: pid {} is ", pidfile.display(), std::process::id())), "{err}");
         assert!(err.contains("not dockerd (a stale pidfile?); not signalled"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A process called dockerd by its comm alone (which any process can
+    /// set) was taken for dockerd and sent SIGHUP, which kills a shell.
+    #[test]
+    fn regression_a_process_was_taken_for_dockerd_by_its_name_alone() {
+        let mut sh = std::process::Command::new("/bin/sh")
+            .args(["-c", "printf dockerd > /proc/$$/comm; read line; exit 0"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = sh.id() as i32;
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() != "dockerd\n" {
+            std::thread::yield_now();
+        }
+        let why = match open(pid) {
+            Err(Check::Not(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+        assert_eq!(why, format!("is called dockerd but runs {:?}", exe.display().to_string()));
+        drop(sh.stdin.take());
+        assert!(sh.wait().unwrap().success(), "the shell was signalled");
+    }
+
+    /// A copy of sleep called dockerd: comm, uid and program all say dockerd.
+    fn fake_dockerd(dir: &Path) -> std::process::Child {
+        let program = dir.join("dockerd");
+        if !program.exists() {
+            std::fs::copy("/bin/sleep", &program).unwrap();
+        }
+        let child = std::process::Command::new(&program).arg("60").spawn().unwrap();
+        // Until the exec, the child is a copy of this test's thread.
+        while std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap() != "dockerd\n" {
+            std::thread::yield_now();
+        }
+        child
+    }
+
+    #[test]
+    fn only_the_process_that_was_checked_is_signalled() {
+        let dir = scratch("signal");
+        for pidfd in [true, false] {
+            let mut child = fake_dockerd(&dir);
+            let mut d = open(child.id() as i32).unwrap().unwrap();
+            assert!(d.pidfd.is_some(), "pidfd_open works on this kernel");
+            if !pidfd {
+                d.pidfd = None;
+            }
+            // Gone (and reaped): its pid may be anyone's now, and nothing is
+            // signalled.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert!(!d.reload().unwrap(), "pidfd: {pidfd}");
+            assert!(open(d.pid).unwrap().is_none());
+            // Alive: it gets the SIGHUP (which ends sleep).
+            let mut child = fake_dockerd(&dir);
+            let mut d = open(child.id() as i32).unwrap().unwrap();
+            if !pidfd {
+                d.pidfd = None;
+            }
+            assert!(d.reload().unwrap());
+            let status = child.wait().unwrap();
+            assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(1), "pidfd: {pidfd}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn proc_status_and_programs() {
+        assert_eq!(uids(b"Name:\tdockerd\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"), Some((0, 0)));
+        assert_eq!(uids(b"Uid:\t1000\t0\t0\t0\n"), Some((1000, 0)));
+        assert_eq!(uids(b"Name:\tx\n"), None);
+        assert!(is_dockerd(b"/usr/bin/dockerd"));
+        assert!(is_dockerd(b"/usr/sbin/dockerd (deleted)"));
+        assert!(is_dockerd(b"dockerd"));
+        assert!(!is_dockerd(b"/usr/bin/dockerd-rootless.sh"));
+        assert!(!is_dockerd(b"/tmp/dockerd/sleep"));
+    }
+
+    #[test]
+    fn the_api_socket_is_where_dockerd_listens() {
+        let args = |a: &[&str]| host_arguments(a.join("\0").as_bytes());
+        assert_eq!(
+            args(&["/usr/bin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"]),
+            ["fd://"]
+        );
+        assert_eq!(
+            args(&["dockerd", "-Hunix:///a.sock", "--host=tcp://0.0.0.0:2375", "--host", "unix:///b", "-H=unix:///c"]),
+            ["unix:///a.sock", "tcp://0.0.0.0:2375", "unix:///b", "unix:///c"]
+        );
+        assert!(args(&["dockerd", "--debug"]).is_empty());
+        let socket = |hosts: &[&str]| api_socket(&hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+        assert_eq!(socket(&[]).as_deref(), Some(DEFAULT_SOCKET));
+        assert_eq!(socket(&["fd://"]).as_deref(), Some(DEFAULT_SOCKET));
+        assert_eq!(socket(&["unix://"]).as_deref(), Some(DEFAULT_SOCKET));
+        assert_eq!(socket(&["tcp://127.0.0.1:2375", "unix:///run/d.sock"]).as_deref(), Some("/run/d.sock"));
+        assert_eq!(socket(&["tcp://127.0.0.1:2375"]), None);
     }
 }

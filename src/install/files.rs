@@ -5,13 +5,16 @@
 //! install writes nothing), removal that is quiet about what is already
 //! gone, directories created with their parents, and the one-time backup of
 //! a configuration file before its first change. Every write goes through
-//! `atomic`. It must never decide what belongs on the host: the plan does.
+//! `atomic`, every operation through `host` (from the directory found
+//! below the root, never by name). It must never decide what belongs on
+//! the host: the plan does.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::host::Host;
+use rustix::fs::{self as rfs, AtFlags};
+
+use super::host::{Host, HostFile};
 use super::step::{io_err, say, InstallError};
 use crate::atomic;
 
@@ -21,7 +24,9 @@ const BACKUP_SUFFIX: &str = ".oci-add-hooks.bak";
 /// A file to put on the host, and whether it is there already.
 #[derive(Debug)]
 pub(crate) struct Put {
+    /// Where it goes, for messages (`file.here()`).
     pub(crate) here: PathBuf,
+    pub(crate) file: HostFile,
     pub(crate) bytes: Vec<u8>,
     pub(crate) mode: u32,
     /// The file already is exactly this, bytes and mode: nothing to write.
@@ -29,12 +34,11 @@ pub(crate) struct Put {
 }
 
 impl Put {
-    /// `bytes` with permission bits `mode` at `here`, compared with what is
-    /// there now.
-    pub(crate) fn new(here: PathBuf, bytes: Vec<u8>, mode: u32) -> Put {
-        let same = here.symlink_metadata().is_ok_and(|m| m.is_file() && m.mode() & 0o7777 == mode)
-            && std::fs::read(&here).is_ok_and(|b| b == bytes);
-        Put { here, bytes, mode, same }
+    /// `bytes` with permission bits `mode` as `file`, compared with what is
+    /// there now (its mode, and its bytes if it is a regular file).
+    pub(crate) fn new(file: HostFile, bytes: Vec<u8>, mode: u32) -> Put {
+        let same = file.read_with_stat().is_ok_and(|(b, st, _)| st.st_mode & 0o7777 == mode && b == bytes);
+        Put { here: file.here().to_owned(), file, bytes, mode, same }
     }
 
     /// Writes the file unless it is the same; returns whether it wrote.
@@ -42,28 +46,34 @@ impl Put {
         if self.same {
             return Ok(false);
         }
-        atomic::create_or_replace(&self.here, &self.bytes, self.mode).map_err(io_err(&self.here, "write"))?;
+        self.file.write(&self.bytes, Some(self.mode)).map_err(io_err(&self.here, "write"))?;
         Ok(true)
     }
+}
+
+/// The host file `host_path` (`follow_last` as `Host::file`); a path that
+/// cannot be resolved below the root (ELOOP) is an error naming it.
+pub(crate) fn host_file(host: &Host, host_path: &str, follow_last: bool) -> Result<HostFile, InstallError> {
+    host.file(host_path, follow_last).map_err(|err| InstallError::Io {
+        path: host.root().join(host_path.trim_start_matches('/')),
+        what: "resolve below --host-root",
+        err,
+    })
 }
 
 /// Removes the host file `host_path` (a link is removed, not followed),
 /// saying so; one that is gone already is fine.
 pub(crate) fn remove(host: &Host, host_path: &str) -> Result<(), InstallError> {
-    let here = host.path(host_path, false);
-    if remove_file(&here)? {
-        say(format_args!("removed {}", here.display()));
+    let file = host_file(host, host_path, false)?;
+    if remove_file(&file)? {
+        say(format_args!("removed {}", file.here().display()));
     }
     Ok(())
 }
 
-/// Removes `here`; returns whether there was a file to remove.
-pub(crate) fn remove_file(here: &Path) -> Result<bool, InstallError> {
-    match std::fs::remove_file(here) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(InstallError::Io { path: here.to_owned(), what: "remove", err: e }),
-    }
+/// Removes `file`; returns whether there was a file to remove.
+pub(crate) fn remove_file(file: &HostFile) -> Result<bool, InstallError> {
+    file.remove().map_err(io_err(file.here(), "remove"))
 }
 
 /// The host directories of `dirs` and their parents that do not exist yet,
@@ -75,7 +85,7 @@ pub(crate) fn missing_dirs(host: &Host, dirs: &[String]) -> Vec<String> {
         for part in dir.split('/').filter(|p| !p.is_empty()) {
             prefix.push('/');
             prefix.push_str(part);
-            if !missing.contains(&prefix) && !host.path(&prefix, true).is_dir() {
+            if !missing.contains(&prefix) && !host.file(&prefix, true).is_ok_and(|f| f.is_dir()) {
                 missing.push(prefix.clone());
             }
         }
@@ -86,37 +96,42 @@ pub(crate) fn missing_dirs(host: &Host, dirs: &[String]) -> Vec<String> {
 /// Creates the host directory `dir` (mode 0755) unless it exists; its
 /// parent must.
 pub(crate) fn create_dir(host: &Host, dir: &str) -> Result<(), InstallError> {
-    let here = host.path(dir, true);
-    if here.is_dir() {
+    let file = host_file(host, dir, true)?;
+    if file.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new().mode(0o755).create(&here).map_err(io_err(&here, "create directory"))?;
-    say(format_args!("created directory {}", here.display()));
+    file.create_dir(0o755).map_err(io_err(file.here(), "create directory"))?;
+    say(format_args!("created directory {}", file.here().display()));
     Ok(())
 }
 
 /// Removes the host directory `dir` if it is empty (install had created it).
 pub(crate) fn remove_dir_if_empty(host: &Host, dir: &str) {
-    let here = host.path(dir, true);
-    match std::fs::remove_dir(&here) {
-        Ok(()) => say(format_args!("removed directory {} (install had created it)", here.display())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+    let Ok(file) = host.file(dir, true) else { return };
+    match file.remove_dir() {
+        Ok(true) => say(format_args!("removed directory {} (install had created it)", file.here().display())),
+        Ok(false) => {}
         // Not empty: something else lives there now.
-        Err(_) => say(format_args!("{}: not empty, left in place", here.display())),
+        Err(_) => say(format_args!("{}: not empty, left in place", file.here().display())),
     }
 }
 
 /// Keeps a configuration file as it was before install first changed it,
-/// once: an existing backup is never overwritten.
-pub(crate) fn backup(config: &Path, original: &[u8]) -> Result<(), InstallError> {
-    let mut name = config.as_os_str().to_owned();
+/// once, beside it: an existing backup is never overwritten.
+pub(crate) fn backup(config: &HostFile, original: &[u8]) -> Result<(), InstallError> {
+    let here = config.here();
+    let mut bak = here.as_os_str().to_owned();
+    bak.push(BACKUP_SUFFIX);
+    let bak = PathBuf::from(bak);
+    let (dir, mut name) = config.locate().map_err(io_err(here, "find"))?;
+    let mode = rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW).map_or(0o600, |st| st.st_mode & 0o7777);
     name.push(BACKUP_SUFFIX);
-    let bak = PathBuf::from(name);
-    if bak.symlink_metadata().is_ok() {
-        return Ok(());
+    match rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(&bak, "look for the backup")(e.into())),
     }
-    let mode = config.metadata().map_or(0o600, |m| m.permissions().mode() & 0o7777);
-    atomic::create_or_replace(&bak, original, mode).map_err(io_err(&bak, "write backup"))?;
-    say(format_args!("backed up {} to {}", config.display(), bak.display()));
+    atomic::write_at(&dir, &name, original, Some(mode)).map_err(io_err(&bak, "write backup"))?;
+    say(format_args!("backed up {} to {}", here.display(), bak.display()));
     Ok(())
 }

@@ -1,76 +1,352 @@
 //! The host's file system as the installer sees it: below `--host-root`.
 //!
-//! Owns turning a host path (`/etc/docker/daemon.json`) into the path to
-//! open here (`/host/etc/docker/daemon.json`), following symbolic links as
-//! the host would: an absolute link target (`/var/run -> /run`) starts again
-//! at the host root, never at the installer's own root, and `..` never
-//! climbs above it. It reads links but never writes.
+//! Owns finding a host path (`/etc/docker/daemon.json`) below the root and
+//! every operation on it there, following symbolic links as the host would:
+//! an absolute link target starts again at the host root, `..` never climbs
+//! above it, and a path that needs more than 40 links (Linux's MAXSYMLINKS)
+//! fails with ELOOP. The kernel resolves where it can: `openat2` with
+//! `RESOLVE_IN_ROOT` (Linux 5.6) resolves and opens in one step, so nothing
+//! can be swapped between the two. Elsewhere (an older kernel, or a seccomp
+//! profile without openat2) the path is walked here, component by component
+//! from the root's descriptor, each opened with `O_NOFOLLOW` and each link
+//! read and followed by this module. Either way an operation works on the
+//! descriptor of the file's directory (`*at` calls) and a single name in
+//! it, and is resolved again each time it runs.
+//!
+//! It must never open, read, write or remove a host path by its name as the
+//! installer's own root sees it: `HostFile::here` is for messages only
+//! (`Host::path` still hands such a name to the containerd and CRI-O steps'
+//! reads, until they move to `HostFile`).
 
-use std::ffi::OsString;
+use std::cell::Cell;
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
+use rustix::io::Errno;
 
 /// Links followed in one path before giving up, as Linux's MAXSYMLINKS.
 const MAX_LINKS: u32 = 40;
+/// openat2 fails with EAGAIN when a rename elsewhere raced its `..`; it
+/// may be tried again.
+const EAGAIN_TRIES: u32 = 16;
 
+/// The host root, opened.
 #[derive(Clone, Debug)]
-pub(crate) struct Host {
-    root: PathBuf,
+pub(crate) struct Host(Rc<Root>);
+
+#[derive(Debug)]
+struct Root {
+    path: PathBuf,
+    fd: OwnedFd,
+    /// The kernel's name for it (`/proc/self/fd/N`), to show the paths
+    /// openat2 opens below `path` as given.
+    name: Option<PathBuf>,
+    /// openat2 is used until the kernel says it has none.
+    kernel: Cell<bool>,
 }
 
 impl Host {
-    pub(crate) fn new(root: PathBuf) -> Host {
-        Host { root }
+    /// Opens the host root `root` (itself the operator's, so links in it
+    /// are followed).
+    pub(crate) fn open(root: PathBuf) -> io::Result<Host> {
+        let fd = rfs::open(&root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let name = name_of(&fd);
+        Ok(Host(Rc::new(Root { path: root, fd, name, kernel: Cell::new(true) })))
+    }
+
+    /// The same root, resolved by the component walk only, as on a kernel
+    /// without openat2.
+    #[cfg(test)]
+    pub(crate) fn walk_only(root: PathBuf) -> io::Result<Host> {
+        let host = Host::open(root)?;
+        host.0.kernel.set(false);
+        Ok(host)
     }
 
     pub(crate) fn root(&self) -> &Path {
-        &self.root
+        &self.0.path
     }
 
-    /// `host_path` below the root. With `follow_last`, a link as the last
+    /// The host file `host_path`. With `follow_last`, a link as the last
     /// component is followed too (a `daemon.json` that is a link is edited
     /// where it points); without, it is the link itself (a binary or hook
-    /// file is replaced, not what a link of that name points to).
+    /// file is replaced, not what a link of that name points to). Fails
+    /// only when the path cannot be resolved below the root at all (ELOOP):
+    /// a directory that does not exist yet is found again by each
+    /// operation.
+    pub(crate) fn file(&self, host_path: &str, follow_last: bool) -> io::Result<HostFile> {
+        let here = match self.locate(host_path, follow_last) {
+            Ok(at) => at.here,
+            Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => return Err(e),
+            Err(_) => self.lexical(host_path),
+        };
+        Ok(HostFile { host: self.clone(), path: host_path.to_owned(), follow_last, here })
+    }
+
+    /// Where `host_path` is as the installer sees it (`file`'s `here`, or
+    /// the root joined to it as written when it does not resolve). Only for
+    /// the code that still opens a host path by that name (the containerd
+    /// and CRI-O steps, written before `HostFile`): a name is resolved
+    /// again by the kernel from the installer's root, so it should move to
+    /// `file`.
     pub(crate) fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
-        if self.root == Path::new("/") {
-            // The kernel resolves links in the directories against this
-            // root already; a last component that is a link is still
-            // followed here when asked (a rename onto the link would replace
-            // the link, not the file it names).
-            let mut here = PathBuf::from(host_path);
-            let mut links = 0;
-            while follow_last && links < MAX_LINKS {
-                let Ok(target) = std::fs::read_link(&here) else { break };
-                here = here.parent().unwrap_or(Path::new("/")).join(target);
-                links += 1;
-            }
-            return here;
-        }
-        let mut pending: Vec<OsString> = Vec::new();
-        push_components(&mut pending, Path::new(host_path));
-        let mut here = self.root.clone();
+        self.file(host_path, follow_last).map_or_else(|_| self.lexical(host_path), |f| f.here)
+    }
+
+    /// `host_path` joined to the root as written, for a message about a
+    /// path that does not resolve.
+    fn lexical(&self, host_path: &str) -> PathBuf {
+        self.root().join(host_path.trim_start_matches('/'))
+    }
+
+    /// The directory `host_path` is in, opened below the root, and its last
+    /// component's name there (`.` when the path names a directory by `/`,
+    /// `.` or `..`).
+    fn locate(&self, host_path: &str, follow_last: bool) -> io::Result<At> {
+        let mut path = PathBuf::from(host_path);
         let mut links = 0;
+        loop {
+            let (parent, name) = split_last(&path);
+            let (dir, dir_here) = self.open_dir(&parent, &mut links)?;
+            let Some(name) = name else { return Ok(At { dir, name: ".".into(), here: dir_here }) };
+            if follow_last {
+                // readlinkat fails on anything but a link: no stat first.
+                if let Ok(target) = rfs::readlinkat(&dir, name.as_os_str(), Vec::new()) {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(Errno::LOOP.into());
+                    }
+                    // A relative target is relative to the link's directory:
+                    // the parent as written, which the resolution below
+                    // walks physically (`..` after a link climbs from the
+                    // link's target, as the kernel does).
+                    let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
+                    path = if target.is_absolute() { target } else { parent.join(target) };
+                    continue;
+                }
+            }
+            let here = dir_here.join(&name);
+            return Ok(At { dir, name, here });
+        }
+    }
+
+    /// The directory `path`, opened below the root, and its name for
+    /// messages. `links` counts the links the walk follows.
+    fn open_dir(&self, path: &Path, links: &mut u32) -> io::Result<(OwnedFd, PathBuf)> {
+        if self.0.kernel.get() {
+            match self.open_dir_in_root(path) {
+                Err(e) if [Errno::NOSYS, Errno::PERM].contains(&Errno::from_io_error(&e).unwrap_or(Errno::IO)) => {
+                    // No openat2 here (before 5.6, or a seccomp profile
+                    // without it: ENOSYS or EPERM): the walk from now on.
+                    self.0.kernel.set(false);
+                }
+                Ok(fd) => {
+                    let here = self.name_below(&fd).unwrap_or_else(|| self.lexical(&path.to_string_lossy()));
+                    return Ok((fd, here));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.walk(path, links)
+    }
+
+    /// Where `fd`, a directory below the root, is: the root as given joined
+    /// to the rest of the kernel's name for it.
+    fn name_below(&self, fd: &OwnedFd) -> Option<PathBuf> {
+        let name = name_of(fd)?;
+        let rest = name.strip_prefix(self.0.name.as_deref()?).ok()?;
+        Some(self.root().join(rest))
+    }
+
+    /// openat2(RESOLVE_IN_ROOT): the kernel resolves `path` with the root
+    /// as `/`, and opens it, in one step. Magic links (`/proc/*/root`) are
+    /// not followed: they would lead out of the root.
+    fn open_dir_in_root(&self, path: &Path) -> io::Result<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        let mut tries = 0;
+        loop {
+            match rfs::openat2(&self.0.fd, path, flags, Mode::empty(), resolve) {
+                Err(Errno::AGAIN) if tries < EAGAIN_TRIES => tries += 1,
+                r => return r.map_err(Into::into),
+            }
+        }
+    }
+
+    /// The component walk: each directory opened from the one before with
+    /// `O_NOFOLLOW` (a component that turns into a link between the
+    /// `readlinkat` and the open fails with ELOOP instead of being
+    /// followed), each link read and its target pushed, an absolute target
+    /// starting again at the root, `..` going back one directory but never
+    /// above the root. The directories walked are kept open for `..`.
+    fn walk(&self, path: &Path, links: &mut u32) -> io::Result<(OwnedFd, PathBuf)> {
+        let mut pending: Vec<OsString> = Vec::new();
+        push_components(&mut pending, path);
+        let mut walked: Vec<(OwnedFd, OsString)> = Vec::new();
         while let Some(part) = pending.pop() {
             if part == ".." {
-                if here != self.root {
-                    here.pop();
-                }
+                walked.pop();
                 continue;
             }
-            let next = here.join(&part);
-            let follow = !pending.is_empty() || follow_last;
-            // readlink fails on anything but a link: no stat needed first.
-            match std::fs::read_link(&next) {
-                Ok(target) if follow && links < MAX_LINKS => {
-                    links += 1;
-                    if target.is_absolute() {
-                        here = self.root.clone();
-                    }
-                    push_components(&mut pending, &target);
+            let dir = walked.last().map_or(self.0.fd.as_fd(), |(fd, _)| fd.as_fd());
+            if let Ok(target) = rfs::readlinkat(dir, part.as_os_str(), Vec::new()) {
+                *links += 1;
+                if *links > MAX_LINKS {
+                    return Err(Errno::LOOP.into());
                 }
-                _ => here = next,
+                let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
+                if target.is_absolute() {
+                    walked.clear();
+                }
+                push_components(&mut pending, &target);
+                continue;
             }
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let fd = rfs::openat(dir, part.as_os_str(), flags, Mode::empty())?;
+            walked.push((fd, part));
         }
-        here
+        let here = walked.iter().fold(self.root().to_owned(), |p, (_, name)| p.join(name));
+        let fd = match walked.pop() {
+            Some((fd, _)) => fd,
+            None => rfs::openat(&self.0.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?,
+        };
+        Ok((fd, here))
+    }
+}
+
+/// What `locate` found: the directory, the name in it, the name for messages.
+struct At {
+    dir: OwnedFd,
+    name: OsString,
+    here: PathBuf,
+}
+
+/// A host file: a host path, found again below the root by each operation.
+#[derive(Clone, Debug)]
+pub(crate) struct HostFile {
+    host: Host,
+    path: String,
+    follow_last: bool,
+    here: PathBuf,
+}
+
+impl HostFile {
+    /// Where it is as the installer sees it, for messages only.
+    pub(crate) fn here(&self) -> &Path {
+        &self.here
+    }
+
+    /// Its directory, opened below the root, and its name there.
+    pub(crate) fn locate(&self) -> io::Result<(OwnedFd, OsString)> {
+        let at = self.host.locate(&self.path, self.follow_last)?;
+        Ok((at.dir, at.name))
+    }
+
+    /// Its status, a link itself rather than what it points to.
+    pub(crate) fn lstat(&self) -> io::Result<Stat> {
+        let (dir, name) = self.locate()?;
+        Ok(rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)?)
+    }
+
+    /// Whether anything (a link too) is there; an error other than
+    /// ENOENT is an error, not an answer.
+    pub(crate) fn exists(&self) -> io::Result<bool> {
+        match self.lstat() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn is_dir(&self) -> bool {
+        self.lstat().is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+    }
+
+    /// Its bytes, with its status and its directory's (for trust checks).
+    /// Only a regular file is read: a link (as the last component) is
+    /// ELOOP, and a FIFO or device is refused before it could block.
+    pub(crate) fn read_with_stat(&self) -> io::Result<(Vec<u8>, Stat, Stat)> {
+        let (dir, name) = self.locate()?;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dir, name.as_os_str(), flags, Mode::empty())?;
+        let st = rfs::fstat(&fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(io::Error::other("not a regular file"));
+        }
+        let mut bytes = Vec::with_capacity(st.st_size as usize);
+        std::fs::File::from(fd).read_to_end(&mut bytes)?;
+        Ok((bytes, st, rfs::fstat(&dir)?))
+    }
+
+    pub(crate) fn read(&self) -> io::Result<Vec<u8>> {
+        self.read_with_stat().map(|(bytes, _, _)| bytes)
+    }
+
+    /// Removes it (a link is removed, not followed); returns whether there
+    /// was something to remove.
+    pub(crate) fn remove(&self) -> io::Result<bool> {
+        self.unlink(AtFlags::empty())
+    }
+
+    /// Removes it if it is an empty directory; returns whether there was one.
+    pub(crate) fn remove_dir(&self) -> io::Result<bool> {
+        self.unlink(AtFlags::REMOVEDIR)
+    }
+
+    fn unlink(&self, flags: AtFlags) -> io::Result<bool> {
+        let (dir, name) = match self.locate() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            r => r?,
+        };
+        match rfs::unlinkat(&dir, name.as_os_str(), flags) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) fn create_dir(&self, mode: u32) -> io::Result<()> {
+        let (dir, name) = self.locate()?;
+        Ok(rfs::mkdirat(&dir, name.as_os_str(), Mode::from_raw_mode(mode))?)
+    }
+
+    /// Writes it atomically with `bytes`: with permission bits `mode` (a
+    /// file that exists is replaced whole), or, without, keeping the mode
+    /// and owner of the file there.
+    pub(crate) fn write(&self, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+        let (dir, name) = self.locate()?;
+        crate::atomic::write_at(&dir, &name, bytes, mode)
+    }
+
+    /// A stream connected to it, a unix socket: by its directory's
+    /// descriptor (`/proc/self/fd/N/NAME`), so that the connect resolves
+    /// nothing by name from the installer's root.
+    pub(crate) fn connect(&self) -> io::Result<std::os::unix::net::UnixStream> {
+        let (dir, name) = self.locate()?;
+        let mut path = OsString::from(format!("/proc/self/fd/{}/", dir.as_raw_fd()));
+        path.push(&name);
+        std::os::unix::net::UnixStream::connect(path)
+    }
+}
+
+/// The kernel's name for an open directory, `/proc/self/fd/N`'s target:
+/// where it is in the installer's view, for messages.
+fn name_of(fd: &OwnedFd) -> Option<PathBuf> {
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    (p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)")).then_some(p)
+}
+
+/// A path's directory and its last component (`None` when the path ends
+/// in `/`, `.` or `..`: it names the directory itself).
+fn split_last(path: &Path) -> (PathBuf, Option<OsString>) {
+    match path.components().next_back() {
+        Some(Component::Normal(name)) => (path.parent().unwrap_or(Path::new("/")).to_owned(), Some(name.to_owned())),
+        _ => (path.to_owned(), None),
     }
 }
 
@@ -88,34 +364,126 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    fn scratch(tag: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("oah-host-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    }
+
+    /// Both ways of resolving: the kernel's, and the walk it falls back to.
+    fn both(root: &Path) -> [Host; 2] {
+        let kernel = Host::open(root.to_owned()).unwrap();
+        assert!(kernel.0.kernel.get());
+        [kernel, Host::walk_only(root.to_owned()).unwrap()]
+    }
+
+    fn here(host: &Host, path: &str, follow: bool) -> PathBuf {
+        host.file(path, follow).unwrap().here().to_owned()
+    }
+
     #[test]
     fn links_resolve_inside_the_root() {
-        let root = std::env::temp_dir().join(format!("oah-host-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("run")).unwrap();
-        std::fs::create_dir_all(root.join("var")).unwrap();
-        std::fs::create_dir_all(root.join("etc/docker")).unwrap();
-        std::fs::create_dir_all(root.join("srv/docker")).unwrap();
+        let root = scratch("links");
+        for d in ["run", "var", "etc/docker", "srv/docker"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
         // Debian's /var/run -> /run (absolute), a relative link, a link loop.
         symlink("/run", root.join("var/run")).unwrap();
         symlink("../../srv/docker/real.json", root.join("etc/docker/daemon.json")).unwrap();
         symlink("loop", root.join("etc/loop")).unwrap();
-        let host = Host::new(root.clone());
-        assert_eq!(host.path("/var/run/docker.pid", false), root.join("run/docker.pid"));
-        assert_eq!(host.path("/etc/docker/daemon.json", true), root.join("srv/docker/real.json"));
-        assert_eq!(host.path("/etc/docker/daemon.json", false), root.join("etc/docker/daemon.json"));
-        assert_eq!(host.path("/missing/dir/file", true), root.join("missing/dir/file"));
-        assert_eq!(host.path("/../../etc/docker", true), root.join("etc/docker"));
-        assert_eq!(host.path("/etc/loop", true), root.join("etc/loop"));
-        assert_eq!(Host::new("/".into()).path("/var/run/x", true), PathBuf::from("/var/run/x"));
         std::fs::write(root.join("srv/docker/real.json"), "{}").unwrap();
+        for host in both(&root) {
+            let walk = !host.0.kernel.get();
+            assert_eq!(here(&host, "/var/run/docker.pid", false), root.join("run/docker.pid"), "walk: {walk}");
+            assert_eq!(here(&host, "/etc/docker/daemon.json", true), root.join("srv/docker/real.json"));
+            assert_eq!(here(&host, "/etc/docker/daemon.json", false), root.join("etc/docker/daemon.json"));
+            assert_eq!(here(&host, "/missing/dir/file", true), root.join("missing/dir/file"));
+            assert_eq!(here(&host, "/../../etc/docker", true), root.join("etc/docker"));
+            assert_eq!(host.file("/etc/docker/daemon.json", true).unwrap().read().unwrap(), b"{}");
+            // A link as the last component is not read through.
+            let link = host.file("/etc/docker/daemon.json", false).unwrap();
+            assert_eq!(link.read().unwrap_err().raw_os_error(), Some(Errno::LOOP.raw_os_error()));
+            assert!(host.file("/etc/docker", true).unwrap().is_dir());
+            assert!(!host.file("/etc/docker/nothing", true).unwrap().exists().unwrap());
+            let looping = host.file("/etc/loop", true).unwrap_err();
+            assert_eq!(looping.raw_os_error(), Some(Errno::LOOP.raw_os_error()), "{looping}");
+            assert_eq!(host.walk(Path::new("/"), &mut 0).unwrap().1, root);
+        }
+        // A root given through a link is shown as given.
+        let given = std::env::temp_dir().join(format!("oah-host-links-given-{}", std::process::id()));
+        let _ = std::fs::remove_file(&given);
+        symlink(&root, &given).unwrap();
+        for host in both(&given) {
+            assert_eq!(here(&host, "/etc/docker/daemon.json", true), given.join("srv/docker/real.json"));
+        }
+        std::fs::remove_file(&given).unwrap();
+        // The root `/`, as install runs on the host itself.
+        let slash = Host::open("/".into()).unwrap();
         let link = root.join("etc/docker/daemon.json");
-        let slash = Host::new("/".into());
-        let followed = slash.path(link.to_str().unwrap(), true);
-        assert!(followed.symlink_metadata().unwrap().is_file(), "{} is still the link", followed.display());
-        assert_eq!(followed.canonicalize().unwrap(), root.join("srv/docker/real.json").canonicalize().unwrap());
-        assert_eq!(slash.path(link.to_str().unwrap(), false), link);
-        assert_eq!(slash.path(root.join("etc/loop").to_str().unwrap(), true), root.join("etc/loop"));
+        assert_eq!(slash.file(link.to_str().unwrap(), true).unwrap().here(), root.join("srv/docker/real.json"));
+        assert_eq!(slash.file(link.to_str().unwrap(), false).unwrap().here(), link);
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// The repro of issue 12: 41 links, the last one absolute. The walk
+    /// kept the 41st in the path it returned, which the kernel then
+    /// resolved against the installer's own root: a daemon.json outside
+    /// the host root was rewritten.
+    #[test]
+    fn regression_the_41st_link_was_kept_and_resolved_outside_the_root() {
+        let root = scratch("chain");
+        let outside = scratch("chain-outside");
+        std::fs::write(outside.join("daemon.json"), "{}").unwrap();
+        for i in 0..40 {
+            symlink(format!("/l{}", i + 1), root.join(format!("l{i}"))).unwrap();
+        }
+        symlink(&outside, root.join("l40")).unwrap();
+        for host in both(&root) {
+            for follow in [true, false] {
+                let err = host.file("/l0/daemon.json", follow).unwrap_err();
+                assert_eq!(err.raw_os_error(), Some(Errno::LOOP.raw_os_error()), "{err}");
+            }
+        }
+        // 40 links are still followed, as Linux does.
+        std::fs::remove_file(root.join("l0")).unwrap();
+        std::fs::create_dir(root.join("inside")).unwrap();
+        std::fs::remove_file(root.join("l40")).unwrap();
+        symlink("/inside", root.join("l40")).unwrap();
+        for host in both(&root) {
+            assert_eq!(here(&host, "/l1/daemon.json", true), root.join("inside/daemon.json"));
+        }
+        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    #[test]
+    fn operations_work_from_the_directory_found_below_the_root() {
+        let root = scratch("ops");
+        let outside = scratch("ops-outside");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        // An absolute link to a directory that exists outside the root too:
+        // below the root it is root/srv, which does not exist yet.
+        symlink(&outside, root.join("etc/away")).unwrap();
+        for host in both(&root) {
+            let f = host.file(&format!("/etc/away/{}", "f.json"), false).unwrap();
+            assert_eq!(f.write(b"x", Some(0o600)).unwrap_err().kind(), io::ErrorKind::NotFound);
+            assert!(!f.remove().unwrap());
+            let f = host.file("/etc/f.json", false).unwrap();
+            f.write(b"one", Some(0o640)).unwrap();
+            assert_eq!(f.lstat().unwrap().st_mode & 0o7777, 0o640);
+            f.write(b"two", None).unwrap();
+            assert_eq!(f.read().unwrap(), b"two");
+            assert_eq!(f.lstat().unwrap().st_mode & 0o7777, 0o640);
+            assert!(f.remove().unwrap());
+            assert!(!f.remove().unwrap());
+            let d = host.file("/etc/d", true).unwrap();
+            d.create_dir(0o755).unwrap();
+            assert!(d.is_dir());
+            assert!(d.remove_dir().unwrap());
+        }
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing was written outside the root");
+        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(outside).unwrap();
     }
 }

@@ -6,7 +6,9 @@
 //! as the host sees them, so the record means the same whether install ran
 //! on the host or in the installer image with the host under `/host`).
 //! Pure: `install` reads and writes the file. It must never guess: a record
-//! that does not parse is an error, not an empty record.
+//! that does not parse is an error, not an empty record, and so is one that
+//! names a path install could not have written (`check`, with a `Rule` per
+//! field: uninstall removes what the record names).
 
 use std::fmt;
 
@@ -24,11 +26,17 @@ pub(crate) const FILE_NAME: &str = "installed.json";
 pub(crate) struct Record {
     pub(crate) binary: Option<String>,
     pub(crate) hooks: Vec<String>,
+    /// The hooks.d files put where CRI-O reads them, by directory.
+    pub(crate) crio: Vec<CrioFiles>,
     /// Directories install created, parents first; uninstall removes those
     /// left empty, children first.
     pub(crate) created_dirs: Vec<String>,
     pub(crate) docker: Option<Docker>,
-    pub(crate) containerd: Option<String>,
+    pub(crate) containerd: Option<Containerd>,
+    /// The `conf.d` drop-in of an install from before containerd's
+    /// config.toml was edited (the record's old `"containerd": PATH`), to
+    /// be removed.
+    pub(crate) old_containerd_dropin: Option<String>,
 }
 
 /// The runtime registered in a `daemon.json`.
@@ -43,6 +51,26 @@ pub(crate) struct Docker {
     pub(crate) previous: Previous,
 }
 
+/// The runtime declared for containerd's CRI plugin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Containerd {
+    /// Its config.toml, and that file's `version`.
+    pub(crate) config: String,
+    pub(crate) version: i64,
+    pub(crate) runtime: String,
+    /// install created config.toml; uninstall removes it if nothing else
+    /// was added to it.
+    pub(crate) created_config: bool,
+    /// The text added to config.toml (versions 1 and 2), exactly.
+    pub(crate) block: Option<String>,
+    /// sha256 of config.toml without the block: uninstall says whether it
+    /// gave the file back as it was.
+    pub(crate) original_sha256: Option<String>,
+    /// The drop-in, and the `imports` entry added for it (version 3).
+    pub(crate) dropin: Option<String>,
+    pub(crate) imports_added: Option<String>,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RecordError {
     pub(crate) field: String,
@@ -55,7 +83,101 @@ impl fmt::Display for RecordError {
     }
 }
 
+/// Where the paths of one field of the record may be: what install could
+/// have written there. A field added to the record adds its rule (CRI-O's
+/// hook files: `Place::Suffix`; containerd's drop-in: `Place::Named`); a
+/// field without one is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub(crate) field: &'static str,
+    pub(crate) place: Place,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A file directly in `dir` whose name ends in `suffix` (and is more
+    /// than it): a hook file in hooks.d.
+    In { dir: String, suffix: &'static str },
+    /// A file called `name`, directly in whatever directory: the binary, in
+    /// the bin dir of the install that put it there.
+    Named(&'static str),
+    /// A file whose name ends in `suffix` (and is more than it), in
+    /// whatever directory: CRI-O's hook files, in the hooks directory CRI-O
+    /// read when they were installed.
+    Suffix(&'static str),
+    /// Any path: a directory install created, removed only when empty, and
+    /// the daemon.json it edited, of which only its own entry is undone.
+    Anywhere,
+}
+
+impl Place {
+    fn allows(&self, path: &str) -> bool {
+        let (dir, name) = path.rsplit_once('/').unwrap_or_default();
+        let dir = if dir.is_empty() { "/" } else { dir };
+        match self {
+            Place::In { dir: d, suffix } => dir == d && name.len() > suffix.len() && name.ends_with(suffix),
+            Place::Named(n) => name == *n,
+            Place::Suffix(suffix) => name.len() > suffix.len() && name.ends_with(suffix),
+            Place::Anywhere => true,
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::In { dir, suffix } => write!(f, "a *{suffix} file directly in {dir}"),
+            Place::Named(name) => write!(f, "a file called {name}"),
+            Place::Suffix(suffix) => write!(f, "a *{suffix} file"),
+            Place::Anywhere => f.write_str("an absolute path"),
+        }
+    }
+}
+
+/// An absolute path of plain components: no `.`, `..` or empty one.
+fn is_clean(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|rest| rest.split('/').all(|c| !c.is_empty() && c != "." && c != ".."))
+}
+
 impl Record {
+    /// Every path the record names that uninstall would remove or edit,
+    /// with its field (`hooks[0]`) and the field's rule name (`hooks`).
+    fn paths(&self) -> Vec<(String, &'static str, String)> {
+        let mut out = Vec::new();
+        let crio: Vec<String> = self.crio.iter().flat_map(CrioFiles::paths).collect();
+        for (rule, paths) in [("hooks", &self.hooks), ("created-dirs", &self.created_dirs), ("crio", &crio)] {
+            out.extend(paths.iter().enumerate().map(|(i, p)| (format!("{rule}[{i}]"), rule, p.clone())));
+        }
+        let containerd = self.containerd.as_ref();
+        let one = [
+            ("binary", self.binary.as_ref()),
+            ("old-containerd-dropin", self.old_containerd_dropin.as_ref()),
+            ("docker.config", self.docker.as_ref().map(|d| &d.config)),
+            ("containerd.config", containerd.map(|c| &c.config)),
+            ("containerd.dropin", containerd.and_then(|c| c.dropin.as_ref())),
+        ];
+        out.extend(one.into_iter().filter_map(|(f, p)| p.map(|p| (f.to_owned(), f, p.clone()))));
+        out
+    }
+
+    /// Refuses a path that no rule of its field allows: each is one install
+    /// could have written, or nothing is removed.
+    pub(crate) fn check(&self, rules: &[Rule]) -> Result<(), RecordError> {
+        for (field, rule, path) in self.paths() {
+            let path = path.as_str();
+            let place = rules.iter().find(|r| r.field == rule).map(|r| &r.place);
+            let why = match place {
+                None => format!("{path:?}: no rule says where install writes this field, so it is not removed"),
+                Some(place) if !is_clean(path) || !place.allows(path) => {
+                    format!("{path:?}: not a path install writes here ({place}), so uninstall will not remove it")
+                }
+                Some(_) => continue,
+            };
+            return Err(RecordError { field, why });
+        }
+        Ok(())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         *self == Record::default()
     }
@@ -77,14 +199,25 @@ impl Record {
             out.binary.clone_from(&other.binary);
         }
         add(&mut out.hooks, &other.hooks);
+        for c in &other.crio {
+            match out.crio.iter_mut().find(|o| o.dir == c.dir) {
+                Some(o) => add(&mut o.files, &c.files),
+                None => out.crio.push(c.clone()),
+            }
+        }
         add(&mut out.created_dirs, &other.created_dirs);
         match (&out.docker, &other.docker) {
             (Some(d), Some(o)) if d.config != o.config || d.runtime != o.runtime => {}
             (_, Some(_)) => out.docker.clone_from(&other.docker),
             (_, None) => {}
         }
-        if out.containerd.is_none() {
-            out.containerd.clone_from(&other.containerd);
+        match (&out.containerd, &other.containerd) {
+            (Some(c), Some(o)) if c.config != o.config || c.runtime != o.runtime => {}
+            (_, Some(_)) => out.containerd.clone_from(&other.containerd),
+            (_, None) => {}
+        }
+        if out.old_containerd_dropin.is_none() {
+            out.old_containerd_dropin.clone_from(&other.old_containerd_dropin);
         }
         out
     }
@@ -110,9 +243,11 @@ impl Record {
             ("installed-by", VERSION_LINE.into()),
             ("binary", self.binary.clone().into()),
             ("hooks", self.hooks.clone().into()),
+            ("crio", self.crio.iter().map(CrioFiles::to_value).collect::<Vec<_>>().into()),
             ("created-dirs", self.created_dirs.clone().into()),
             ("docker", docker.into()),
-            ("containerd", self.containerd.clone().into()),
+            ("containerd", self.containerd.as_ref().map(containerd_json).into()),
+            ("old-containerd-dropin", self.old_containerd_dropin.clone().into()),
         ]);
         let mut out = Vec::new();
         write_json(&mut out, &doc, Some(b"  "));
@@ -140,13 +275,108 @@ impl Record {
             }),
             Some(_) => return Err(err("docker", "must be an object or null")),
         };
+        // Before containerd's config.toml was edited, the record named the
+        // drop-in install wrote: that file is ours to remove.
+        let (containerd, legacy) = match top.get("containerd") {
+            None | Some(Value::Null) => (None, None),
+            Some(Value::String(s)) => (None, Some(s.clone())),
+            Some(Value::Object(c)) => (Some(parse_containerd(c)?), None),
+            Some(_) => return Err(err("containerd", "must be an object or null")),
+        };
         Ok(Record {
             binary: opt_string(top, "binary")?,
             hooks: strings(top, "hooks")?,
+            crio: CrioFiles::parse_all(top)?,
             created_dirs: strings(top, "created-dirs")?,
             docker,
-            containerd: opt_string(top, "containerd")?,
+            containerd,
+            old_containerd_dropin: opt_string(top, "old-containerd-dropin")?.or(legacy),
         })
+    }
+}
+
+fn containerd_json(c: &Containerd) -> Value {
+    let members = [
+        ("config", c.config.clone().into()),
+        ("version", c.version.into()),
+        ("runtime", c.runtime.clone().into()),
+        ("created-config", c.created_config.into()),
+        ("block", c.block.clone().into()),
+        ("original-sha256", c.original_sha256.clone().into()),
+        ("dropin", c.dropin.clone().into()),
+        ("imports-added", c.imports_added.clone().into()),
+    ];
+    Value::Object(members.into_iter().map(|(k, v): (&str, Value)| (k.to_owned(), v)).collect())
+}
+
+fn parse_containerd(c: &Map<String, Value>) -> Result<Containerd, RecordError> {
+    let version = match c.get("version").and_then(Value::as_i64) {
+        Some(v @ 1..=3) => v,
+        _ => return Err(RecordError { field: "containerd.version".into(), why: "must be 1, 2 or 3".into() }),
+    };
+    Ok(Containerd {
+        config: string(c, "containerd.config")?,
+        version,
+        runtime: string(c, "containerd.runtime")?,
+        created_config: boolean(c, "containerd.created-config")?,
+        block: opt_string(c, "containerd.block")?,
+        original_sha256: opt_string(c, "containerd.original-sha256")?,
+        dropin: opt_string(c, "containerd.dropin")?,
+        imports_added: opt_string(c, "containerd.imports-added")?,
+    })
+}
+
+/// Files install put into one directory CRI-O reads hook files from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CrioFiles {
+    /// The directory, a host path.
+    pub(crate) dir: String,
+    /// Names of `*.json` files directly in it.
+    pub(crate) files: Vec<String>,
+}
+
+impl CrioFiles {
+    /// The host path of each file.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.files.iter().map(|f| format!("{}/{f}", self.dir.trim_end_matches('/')))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Object(
+            [("hooks-dir".to_owned(), self.dir.clone().into()), ("files".to_owned(), self.files.clone().into())]
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// The record's `crio`, each entry checked so that uninstall can only
+    /// ever remove a `*.json` file directly in an absolute directory, as
+    /// install writes them.
+    fn parse_all(top: &Map<String, Value>) -> Result<Vec<CrioFiles>, RecordError> {
+        let err = |field: String, why: &str| RecordError { field, why: why.into() };
+        let entries = match top.get("crio") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(entries)) => entries,
+            Some(_) => return Err(err("crio".into(), "must be an array")),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let at = format!("crio[{i}]");
+            let obj = entry.as_object().ok_or_else(|| err(at.clone(), "must be an object"))?;
+            let dir = string(obj, &format!("{at}.hooks-dir"))?;
+            if !dir.starts_with('/') || dir.split('/').any(|c| c == "..") {
+                return Err(err(format!("{at}.hooks-dir"), "must be an absolute path without .."));
+            }
+            let files = strings(obj, &format!("{at}.files"))?;
+            for (j, f) in files.iter().enumerate() {
+                if f.contains('/') || f.starts_with('.') || !f.ends_with(".json") {
+                    let why = "must be the name of a *.json file directly in hooks-dir";
+                    return Err(err(format!("{at}.files[{j}]"), why));
+                }
+            }
+            out.push(CrioFiles { dir, files });
+        }
+        Ok(out)
     }
 }
 
@@ -193,6 +423,10 @@ mod tests {
         Record {
             binary: Some("/usr/local/bin/oci-add-hooks".into()),
             hooks: vec!["/etc/oci-add-hooks/hooks.d/10-a.json".into()],
+            crio: vec![CrioFiles {
+                dir: "/usr/share/containers/oci/hooks.d".into(),
+                files: vec!["0001-10-a-prestart-0.json".into()],
+            }],
             created_dirs: vec!["/etc/oci-add-hooks".into(), "/etc/oci-add-hooks/hooks.d".into()],
             docker: Some(Docker {
                 config: "/etc/docker/daemon.json".into(),
@@ -205,7 +439,17 @@ mod tests {
                     default: Some(json!("runc")),
                 },
             }),
-            containerd: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
+            containerd: Some(Containerd {
+                config: "/etc/containerd/config.toml".into(),
+                version: 2,
+                runtime: "oci-add-hooks".into(),
+                created_config: false,
+                block: Some("\n# BEGIN oci-add-hooks runtime oci-add-hooks\n".into()),
+                original_sha256: Some("ab".repeat(32)),
+                dropin: None,
+                imports_added: None,
+            }),
+            old_containerd_dropin: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
         }
     }
 
@@ -230,6 +474,7 @@ mod tests {
         assert_eq!(u.binary, old.binary);
         assert_eq!(u.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json", "/etc/oci-add-hooks/hooks.d/20-b.json"]);
         assert_eq!(u.docker, old.docker);
+        assert_eq!(u.crio, old.crio);
         assert_eq!(Record::default().union(&new), new);
         assert_eq!(old.union(&old), old);
 
@@ -244,6 +489,94 @@ mod tests {
         assert_eq!(full().union(&again).docker, full().docker);
     }
 
+    fn rules() -> [Rule; 8] {
+        [
+            Rule { field: "hooks", place: Place::In { dir: "/etc/oci-add-hooks/hooks.d".into(), suffix: ".json" } },
+            Rule { field: "binary", place: Place::Named("oci-add-hooks") },
+            Rule { field: "crio", place: Place::Suffix(".json") },
+            Rule { field: "containerd.config", place: Place::Anywhere },
+            Rule { field: "containerd.dropin", place: Place::Named("99-oci-add-hooks.toml") },
+            Rule { field: "old-containerd-dropin", place: Place::Named("99-oci-add-hooks.toml") },
+            Rule { field: "created-dirs", place: Place::Anywhere },
+            Rule { field: "docker.config", place: Place::Anywhere },
+        ]
+    }
+
+    #[test]
+    fn regression_uninstall_removed_any_path_the_record_named() {
+        assert_eq!(full().check(&rules()), Ok(()));
+        let e = |r: Record| r.check(&rules()).unwrap_err().to_string();
+        let hook = |p: &str| Record { hooks: vec!["/etc/oci-add-hooks/hooks.d/10-a.json".into(), p.into()], ..full() };
+        assert_eq!(
+            e(hook("/etc/ssh/sshd_config")),
+            "hooks[1]: \"/etc/ssh/sshd_config\": not a path install writes here (a *.json file directly in \
+             /etc/oci-add-hooks/hooks.d), so uninstall will not remove it"
+        );
+        for bad in [
+            "/etc/oci-add-hooks/hooks.d/sub/x.json",
+            "/etc/oci-add-hooks/hooks.d/.json",
+            "/etc/oci-add-hooks/hooks.d/../../ssh/x.json",
+            "/etc/oci-add-hooks/hooks.d/./x.json",
+            "etc/oci-add-hooks/hooks.d/x.json",
+            "/etc/oci-add-hooks/hooks.d//x.json",
+        ] {
+            assert!(e(hook(bad)).starts_with("hooks[1]: "), "{bad}");
+        }
+        let binary = |p: &str| Record { binary: Some(p.into()), ..full() };
+        assert_eq!(full().check(&rules()), binary("/opt/bin/oci-add-hooks").check(&rules()));
+        assert!(e(binary("/usr/bin/sudo"))
+            .starts_with("binary: \"/usr/bin/sudo\": not a path install writes here (a file called oci-add-hooks)"));
+        let dropin = Record { old_containerd_dropin: Some("/etc/containerd/config.toml".into()), ..full() };
+        assert!(e(dropin).starts_with(
+            "old-containerd-dropin: \"/etc/containerd/config.toml\": not a path install writes here (a file called \
+             99-oci-add-hooks.toml)"
+        ));
+        let dirs = Record { created_dirs: vec!["/var/../etc".into()], ..full() };
+        assert!(
+            e(dirs).starts_with("created-dirs[0]: \"/var/../etc\": not a path install writes here (an absolute path)")
+        );
+        // A field without a rule is refused, whatever it names.
+        let only_binary = Record { binary: Some("/usr/local/bin/oci-add-hooks".into()), ..Record::default() };
+        assert_eq!(
+            only_binary.check(&rules()[..1]).unwrap_err().to_string(),
+            "binary: \"/usr/local/bin/oci-add-hooks\": no rule says where install writes this field, so it is not \
+             removed"
+        );
+    }
+
+    /// An install from before config.toml was edited recorded its drop-in
+    /// as a string: the next run must still find it to remove it.
+    #[test]
+    fn the_old_containerd_dropin_record_is_read_as_a_file_to_remove() {
+        let r = Record::parse(br#"{"containerd": "/etc/containerd/conf.d/99-oci-add-hooks.toml"}"#).unwrap();
+        assert_eq!(r.containerd, None);
+        assert_eq!(r.old_containerd_dropin.as_deref(), Some("/etc/containerd/conf.d/99-oci-add-hooks.toml"));
+        assert_eq!(Record::parse(&r.to_bytes()).unwrap(), r);
+        // The union keeps it until the run that removes it writes its record.
+        let new = Record { containerd: full().containerd, ..Record::default() };
+        assert_eq!(r.union(&new).old_containerd_dropin, r.old_containerd_dropin);
+        assert_eq!(r.union(&new).containerd, new.containerd);
+    }
+
+    #[test]
+    fn union_of_crio_files_by_directory() {
+        let files = |dir: &str, names: &[&str]| CrioFiles {
+            dir: dir.into(),
+            files: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let old = Record { crio: vec![files("/a", &["0001-x.json", "0002-y.json"])], ..Record::default() };
+        let new = Record {
+            crio: vec![files("/a", &["0001-y.json", "0002-x.json"]), files("/b", &["0001-z.json"])],
+            ..Record::default()
+        };
+        assert_eq!(
+            old.union(&new).crio,
+            [files("/a", &["0001-x.json", "0002-y.json", "0001-y.json", "0002-x.json"]), files("/b", &["0001-z.json"])]
+        );
+        let paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
+        assert_eq!(paths, ["/a/0001-y.json", "/a/0002-x.json", "/b/0001-z.json"]);
+    }
+
     #[test]
     fn errors_name_the_field() {
         let e = |t: &str| Record::parse(t.as_bytes()).unwrap_err().to_string();
@@ -256,5 +589,31 @@ mod tests {
             e(r#"{"docker": {"config": "/c", "runtime": "r", "path": "/p", "set-default": 1}}"#),
             "docker.set-default: must be true or false"
         );
+        // Uninstall removes what the record names: only hooks.d files.
+        for (crio, want) in [
+            (
+                r#"{"hooks-dir": "/h", "files": ["../../etc/shadow.json"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (
+                r#"{"hooks-dir": "/h", "files": ["sshd_config"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (
+                r#"{"hooks-dir": "/h", "files": [".x.json"]}"#,
+                "crio[0].files[0]: must be the name of a *.json file directly in hooks-dir",
+            ),
+            (r#"{"hooks-dir": "h", "files": []}"#, "crio[0].hooks-dir: must be an absolute path without .."),
+            (r#"{"hooks-dir": "/etc/../h", "files": []}"#, "crio[0].hooks-dir: must be an absolute path without .."),
+            (r#"{"files": []}"#, "crio[0].hooks-dir: missing"),
+            (r#"{"hooks-dir": "/h", "files": "0001-a.json"}"#, "crio[0].files: must be an array of strings"),
+            (r#""/h""#, "crio[0]: must be an object"),
+        ] {
+            assert_eq!(e(&format!(r#"{{"crio": [{crio}]}}"#)), want, "{crio}");
+        }
+        assert_eq!(e(r#"{"crio": {}}"#), "crio: must be an array");
+        assert_eq!(e(r#"{"containerd": 1}"#), "containerd: must be an object or null");
+        assert_eq!(e(r#"{"containerd": {"version": 4}}"#), "containerd.version: must be 1, 2 or 3");
+        assert_eq!(e(r#"{"containerd": {"version": 2, "config": "/c"}}"#), "containerd.runtime: missing");
     }
 }

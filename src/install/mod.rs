@@ -7,20 +7,27 @@
 //! pidfile names) and return what would change, so that a refusal changes
 //! nothing. `apply` then changes it, in this order: the directories, the
 //! record of what may be put in place (so that a run stopped halfway leaves
-//! nothing unrecorded), the binary, the hook files and the containerd
-//! drop-in, then the Docker step (`daemon.json`, the reload and its
-//! confirmation), then what an earlier install put there and this one does
-//! not want is removed, and the record is made exact. Uninstall undoes the
-//! Docker step first, so that dockerd never names a binary that is gone.
+//! nothing unrecorded), the binary, the hook files, the hooks.d files for
+//! CRI-O and podman (`crio`), then the Docker step (`daemon.json`, the
+//! reload and its confirmation) and the containerd step (config.toml,
+//! checked by containerd, and the restart), then what an earlier install
+//! put there and this one does not want is removed, and the record is made
+//! exact. Uninstall undoes the Docker and containerd steps first, so that
+//! neither names a binary that is gone.
 //! Each step prints one line to stdout (what `kubectl logs` shows); a step
 //! with nothing to do writes nothing.
 //!
 //! Beside it: `options` (the command line), `step` (the error and the
-//! printed line), `files` (writing host files), `docker` (the Docker step);
-//! pure: `daemon_json`, `manifest`, `containerd`; edges: `host`, `dockerd`,
-//! `signals`, `sha256`.
+//! printed line), `files` (writing host files), `docker`,
+//! `containerd_step` and `crio` (the engines' steps); pure: `daemon_json`,
+//! `manifest`, `containerd`, `crio_config`; edges: `host`, `dockerd`,
+//! `containerd_daemon`, `signals`, `sha256`.
 
 mod containerd;
+mod containerd_daemon;
+mod containerd_step;
+mod crio;
+mod crio_config;
 mod daemon_json;
 mod docker;
 mod dockerd;
@@ -34,19 +41,20 @@ mod step;
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::args::{Action, HOOK_CONFIG_PATH, RUNTIME_PATH};
-use crate::hook_files;
-use crate::hooks;
+use crate::args::{Action, HOOK_CONFIG_PATH, PROGRAM, RUNTIME_PATH};
+use crate::hook_files::{self, LoadError};
+use crate::hooks::{self, HookFile};
 use crate::runtime::FileId;
+use containerd_step::ContainerdWork;
+use crio::CrioWork;
 use daemon_json::{Previous, Runtime};
 use docker::DockerWork;
-use files::{create_dir, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
-use host::Host;
-use manifest::Record;
+use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
+use host::{Host, HostFile};
+use manifest::{CrioFiles, Place, Record, Rule};
 use options::{Options, HELP};
 pub(crate) use step::InstallError;
 use step::{io_err, say};
@@ -63,10 +71,8 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
         true => Some(signals::block_stop_signals().map_err(io_err(Path::new("(signals)"), "block SIGTERM"))?),
         false => None,
     };
-    let host = Host::new(o.host_root.clone());
-    if !host.root().is_dir() {
-        return Err(InstallError::Refused { path: o.host_root.clone(), why: "--host-root: not a directory".into() });
-    }
+    let host = Host::open(o.host_root.clone())
+        .map_err(|e| InstallError::Refused { path: o.host_root.clone(), why: format!("--host-root: {e}") })?;
     match action {
         Action::Install => {
             let exe_path = Path::new("/proc/self/exe");
@@ -94,8 +100,8 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
 
 /// What an install will do, worked out by reading and checking only.
 struct InstallPlan {
-    /// The install record, here.
-    record: PathBuf,
+    /// The install record.
+    record: HostFile,
     old: Record,
     /// The record once the install is done.
     new: Record,
@@ -103,8 +109,9 @@ struct InstallPlan {
     create_dirs: Vec<String>,
     binary: Binary,
     hooks: Vec<HookPut>,
-    dropin: Option<Put>,
+    crio: CrioWork,
     docker: DockerWork,
+    containerd: ContainerdWork,
     /// What an earlier install put there and this one does not want.
     stale: Vec<String>,
 }
@@ -126,39 +133,44 @@ struct HookPut {
 
 /// Plans the install of `exe`, the bytes of this executable.
 fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, InstallError> {
-    let record = host.path(&o.record(), false);
-    let old = read_record(&record)?.unwrap_or_default();
+    let record = host_file(host, &o.record(), false)?;
+    let old = read_record(&record, o)?.unwrap_or_default();
 
     let hooks_dir = o.hooks_dir();
     let mut hooks = Vec::new();
-    for h in collect_hooks(&o.hooks)? {
+    let sources = collect_hooks(&o.hooks)?;
+    // The shim reads hooks.d in the byte order of the names.
+    let mut by_name: Vec<(OsString, PathBuf)> =
+        sources.iter().map(|h| (h.name.clone().into(), h.source.clone())).collect();
+    hook_files::by_name(&mut by_name);
+    let in_order: Vec<HookFile> =
+        by_name.iter().filter_map(|(_, p)| sources.iter().find(|h| h.source == *p)).map(|h| h.parsed.clone()).collect();
+    let (crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
+    for h in sources {
         let host_path = format!("{hooks_dir}/{}", h.name);
-        let here = host.path(&host_path, false);
-        if !old.hooks.contains(&host_path) && here.symlink_metadata().is_ok() {
+        let file = host_file(host, &host_path, false)?;
+        if !old.hooks.contains(&host_path) && file.exists().map_err(io_err(file.here(), "look at"))? {
             return Err(InstallError::Refused {
-                path: here,
+                path: file.here().to_owned(),
                 why: format!(
                     "exists and was not put there by install (it is not in {}); not replaced with {}: \
                      remove it, or give the hook file another name",
-                    record.display(),
+                    record.here().display(),
                     h.source.display()
                 ),
             });
         }
-        hooks.push((host_path, HookPut { put: Put::new(here, h.bytes, 0o644), source: h.source }));
+        hooks.push((host_path, HookPut { put: Put::new(file, h.bytes, 0o644), source: h.source }));
     }
-    let hooks_dir_here = host.path(&hooks_dir, true);
-    if let Ok(meta) = hooks_dir_here.metadata() {
-        hook_files::check_trusted(&hooks_dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
+    let hooks_dir_here = host_file(host, &hooks_dir, true)?;
+    if let Ok(st) = hooks_dir_here.lstat() {
+        let euid = rustix::process::geteuid().as_raw();
+        hook_files::check_trusted(hooks_dir_here.here(), st.st_uid, st.st_mode, euid)
             .map_err(InstallError::HookFiles)?;
     }
 
-    let dropin = o.containerd.then(|| containerd::DROPIN.to_owned());
-    if let Some(d) = &dropin {
-        check_dropin_is_ours(host, d, &old)?;
-    }
     let binary_path = o.binary();
-    let binary_here = host.path(&binary_path, false);
+    let binary_here = host_file(host, &binary_path, false)?;
     let ours = binary_is_ours(&binary_here, old.binary.as_deref() == Some(binary_path.as_str()), &exe, &record)?;
     let rt = Runtime {
         name: o.runtime_name.clone(),
@@ -166,35 +178,40 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         args: vec![HOOK_CONFIG_PATH.into(), hooks_dir.clone(), RUNTIME_PATH.into(), o.runtime_path.clone()],
     };
     let (docker, registered) = DockerWork::plan_install(host, o, &rt, old.docker.as_ref())?;
+    let (containerd, declared) = ContainerdWork::plan_install(
+        host,
+        o,
+        &binary_path,
+        old.containerd.as_ref(),
+        old.old_containerd_dropin.as_deref(),
+    )?;
 
     let mut dirs = vec![o.bin_dir.clone(), o.config_dir.clone(), hooks_dir];
-    if let Some(d) = &dropin {
-        dirs.extend(Path::new(d).parent().and_then(Path::to_str).map(str::to_owned));
-    }
+    dirs.extend_from_slice(containerd.dirs());
+    dirs.extend(crio.dir_to_create().map(str::to_owned));
     let create_dirs = missing_dirs(host, &dirs);
     let mut created_dirs = old.created_dirs.clone();
     created_dirs.extend(create_dirs.iter().filter(|d| !old.created_dirs.contains(d)).cloned());
     let new = Record {
         binary: ours.then(|| binary_path.clone()),
         hooks: hooks.iter().map(|(p, _)| p.clone()).collect(),
+        crio: crio_record.into_iter().collect(),
         created_dirs,
         docker: registered,
-        containerd: dropin.clone(),
+        containerd: declared,
+        old_containerd_dropin: None,
     };
     let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
-    stale.extend(old.containerd.iter().filter(|_| old.containerd != new.containerd).cloned());
+    let crio_paths: Vec<String> = new.crio.iter().flat_map(CrioFiles::paths).collect();
+    stale.extend(old.crio.iter().flat_map(CrioFiles::paths).filter(|p| !crio_paths.contains(p)));
 
-    let dropin = dropin.map(|d| {
-        let text = containerd::dropin(&o.runtime_name, &binary_path);
-        Put::new(host.path(&d, false), text.into_bytes(), 0o644)
-    });
     let binary = match ours {
         true => Binary::Put(Put::new(binary_here, exe, 0o755)),
-        false => Binary::Foreign { here: binary_here, sha: sha256::hex(&exe) },
+        false => Binary::Foreign { here: binary_here.here().to_owned(), sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
-    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, dropin, docker, stale })
+    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, crio, docker, containerd, stale })
 }
 
 impl InstallPlan {
@@ -223,19 +240,9 @@ impl InstallPlan {
                 false => say(format_args!("{}: already installed, unchanged", h.put.here.display())),
             }
         }
-        if let Some(put) = &self.dropin {
-            match put.apply()? {
-                true => say(format_args!("installed {} (runtime {})", put.here.display(), o.runtime_name)),
-                false => say(format_args!("{}: already installed, unchanged", put.here.display())),
-            }
-            say(format_args!(
-                "containerd: restart it to load runtime {} (it does not reload on SIGHUP and is not signalled), \
-                 and check that its config.toml imports {}",
-                o.runtime_name,
-                Path::new(containerd::DROPIN).parent().unwrap_or(Path::new("/")).join("*.toml").display()
-            ));
-        }
-        self.docker.apply(host, o)?;
+        self.crio.apply()?;
+        self.docker.apply()?;
+        self.containerd.apply(host, o)?;
         for p in &self.stale {
             remove(host, p)?;
         }
@@ -245,32 +252,37 @@ impl InstallPlan {
 
 /// What an uninstall will do: undo what the record says install did.
 struct UninstallPlan {
-    record: PathBuf,
+    record: HostFile,
     old: Record,
     docker: DockerWork,
+    containerd: ContainerdWork,
 }
 
 fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
-    let record = host.path(&o.record(), false);
-    let old = match read_record(&record)? {
+    let record = host_file(host, &o.record(), false)?;
+    let old = match read_record(&record, o)? {
         Some(r) => r,
         None => {
             say(format_args!(
                 "{}: no install record; removing what the options name, where it is ours",
-                record.display()
+                record.here().display()
             ));
             unrecorded(host, o)?
         }
     };
     let docker = DockerWork::plan_uninstall(host, o, old.docker.as_ref())?;
-    Ok(UninstallPlan { record, old, docker })
+    let containerd =
+        ContainerdWork::plan_uninstall(host, o, old.containerd.as_ref(), old.old_containerd_dropin.as_deref())?;
+    Ok(UninstallPlan { record, old, docker, containerd })
 }
 
 impl UninstallPlan {
     fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
-        self.docker.apply(host, o)?;
+        self.docker.apply()?;
+        self.containerd.apply(host, o)?;
         let old = &self.old;
-        for p in old.hooks.iter().chain(&old.containerd).chain(&old.binary) {
+        let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
+        for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
             remove(host, p)?;
         }
         write_record(&self.record, None)?;
@@ -291,12 +303,10 @@ impl UninstallPlan {
 /// files cannot be told apart from anyone else's, so they stay.
 fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let binary = o.binary();
-    let here = host.path(&binary, false);
+    let here = host_file(host, &binary, false)?;
     let exe = std::fs::read("/proc/self/exe").ok();
-    let same = exe.is_some() && !is_this_executable(&here) && std::fs::read(&here).ok() == exe;
-    let dropin_ours = o.containerd
-        && std::fs::read_to_string(host.path(containerd::DROPIN, false))
-            .is_ok_and(|t| t.starts_with(containerd::HEADER));
+    let same = exe.is_some() && !is_this_executable(&here) && here.read().ok() == exe;
+    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o);
     Ok(Record {
         binary: same.then_some(binary.clone()),
         docker: o.docker.then(|| manifest::Docker {
@@ -306,7 +316,8 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
             created_config: false,
             previous: Previous::default(),
         }),
-        containerd: dropin_ours.then(|| containerd::DROPIN.to_owned()),
+        containerd,
+        old_containerd_dropin,
         ..Record::default()
     })
 }
@@ -317,18 +328,18 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
 /// postinst command `install --bin-dir /usr/bin` runs) belongs to that:
 /// the same program is left in place and not recorded, so uninstall
 /// leaves it; another one is not replaced, as with hook files.
-fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Result<bool, InstallError> {
-    if recorded || here.symlink_metadata().is_err() {
+fn binary_is_ours(here: &HostFile, recorded: bool, exe: &[u8], record: &HostFile) -> Result<bool, InstallError> {
+    if recorded || here.lstat().is_err() {
         return Ok(true);
     }
-    match std::fs::read(here) {
+    match here.read() {
         Ok(bytes) if bytes == exe => Ok(false),
         _ => Err(InstallError::Refused {
-            path: here.to_owned(),
+            path: here.here().to_owned(),
             why: format!(
                 "exists and was not put there by install (it is not in {}); not replaced with this executable: \
                  remove it, or give another --bin-dir",
-                record.display()
+                record.here().display()
             ),
         }),
     }
@@ -338,16 +349,18 @@ fn binary_is_ours(here: &Path, recorded: bool, exe: &[u8], record: &Path) -> Res
 /// install would put it, as a package's `/usr/bin/oci-add-hooks` with
 /// `--bin-dir /usr/bin`. Install never copies a binary onto itself, so
 /// such a file was put there by something else (dpkg, rpm), which owns it.
-fn is_this_executable(here: &Path) -> bool {
+fn is_this_executable(here: &HostFile) -> bool {
     let exe = FileId::current_exe();
-    exe.is_some() && FileId::of_path(here) == exe
+    exe.is_some() && here.lstat().ok().map(|st| FileId { dev: st.st_dev, ino: st.st_ino }) == exe
 }
 
-/// A hook file to install: its name in hooks.d, where it came from, its bytes.
+/// A hook file to install: its name in hooks.d, where it came from, its
+/// bytes, and its hooks.
 struct HookSource {
     name: String,
     source: PathBuf,
     bytes: Vec<u8>,
+    parsed: HookFile,
 }
 
 /// Reads the `--hooks` files (a directory gives its `*.json` files, by
@@ -382,42 +395,71 @@ fn collect_hooks(paths: &[PathBuf]) -> Result<Vec<HookSource>, InstallError> {
             });
         }
         let bytes = std::fs::read(&source).map_err(io_err(&source, "read hook file"))?;
-        hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
-        out.push(HookSource { name, source, bytes });
+        let parsed = hooks::parse(&source, &bytes).map_err(InstallError::Hook)?;
+        out.push(HookSource { name, source, bytes, parsed });
     }
     Ok(out)
 }
 
-fn check_dropin_is_ours(host: &Host, dropin: &str, old: &Record) -> Result<(), InstallError> {
-    let here = host.path(dropin, false);
-    let ours = old.containerd.as_deref() == Some(dropin)
-        || std::fs::read_to_string(&here).is_ok_and(|t| t.starts_with(containerd::HEADER));
-    if !ours && here.symlink_metadata().is_ok() {
-        return Err(InstallError::Refused {
-            path: here,
-            why: "exists and was not written by install; not replaced: remove or rename it".into(),
-        });
+/// Reads the install record, which says what uninstall (and a later
+/// install) removes: held to the hook files' trust rules (owned by root or
+/// us, not writable by group or others, the file and its directory), and
+/// every path in it checked by `record_rules`.
+fn read_record(file: &HostFile, o: &Options) -> Result<Option<Record>, InstallError> {
+    let path = file.here();
+    let (bytes, st, dir) = match file.read_with_stat() {
+        Ok(read) => read,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
+    };
+    let euid = rustix::process::geteuid().as_raw();
+    let dir_path = path.parent().unwrap_or(Path::new("/"));
+    for (p, st) in [(dir_path, dir), (path, st)] {
+        hook_files::check_trusted(p, st.st_uid, st.st_mode, euid).map_err(|e| match e {
+            LoadError::Unsafe { path, why } => InstallError::Refused {
+                path,
+                why: format!(
+                    "{why}; {} is install's record of what uninstall removes, and is trusted only as a hook file \
+                     would be: nothing is changed",
+                    file.here().display()
+                ),
+            },
+            e => InstallError::HookFiles(e),
+        })?;
     }
-    Ok(())
+    let record = Record::parse(&bytes).map_err(|err| InstallError::Record { path: path.to_owned(), err })?;
+    record.check(&record_rules(o)).map_err(|err| InstallError::Record { path: path.to_owned(), err })?;
+    Ok(Some(record))
 }
 
-fn read_record(path: &Path) -> Result<Option<Record>, InstallError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Record::parse(&bytes).map(Some).map_err(|err| InstallError::Record { path: path.to_owned(), err }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(InstallError::Io { path: path.to_owned(), what: "read", err: e }),
-    }
+/// Where install writes what each field of the record names (a new field
+/// adds its rule here, or the record is refused).
+fn record_rules(o: &Options) -> [Rule; 8] {
+    let dropin = Place::Named(containerd_step::DROPIN_NAME);
+    [
+        Rule { field: "hooks", place: Place::In { dir: o.hooks_dir(), suffix: ".json" } },
+        Rule { field: "binary", place: Place::Named(PROGRAM) },
+        // CRI-O's hooks directory is read from its configuration, which
+        // may have changed since: a hooks.d 1.0.0 file in whichever.
+        Rule { field: "crio", place: Place::Suffix(".json") },
+        // Edited: only install's block or import is taken out.
+        Rule { field: "containerd.config", place: Place::Anywhere },
+        Rule { field: "containerd.dropin", place: dropin.clone() },
+        Rule { field: "old-containerd-dropin", place: dropin },
+        Rule { field: "created-dirs", place: Place::Anywhere },
+        Rule { field: "docker.config", place: Place::Anywhere },
+    ]
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).
-fn write_record(path: &Path, record: Option<&Record>) -> Result<(), InstallError> {
+fn write_record(file: &HostFile, record: Option<&Record>) -> Result<(), InstallError> {
     match record {
         Some(r) => {
-            Put::new(path.to_owned(), r.to_bytes(), 0o644).apply()?;
+            Put::new(file.clone(), r.to_bytes(), 0o644).apply()?;
         }
         None => {
-            if remove_file(path)? {
-                say(format_args!("removed {}", path.display()));
+            if remove_file(file)? {
+                say(format_args!("removed {}", file.here().display()));
             }
         }
     }
@@ -500,7 +542,7 @@ mod tests {
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
 
-        let plan = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).unwrap();
+        let plan = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).unwrap();
         assert_eq!(host.tree(), before, "a plan writes nothing");
         assert_eq!(
             plan.create_dirs,
@@ -536,7 +578,7 @@ mod tests {
         host.write("/etc/docker/daemon.json", "{}\n");
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
         let installed = host.tree();
 
@@ -557,7 +599,7 @@ mod tests {
         let src = FakeHost::new("stale-src");
         let a = src.write("/10-a.json", HOOK);
         let b = src.write("/20-b.json", HOOK);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         let both = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--hooks", b.to_str().unwrap()]);
         plan_install(&h, &both, EXE.to_vec()).unwrap().apply(&h, &both).unwrap();
 
@@ -577,7 +619,7 @@ mod tests {
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
-        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
         assert!(
             err.starts_with(&format!("{}/10-a.json: exists and was not put there by install", hooks_d(&host))),
             "{err}"
@@ -593,8 +635,46 @@ mod tests {
         let dir = host.here("/etc/oci-add-hooks/hooks.d");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let o = host.options(Action::Install, &[]);
-        let err = plan_install(&Host::new(host.0.clone()), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
+    }
+
+    /// The containerd step in a fake host root: no containerd binary to
+    /// check with (the step says so), no socket (not running).
+    #[test]
+    fn containerd_config_is_planned_without_writing_and_given_back_byte_for_byte() {
+        let host = FakeHost::new("ctrd");
+        let debian = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/debian.toml"));
+        let config = host.write("/etc/containerd/config.toml", debian);
+        let h = Host::open(host.0.clone()).unwrap();
+        let before = host.tree();
+        let o = host.options(Action::Install, &["--no-docker", "--pod-annotations", "example.com/*"]);
+        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        assert_eq!(host.tree(), before, "a plan writes nothing");
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        let rec = plan.new.containerd.clone().unwrap();
+        assert_eq!((rec.config.as_str(), rec.version, rec.created_config), ("/etc/containerd/config.toml", 2, false));
+        plan.apply(&h, &o).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.starts_with(debian) && text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
+        assert!(text.contains("\n  pod_annotations = [\"example.com/*\"]\n"), "{text}");
+
+        // Again: nothing to write. Other annotations: the block is rewritten.
+        assert!(plan_install(&h, &o, EXE.to_vec()).unwrap().containerd.changes().is_empty());
+        let other = host.options(Action::Install, &["--no-docker"]);
+        let plan = plan_install(&h, &other, EXE.to_vec()).unwrap();
+        assert_eq!(plan.containerd.changes(), [config.as_path()]);
+        plan.apply(&h, &other).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(!text.contains("pod_annotations") && text.matches("# BEGIN").count() == 1, "{text}");
+
+        let u = host.options(Action::Uninstall, &[]);
+        plan_uninstall(&h, &u).unwrap().apply(&h, &u).unwrap();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), debian);
+        let mut want = before;
+        want.push((host.here("/etc/containerd/config.toml.oci-add-hooks.bak"), Some(debian.as_bytes().to_vec())));
+        want.sort();
+        assert_eq!(host.tree(), want);
     }
 
     #[test]
@@ -603,7 +683,7 @@ mod tests {
         let src = FakeHost::new("undo-src");
         host.write("/etc/docker/daemon.json", "{\n  \"debug\": true\n}\n");
         let hook = src.write("/10-a.json", HOOK);
-        let h = Host::new(host.0.clone());
+        let h = Host::open(host.0.clone()).unwrap();
         let before = host.tree();
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();

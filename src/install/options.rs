@@ -4,7 +4,7 @@
 //! it never looks at the host. Options are recognised anywhere after the
 //! subcommand, as `--opt VALUE` or `--opt=VALUE` (the `=` form is split here
 //! first, since pico-args reads `=` only from UTF-8 arguments). Paths that
-//! end up in `daemon.json`, the containerd drop-in or the install record
+//! end up in `daemon.json`, containerd's configuration or the install record
 //! must be UTF-8 (they are JSON and TOML strings); the rest stay `OsString`.
 
 use std::ffi::{OsStr, OsString};
@@ -21,9 +21,12 @@ usage: oci-add-hooks install [OPTIONS]
 
 install puts this binary and the hook files on a host, registers the shim as
 a Docker runtime in daemon.json (a merge: everything else is kept) and has
-dockerd reload it with SIGHUP, without a restart. uninstall removes exactly
-what install recorded in CONFIG-DIR/installed.json. Both can be run again
-and again: what is already in place is not written. Each step prints one line.
+dockerd reload it with SIGHUP, without a restart. For containerd it appends
+one runtime to config.toml's CRI plugin (containerd 2.x: a drop-in it
+imports), checked first with containerd's own config dump, then restarts
+containerd. uninstall removes exactly what install recorded in
+CONFIG-DIR/installed.json. Both can be run again and again: what is already
+in place is not written. Each step prints one line.
 
 Options take a value as --opt VALUE or --opt=VALUE. Paths marked (host) are
 as the host sees them; they are read and written below --host-root.
@@ -43,15 +46,46 @@ as the host sees them; they are read and written below --host-root.
                          (default: oci-add-hooks)
   --set-default          also make it Docker's default-runtime (install)
   --no-docker            leave Docker alone (default: register the runtime if
-                         the daemon.json or dockerd's pidfile exists)
+                         the daemon.json, its directory or dockerd's pidfile
+                         exists)
   --docker-config FILE   (host) Docker's daemon.json (default: /etc/docker/daemon.json)
   --docker-pidfile FILE  (host) dockerd's pidfile (default: /var/run/docker.pid)
   --docker-socket FILE   (host) Docker's API socket, to confirm the reload
-                         (default: /var/run/docker.sock; not there: unconfirmed)
+                         (default: where dockerd listens: its -H unix://
+                         argument, else daemon.json's hosts, else
+                         /var/run/docker.sock; not there: unconfirmed)
   --no-reload            do not signal dockerd
-  --containerd-config    also write (host) /etc/containerd/conf.d/99-oci-add-hooks.toml,
-                         declaring the runtime for containerd's CRI plugin;
-                         containerd must then be restarted (never signalled)
+  --containerd           configure containerd even if neither its config file
+                         nor its socket exists
+  --no-containerd        leave containerd alone (default: declare the runtime
+                         for its CRI plugin if the config file or socket exists)
+  --containerd-config-file FILE
+                         (host) containerd's config (default:
+                         /etc/containerd/config.toml)
+  --containerd-socket FILE
+                         (host) containerd's socket (default:
+                         /run/containerd/containerd.sock)
+  --containerd-bin FILE  (host) the containerd that checks the new config with
+                         `config dump` (default: the first of /usr/local/bin,
+                         /usr/bin, /usr/local/sbin, /usr/sbin, /bin, /sbin)
+  --containerd-restart MODE
+                         signal: when its config changed, SIGTERM containerd
+                         and wait until its supervisor has restarted it (the
+                         default); none: only say what to run
+  --containerd-timeout SECONDS
+                         how long containerd may take to come back (default: 60)
+  --pod-annotations PATTERN
+                         pod annotations containerd passes to the hooks, as
+                         containerd's pod_annotations globs (example.com/*);
+                         repeatable, or comma-separated (install)
+  --crio                 also put the hook files, as hooks.d 1.0.0 files, where
+                         CRI-O and podman read them themselves: no runtime is
+                         registered, nothing restarted (default: when (host)
+                         /etc/crio/crio.conf or /etc/crio/crio.conf.d exists)
+  --no-crio              leave CRI-O alone
+  --crio-hooks-dir DIR   (host) where those files go; implies --crio (default:
+                         the first hooks_dir of CRI-O's configuration, else
+                         /usr/share/containers/oci/hooks.d)
   --wait                 when done, wait for SIGTERM or SIGINT, then exit 0; an
                          install stays installed (the installer image's
                          entrypoint: a DaemonSet's pod must keep running)
@@ -71,10 +105,32 @@ pub(crate) struct Options {
     pub(crate) docker: bool,
     pub(crate) docker_config: String,
     pub(crate) docker_pidfile: String,
-    pub(crate) docker_socket: String,
+    /// Given: this one; `None`: found from dockerd (`dockerd::api_socket`).
+    pub(crate) docker_socket: Option<String>,
     pub(crate) reload: bool,
-    pub(crate) containerd: bool,
+    /// `--containerd` (`Some(true)`), `--no-containerd` (`Some(false)`), or
+    /// neither: when containerd's config file or socket exists.
+    pub(crate) containerd: Option<bool>,
+    pub(crate) containerd_config: String,
+    pub(crate) containerd_socket: String,
+    pub(crate) containerd_bin: Option<String>,
+    pub(crate) containerd_restart: Restart,
+    pub(crate) containerd_timeout: u64,
+    pub(crate) pod_annotations: Vec<String>,
+    /// The CRI-O step: Some(true) with `--crio` or `--crio-hooks-dir`,
+    /// Some(false) with `--no-crio`, None: if CRI-O is there.
+    pub(crate) crio: Option<bool>,
+    pub(crate) crio_hooks_dir: Option<String>,
     pub(crate) wait: bool,
+}
+
+/// How containerd is made to load its new configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Restart {
+    /// SIGTERM, then wait for its supervisor to start it again.
+    Signal,
+    /// Nothing: say what to run.
+    None,
 }
 
 impl Default for Options {
@@ -91,9 +147,17 @@ impl Default for Options {
             docker: true,
             docker_config: "/etc/docker/daemon.json".into(),
             docker_pidfile: "/var/run/docker.pid".into(),
-            docker_socket: "/var/run/docker.sock".into(),
+            docker_socket: None,
             reload: true,
-            containerd: false,
+            containerd: None,
+            containerd_config: "/etc/containerd/config.toml".into(),
+            containerd_socket: "/run/containerd/containerd.sock".into(),
+            containerd_bin: None,
+            containerd_restart: Restart::Signal,
+            containerd_timeout: 60,
+            pod_annotations: Vec::new(),
+            crio: None,
+            crio_hooks_dir: None,
             wait: false,
         }
     }
@@ -113,7 +177,7 @@ impl Options {
     }
 }
 
-const VALUE_OPTIONS: [&str; 9] = [
+const VALUE_OPTIONS: [&str; 16] = [
     "--host-root",
     "--bin-dir",
     "--config-dir",
@@ -123,10 +187,29 @@ const VALUE_OPTIONS: [&str; 9] = [
     "--docker-config",
     "--docker-pidfile",
     "--docker-socket",
+    "--containerd-config-file",
+    "--containerd-socket",
+    "--containerd-bin",
+    "--containerd-restart",
+    "--containerd-timeout",
+    "--pod-annotations",
+    "--crio-hooks-dir",
 ];
-const FLAGS: [&str; 7] =
-    ["--set-default", "--no-docker", "--no-reload", "--containerd-config", "--wait", "--help", "-h"];
-const INSTALL_ONLY: [&str; 2] = ["--hooks", "--set-default"];
+const FLAGS: [&str; 10] = [
+    "--set-default",
+    "--no-docker",
+    "--no-reload",
+    "--containerd",
+    "--no-containerd",
+    "--crio",
+    "--no-crio",
+    "--wait",
+    "--help",
+    "-h",
+];
+/// Uninstall removes what the record names, wherever install put it.
+const INSTALL_ONLY: [&str; 6] =
+    ["--hooks", "--set-default", "--pod-annotations", "--crio", "--no-crio", "--crio-hooks-dir"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.
@@ -163,9 +246,18 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         set_default: flag(&mut p, "--set-default"),
         docker: !flag(&mut p, "--no-docker"),
         reload: !flag(&mut p, "--no-reload"),
-        containerd: flag(&mut p, "--containerd-config"),
+        crio: match (flag(&mut p, "--crio"), flag(&mut p, "--no-crio")) {
+            (true, true) => return Err("--crio, --no-crio: give one or the other".into()),
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        },
         wait: flag(&mut p, "--wait"),
         ..d.clone()
+    };
+    o.containerd = match (flag(&mut p, "--containerd"), flag(&mut p, "--no-containerd")) {
+        (true, true) => return Err("--containerd and --no-containerd: give one or the other".into()),
+        (force, skip) => (force || skip).then_some(force),
     };
     if o.help {
         return Ok(o);
@@ -188,11 +280,26 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         (&mut o.config_dir, "--config-dir"),
         (&mut o.docker_config, "--docker-config"),
         (&mut o.docker_pidfile, "--docker-pidfile"),
-        (&mut o.docker_socket, "--docker-socket"),
+        (&mut o.containerd_config, "--containerd-config-file"),
+        (&mut o.containerd_socket, "--containerd-socket"),
     ] {
         if let Some(v) = utf8_value(&mut p, name)? {
             *field = host_path(name, v)?;
         }
+    }
+    if let Some(v) = utf8_value(&mut p, "--docker-socket")? {
+        o.docker_socket = Some(host_path("--docker-socket", v)?);
+    }
+    containerd_options(&mut p, &mut o)?;
+    if let Some(v) = utf8_value(&mut p, "--crio-hooks-dir")? {
+        if o.crio == Some(false) {
+            return Err("--crio-hooks-dir: names where --no-crio puts nothing".into());
+        }
+        if v.trim_end_matches('/').is_empty() {
+            return Err(format!("--crio-hooks-dir: {v:?}: must be a directory below /"));
+        }
+        o.crio_hooks_dir = Some(host_path("--crio-hooks-dir", v)?);
+        o.crio = Some(true);
     }
     if let Some(v) = utf8_value(&mut p, "--runtime-path")? {
         o.runtime_path = v;
@@ -217,6 +324,52 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
         });
     }
     Ok(o)
+}
+
+/// The containerd step's options that are not plain host paths.
+fn containerd_options(p: &mut pico_args::Arguments, o: &mut Options) -> Result<(), String> {
+    if let Some(v) = utf8_value(p, "--containerd-bin")? {
+        o.containerd_bin = Some(host_path("--containerd-bin", v)?);
+    }
+    o.containerd_restart = match utf8_value(p, "--containerd-restart")?.as_deref() {
+        None | Some("signal") => Restart::Signal,
+        Some("none") => Restart::None,
+        Some(v) => return Err(format!("--containerd-restart: {v:?}: must be signal or none")),
+    };
+    if let Some(v) = utf8_value(p, "--containerd-timeout")? {
+        o.containerd_timeout = v
+            .parse()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(|| format!("--containerd-timeout: {v:?}: must be a whole number of seconds, 1 to 3600"))?;
+    }
+    // Each value may be a comma-separated list (annotation keys hold no
+    // comma), so that the DaemonSet passes one ConfigMap key through an
+    // environment variable; an empty one (an empty key) means none.
+    let values: Vec<String> = p.values_from_str("--pod-annotations").map_err(|e| pico(e, "--pod-annotations"))?;
+    for v in values {
+        if v.contains("$(") {
+            return Err(format!(
+                "--pod-annotations: {v:?}: a Kubernetes variable reference that was not expanded \
+                 (is the ConfigMap key missing?)"
+            ));
+        }
+        for pattern in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            // The characters of annotation keys (DNS-name prefix, '/',
+            // name) and of the glob containerd matches them with (Go's
+            // filepath.Match: `pkg/cri/util`'s FilterAnnotations).
+            if !pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/*?[]!^".contains(&b)) {
+                return Err(format!(
+                    "--pod-annotations: {pattern:?}: a pattern of annotation keys holds only letters, digits, \
+                     '.', '_', '-', '/' and the glob characters '*', '?', '[', ']', '!', '^'"
+                ));
+            }
+            if !o.pod_annotations.iter().any(|p| p == pattern) {
+                o.pod_annotations.push(pattern.to_owned());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn value(p: &mut pico_args::Arguments, name: &'static str) -> Result<Option<OsString>, String> {
@@ -301,7 +454,19 @@ mod tests {
             "/d/pid",
             "--docker-socket=/d/sock",
             "--no-reload",
-            "--containerd-config",
+            "--containerd",
+            "--containerd-config-file=/c/config.toml",
+            "--containerd-socket",
+            "/c/sock",
+            "--containerd-bin=/c/containerd",
+            "--containerd-restart",
+            "none",
+            "--containerd-timeout=5",
+            "--pod-annotations",
+            "example.com/*, other.org/gpu",
+            "--pod-annotations=",
+            "--pod-annotations=example.com/*",
+            "--crio-hooks-dir=/etc/containers/oci/hooks.d",
             "--wait",
         ])
         .unwrap();
@@ -311,10 +476,22 @@ mod tests {
         assert_eq!(o.hooks, [PathBuf::from("/cfg/a.json"), PathBuf::from("/cfg/dir")]);
         assert_eq!((o.runtime_path.as_str(), o.runtime_name.as_str()), ("/usr/bin/crun", "hooked"));
         assert_eq!(
-            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_str()),
-            ("/d/daemon.json", "/d/pid", "/d/sock")
+            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_deref()),
+            ("/d/daemon.json", "/d/pid", Some("/d/sock"))
         );
-        assert!(o.set_default && !o.docker && !o.reload && o.containerd && o.wait);
+        assert!(o.set_default && !o.docker && !o.reload && o.wait);
+        assert_eq!(o.containerd, Some(true));
+        assert_eq!(
+            (o.containerd_config.as_str(), o.containerd_socket.as_str(), o.containerd_bin.as_deref()),
+            ("/c/config.toml", "/c/sock", Some("/c/containerd"))
+        );
+        assert_eq!((o.containerd_restart, o.containerd_timeout), (Restart::None, 5));
+        // Comma-separated lists (a ConfigMap key), empty ones, duplicates.
+        assert_eq!(o.pod_annotations, ["example.com/*", "other.org/gpu"]);
+        assert_eq!(install(&["--no-containerd"]).unwrap().containerd, Some(false));
+        assert_eq!((o.crio, o.crio_hooks_dir.as_deref()), (Some(true), Some("/etc/containers/oci/hooks.d")));
+        assert_eq!(install(&["--crio"]).unwrap().crio, Some(true));
+        assert_eq!(install(&["--no-crio"]).unwrap().crio, Some(false));
     }
 
     #[test]
@@ -330,7 +507,11 @@ mod tests {
             "(default: oci-add-hooks)",
             "/etc/docker/daemon.json)",
             "/var/run/docker.pid)",
-            "/var/run/docker.sock;",
+            "/var/run/docker.sock; not there",
+            "/etc/containerd/config.toml)",
+            "/run/containerd/containerd.sock)",
+            "(default: 60)",
+            "/usr/share/containers/oci/hooks.d)",
         ] {
             assert!(HELP.contains(default), "{default}");
         }
@@ -339,7 +520,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_option_and_why() {
-        let cases: [(&[&str], &str); 10] = [
+        let cases: [(&[&str], &str); 16] = [
             (&["--bin-dir", "usr/bin"], "--bin-dir: \"usr/bin\": must be an absolute path (as the host sees it)"),
             (&["--docker-config=/etc/../x"], "--docker-config: \"/etc/../x\": must not contain \"..\""),
             (&["--host-root", "host"], "--host-root: must be an absolute path"),
@@ -350,6 +531,13 @@ mod tests {
             (&["--set-default", "--set-default"], "--set-default: given more than once"),
             (&["--frobnicate"], "unexpected argument \"--frobnicate\""),
             (&["--runtime-name", "a b"], "--runtime-name: \"a b\": must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"),
+            (&["--containerd", "--no-containerd"], "--containerd and --no-containerd: give one or the other"),
+            (&["--containerd-restart=kill"], "--containerd-restart: \"kill\": must be signal or none"),
+            (&["--containerd-timeout=0"], "--containerd-timeout: \"0\": must be a whole number of seconds, 1 to 3600"),
+            (&["--containerd-bin=containerd"], "--containerd-bin: \"containerd\": must be an absolute path (as the host sees it)"),
+            (&["--pod-annotations", "a b/*"], "--pod-annotations: \"a b/*\": a pattern of annotation keys holds only letters, digits, '.', '_', '-', '/' and the glob characters '*', '?', '[', ']', '!', '^'"),
+            // A DaemonSet whose ConfigMap lacks the key passes this on.
+            (&["--pod-annotations", "$(POD_ANNOTATIONS)"], "--pod-annotations: \"$(POD_ANNOTATIONS)\": a Kubernetes variable reference that was not expanded (is the ConfigMap key missing?)"),
         ];
         for (args, want) in cases {
             assert_eq!(install(args).unwrap_err(), want, "{args:?}");
@@ -358,7 +546,24 @@ mod tests {
             parse(Action::Uninstall, os(&["--hooks", "/a.json"])).unwrap_err(),
             "--hooks: an install option (uninstall removes what install recorded)"
         );
-        assert!(parse(Action::Uninstall, os(&["--containerd-config", "--no-reload"])).is_ok());
+        assert_eq!(
+            parse(Action::Uninstall, os(&["--pod-annotations", "a/*"])).unwrap_err(),
+            "--pod-annotations: an install option (uninstall removes what install recorded)"
+        );
+        assert!(parse(Action::Uninstall, os(&["--no-containerd", "--containerd-restart=none"])).is_ok());
+        for (args, want) in [
+            (&["--crio", "--no-crio"][..], "--crio, --no-crio: give one or the other"),
+            (&["--no-crio", "--crio-hooks-dir=/h"], "--crio-hooks-dir: names where --no-crio puts nothing"),
+            (&["--crio-hooks-dir", "h"], "--crio-hooks-dir: \"h\": must be an absolute path (as the host sees it)"),
+            (&["--crio", "--crio"], "--crio: given more than once"),
+            (&["--crio-hooks-dir=//"], "--crio-hooks-dir: \"//\": must be a directory below /"),
+        ] {
+            assert_eq!(install(args).unwrap_err(), want, "{args:?}");
+        }
+        assert_eq!(
+            parse(Action::Uninstall, os(&["--crio"])).unwrap_err(),
+            "--crio: an install option (uninstall removes what install recorded)"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::containerd_daemon::DaemonError;
 use super::daemon_json::DaemonJsonError;
 use super::dockerd::DockerdError;
 use super::manifest::RecordError;
@@ -26,6 +27,7 @@ pub(crate) enum InstallError {
     HookFiles(LoadError),
     Refused { path: PathBuf, why: String },
     Dockerd(DockerdError),
+    Containerd(DaemonError),
 }
 
 impl fmt::Display for InstallError {
@@ -48,6 +50,7 @@ impl fmt::Display for InstallError {
             InstallError::HookFiles(e) => e.fmt(f),
             InstallError::Refused { path, why } => write!(f, "{}: {why}", path.display()),
             InstallError::Dockerd(e) => e.fmt(f),
+            InstallError::Containerd(e) => e.fmt(f),
         }
     }
 }

@@ -11,6 +11,8 @@
 //! `/etc/oci-add-hooks/NAME.d`, would make the test create and remove files
 //! in /etc; the symlink rule itself is tested in `shim.rs`.
 
+mod install;
+
 use std::ffi::OsStr;
 
 use serde_json::json;

@@ -247,3 +247,32 @@ fn validate_uses_the_shims_defaults_and_errors() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("hook files: none\nno hooks would be added\n"), "{}", stdout(&out));
 }
+
+#[test]
+fn validate_for_crio_refuses_what_hooks_d_files_cannot_say_as_a_run_fails() {
+    let conf = TempDir::new("conf");
+    hook_file(
+        conf.path(),
+        "10-gpu.json",
+        &hooks_d("/usr/bin/gpu", json!({"annotations": {"gpu": "yes"}}), &["prestart"]),
+    );
+    let all = hook_file(conf.path(), "20-all.json", &json!({"hooks": {"prestart": [{"path": "/usr/bin/gpu"}]}}));
+    let validate =
+        |args: &[&str]| shim().arg("validate").args(args).arg("--hook-config-path").arg(conf.path()).output().unwrap();
+    // The shim itself takes this configuration.
+    assert!(validate(&[]).status.success());
+    assert_fails_with(
+        &validate(&["--engine", "crio"]),
+        &format!(
+            "oci-add-hooks: {}: hooks.prestart[0]: the same prestart hook as {}, under other conditions: the shim \
+             adds it once, at the first place it applies, and CRI-O and podman would add it at both; give the two \
+             the same conditions, or different args",
+            all.display(),
+            conf.join("10-gpu.json").display()
+        ),
+    );
+    assert_fails_with(
+        &validate(&["--engine", "docker"]),
+        "oci-add-hooks: --engine: \"docker\": must be crio (or podman, which reads the same files) (see oci-add-hooks --help)",
+    );
+}

@@ -122,6 +122,10 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
     assert_eq!(
         lines(&out),
         [
+            format!(
+                "containerd: neither {root}/etc/containerd/config.toml nor {root}/run/containerd/containerd.sock \
+                 exists: containerd is not set up here, skipped (--no-containerd says so quietly)"
+            ),
             format!("created directory {root}/usr"),
             format!("created directory {root}/usr/local"),
             format!("created directory {root}/usr/local/bin"),
@@ -229,10 +233,6 @@ fn an_unparseable_daemon_json_is_refused_and_nothing_on_the_host_changes() {
         ("[]", ""),
     ];
     for (text, why) in cases {
-        let h = Host::new();
-        write(&h.daemon_json(), text, 0o644);
-        let tree = h.tree();
-        let out = h.run("install", &["--hooks", s(&h.hook_src())]);
         let reason = if why.is_empty() {
             "(top level): must be a JSON object".to_owned()
         } else {
@@ -241,15 +241,25 @@ fn an_unparseable_daemon_json_is_refused_and_nothing_on_the_host_changes() {
                  so it would not start with this file either: fix it, then run install again"
             )
         };
-        assert_fails_with(
-            &out,
-            &format!("oci-add-hooks: {}: {reason} (the file is left unchanged)", h.daemon_json().display()),
-        );
-        assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
-        // Not a directory, binary, backup or temporary file more.
-        assert_eq!(h.tree(), tree, "{text:?}");
-        assert_eq!(stdout(&out), "");
+        daemon_json_is_refused(text, &reason);
     }
+}
+
+/// Install with `text` as daemon.json fails saying `reason`, and leaves the
+/// host as it was: the file byte for byte, and not a directory, binary,
+/// backup or temporary file more.
+fn daemon_json_is_refused(text: &str, reason: &str) {
+    let h = Host::new();
+    write(&h.daemon_json(), text, 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--hooks", s(&h.hook_src())]);
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: {reason} (the file is left unchanged)", h.daemon_json().display()),
+    );
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), text);
+    assert_eq!(h.tree(), tree, "{text:?}");
+    assert_eq!(stdout(&out), "");
 }
 
 #[test]
@@ -378,12 +388,22 @@ fn help_lists_every_option_and_its_default() {
             "--docker-pidfile FILE",
             "--docker-socket FILE",
             "--no-reload",
-            "--containerd-config",
+            "--containerd",
+            "--no-containerd",
+            "--containerd-config-file FILE\n",
+            "--containerd-socket FILE\n",
+            "--containerd-bin FILE",
+            "--containerd-restart MODE\n",
+            "--containerd-timeout SECONDS\n",
             "--wait",
             "--help",
         ] {
-            assert!(help.contains(&format!("  {opt} ")), "{opt}: {help}");
+            // An option and its value, then its text, or its text on the
+            // next line.
+            let shown = if opt.ends_with('\n') { format!("  {opt}") } else { format!("  {opt} ") };
+            assert!(help.contains(&shown), "{opt}: {help}");
         }
+        assert!(help.contains("  --pod-annotations PATTERN\n"), "{help}");
     }
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(stdout(&out).contains("oci-add-hooks install|uninstall [OPTIONS]"));
@@ -439,11 +459,176 @@ fn a_later_install_removes_the_hook_files_and_binary_it_no_longer_wants() {
     assert!(!h.path("/etc/oci-add-hooks").exists());
 }
 
+/// CRI-O's configuration as OpenShift's machine-config-operator lays it out:
+/// a drop-in without a `.conf` suffix naming three hooks directories.
+const CRIO_DROPIN: &str = "[crio]\ninternal_wipe = true\n\n[crio.runtime]\nhooks_dir = [\n    \"/etc/containers/oci/hooks.d\",\n    \"/run/containers/oci/hooks.d\",\n    \"/usr/share/containers/oci/hooks.d\",\n]\n";
+
+/// The CRI-O directory's files, by name, with their bytes.
+fn crio_files(h: &Host) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(h.path("/etc/containers/oci/hooks.d"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_str().unwrap().to_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn install_crio_converts_into_cri_os_hooks_dir_a_second_install_writes_nothing_and_uninstall_removes_exactly_those() {
+    let h = Host::new();
+    write(
+        &h.path("/etc/crio/crio.conf"),
+        "[crio.runtime]\nhooks_dir = [\"/usr/share/containers/oci/hooks.d\"]\n",
+        0o644,
+    );
+    write(&h.path("/etc/crio/crio.conf.d/00-default"), CRIO_DROPIN, 0o644);
+    let theirs = "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/bin/true\"}, \"when\": {\"always\": true}, \"stages\": [\"prestart\"]}";
+    write(&h.path("/etc/containers/oci/hooks.d/oci-systemd-hook.json"), theirs, 0o644);
+    let gpu = hook_file(
+        h.src.path(),
+        "20-gpu.json",
+        &json!({"version": "1.0.0", "hook": {"path": "/bin/false"}, "when": {"annotations": {"^gpu$": "^yes$"}}, "stages": ["poststop"]}),
+    );
+    let before = h.tree();
+    let root = h.root.path().display();
+    let dir = format!("{root}/etc/containers/oci/hooks.d");
+
+    let out = h.install(&["--no-docker", "--hooks", s(h.src.path())]);
+    let mark = h.hook_src();
+    for line in [
+        format!("installed {dir}/0001-10-mark-prestart-0.json (from {} hooks.prestart[0])", mark.display()),
+        format!("installed {dir}/0002-20-gpu.json (from {})", gpu.display()),
+        format!(
+            "CRI-O: hooks.d files in /etc/containers/oci/hooks.d (the first of crio.runtime.hooks_dir in \
+             {root}/etc/crio/crio.conf.d/00-default); CRI-O reads them again on every change there and podman at \
+             each container start: nothing registered, edited or signalled"
+        ),
+    ] {
+        assert!(lines(&out).contains(&line), "{line}\nnot in:\n{}", stdout(&out));
+    }
+    let files = crio_files(&h);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["0001-10-mark-prestart-0.json", "0002-20-gpu.json", "oci-systemd-hook.json"]);
+    assert_eq!(
+        files[0].1,
+        "{\n  \"version\": \"1.0.0\",\n  \"hook\": {\n    \"path\": \"/bin/true\"\n  },\n  \"when\": {\n    \"always\": true\n  },\n  \"stages\": [\n    \"prestart\"\n  ]\n}\n"
+    );
+    assert_eq!(
+        std::fs::metadata(h.path("/etc/containers/oci/hooks.d/0002-20-gpu.json")).unwrap().mode() & 0o7777,
+        0o644
+    );
+    // validate --engine crio, on the installed hooks.d, prints exactly these
+    // files.
+    let v = shim()
+        .args(["validate", "--engine", "crio", "--hook-config-path", s(&h.path("/etc/oci-add-hooks/hooks.d"))])
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", stderr(&v));
+    for (name, bytes) in &files[..2] {
+        let shown: String = bytes.lines().map(|l| format!("    {l}\n")).collect();
+        assert!(stdout(&v).contains(&format!("  {name}\n    from {}", h.path("/etc/oci-add-hooks/hooks.d").display())));
+        assert!(stdout(&v).contains(&shown), "{name} as written:\n{bytes}\nnot in:\n{}", stdout(&v));
+    }
+    // Nothing of CRI-O's configuration changed; the record names the files.
+    assert_eq!(std::fs::read_to_string(h.path("/etc/crio/crio.conf.d/00-default")).unwrap(), CRIO_DROPIN);
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["crio"],
+        json!([{"hooks-dir": "/etc/containers/oci/hooks.d", "files": ["0001-10-mark-prestart-0.json", "0002-20-gpu.json"]}])
+    );
+
+    // A second install writes nothing.
+    let paths: Vec<PathBuf> = ["0001-10-mark-prestart-0.json", "0002-20-gpu.json"]
+        .iter()
+        .map(|n| h.path(&format!("/etc/containers/oci/hooks.d/{n}")))
+        .chain([h.path("/etc/oci-add-hooks/installed.json")])
+        .collect();
+    let stamps: Vec<_> = paths.iter().map(|p| stamp(p)).collect();
+    let tree = h.tree();
+    std::thread::sleep(Duration::from_millis(20));
+    let out = h.install(&["--no-docker", "--hooks", s(h.src.path())]);
+    assert_eq!(paths.iter().map(|p| stamp(p)).collect::<Vec<_>>(), stamps);
+    assert_eq!(h.tree(), tree);
+    assert!(lines(&out).contains(&format!("{dir}/0002-20-gpu.json: already installed, unchanged")), "{}", stdout(&out));
+
+    // One hook file fewer: its hooks.d file goes, the other is renamed.
+    let out = h.install(&["--no-docker", "--hooks", s(&gpu)]);
+    assert!(lines(&out).contains(&format!("removed {dir}/0001-10-mark-prestart-0.json")), "{}", stdout(&out));
+    let names: Vec<String> = crio_files(&h).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["0001-20-gpu.json", "oci-systemd-hook.json"]);
+
+    // Uninstall removes what install put there and nothing else.
+    let out = h.uninstall(&[]);
+    assert!(lines(&out).contains(&format!("removed {dir}/0001-20-gpu.json")), "{}", stdout(&out));
+    assert_eq!(h.tree(), before);
+    assert_eq!(std::fs::read_to_string(h.path("/etc/containers/oci/hooks.d/oci-systemd-hook.json")).unwrap(), theirs);
+}
+
+#[test]
+fn install_crio_refuses_what_it_cannot_put_faithfully_before_writing_anything() {
+    let h = Host::new();
+    write(&h.path("/etc/crio/crio.conf.d/00-default"), CRIO_DROPIN, 0o644);
+    let dir = h.path("/etc/containers/oci/hooks.d");
+    // A file install did not write, where it would write one.
+    write(&dir.join("0001-10-mark-prestart-0.json"), "{}", 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: exists and was not put there by install; not replaced with the hooks.d file for {} \
+             hooks.prestart[0]: remove it",
+            dir.join("0001-10-mark-prestart-0.json").display(),
+            h.hook_src().display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    std::fs::remove_file(dir.join("0001-10-mark-prestart-0.json")).unwrap();
+
+    // A drop-in CRI-O would not start with.
+    let bad = h.path("/etc/crio/crio.conf.d/10-bad.conf");
+    write(&bad, "[crio.runtime]\nhooks_dir = \"/etc/containers/oci/hooks.d\"\n", 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!("oci-add-hooks: {}: crio.runtime.hooks_dir: must be an array of strings, not string", bad.display()),
+    );
+    assert_eq!(h.tree(), tree);
+    std::fs::remove_file(&bad).unwrap();
+
+    // The same hook under other conditions: the shim adds it at one place
+    // or the other, which no set of hooks.d files can say.
+    let gpu = hook_file(
+        h.src.path(),
+        "05-gpu.json",
+        &json!({"version": "1.0.0", "hook": {"path": "/bin/true"}, "when": {"annotations": {"gpu": "yes"}}, "stages": ["prestart"]}),
+    );
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--hooks", s(h.src.path())]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: hooks.prestart[0]: the same prestart hook as {}, under other conditions: the shim \
+             adds it once, at the first place it applies, and CRI-O and podman would add it at both; give the two \
+             the same conditions, or different args",
+            h.hook_src().display(),
+            gpu.display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    // --no-crio: the shim's files alone, which can say it.
+    h.install(&["--no-docker", "--no-crio", "--hooks", s(h.src.path())]);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}
+
 #[test]
 fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again() {
     let h = Host::new();
-    std::fs::remove_file(h.daemon_json()).unwrap();
-    // No daemon.json and no pidfile: Docker is not set up here.
+    std::fs::remove_dir_all(h.path("/etc/docker")).unwrap();
+    // No daemon.json, no /etc/docker and no pidfile: Docker is not set up here.
     let out = h.install(&[]);
     assert!(stdout(&out).contains("Docker is not set up here, skipped"), "{}", stdout(&out));
     assert!(!h.daemon_json().exists());
@@ -451,6 +636,7 @@ fn a_missing_daemon_json_is_created_when_dockerd_has_a_pidfile_and_removed_again
     // A pidfile (of a dockerd that has stopped): daemon.json is created.
     // pid 2^22+1 is above Linux's pid_max limit, so never alive.
     write(&h.path("/var/run/docker.pid"), "4194305", 0o644);
+    std::fs::create_dir(h.path("/etc/docker")).unwrap();
     let out = h.install(&[]);
     assert!(stdout(&out).contains("which is not running"), "{}", stdout(&out));
     assert_eq!(std::fs::metadata(h.daemon_json()).unwrap().mode() & 0o7777, 0o644);
@@ -579,44 +765,42 @@ fn wait_exits_0_on_sigterm_or_sigint_and_leaves_everything_installed() {
     }
 }
 
+/// An install from before config.toml was edited wrote a drop-in into
+/// conf.d and recorded it as `"containerd": PATH`: the next install must
+/// remove it (containerd 1.x replaced its whole CRI section with it, if
+/// imported), and uninstall must, if the record still names it.
 #[test]
-fn the_containerd_dropin_is_read_by_real_containerd_and_removed_by_uninstall() {
-    if !require(&["containerd"]) {
-        return;
+fn regression_the_old_containerd_dropin_replaced_the_whole_cri_section_and_is_removed_on_upgrade() {
+    let old_dropin = "# Written by `oci-add-hooks install`; `oci-add-hooks uninstall` removes it.\nversion = 2\n";
+    for action in ["install", "uninstall"] {
+        let h = Host::new();
+        write(&h.path("/etc/containerd/config.toml"), DEBIAN_CONFIG, 0o644);
+        let dropin = h.path("/etc/containerd/conf.d/99-oci-add-hooks.toml");
+        write(&dropin, old_dropin, 0o644);
+        let record = r#"{"installed-by": "oci-add-hooks 0.1.0", "binary": null, "hooks": [], "created-dirs": [],
+            "docker": null, "containerd": "/etc/containerd/conf.d/99-oci-add-hooks.toml"}"#;
+        write(&h.path("/etc/oci-add-hooks/installed.json"), record, 0o644);
+        let out = h.run(action, &["--no-docker"]);
+        assert!(out.status.success(), "{action}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            lines(&out).contains(&format!("removed {} (an earlier install's drop-in)", dropin.display())),
+            "{action}: {}",
+            stdout(&out)
+        );
+        assert!(!dropin.exists(), "{action}");
+        let config = std::fs::read_to_string(h.path("/etc/containerd/config.toml")).unwrap();
+        match action {
+            "install" => {
+                assert!(config.starts_with(DEBIAN_CONFIG) && config.contains("# BEGIN oci-add-hooks"), "{config}");
+                let record: Value =
+                    serde_json::from_slice(&std::fs::read(h.path("/etc/oci-add-hooks/installed.json")).unwrap())
+                        .unwrap();
+                assert_eq!(record["old-containerd-dropin"], Value::Null, "{record:#}");
+                assert_eq!(record["containerd"]["config"], "/etc/containerd/config.toml", "{record:#}");
+            }
+            _ => assert_eq!(config, DEBIAN_CONFIG),
+        }
     }
-    let h = Host::new();
-    let out = h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
-    let dropin = h.path("/etc/containerd/conf.d/99-oci-add-hooks.toml");
-    assert!(stdout(&out).contains("containerd: restart it to load runtime hooked"), "{}", stdout(&out));
-    assert_eq!(std::fs::metadata(&dropin).unwrap().mode() & 0o7777, 0o644);
-    // containerd's own view of a config.toml that imports the drop-in.
-    let main = h.path("/etc/containerd/config.toml");
-    write(
-        &main,
-        format!("version = 2\nimports = [\"{}\"]\n", h.path("/etc/containerd/conf.d/*.toml").display()),
-        0o644,
-    );
-    let dump = Command::new("containerd").arg("--config").arg(&main).args(["config", "dump"]).output().unwrap();
-    assert!(dump.status.success(), "{}", stderr(&dump));
-    let text = stdout(&dump);
-    let table = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hooked]";
-    let at = text.find(table).unwrap_or_else(|| panic!("no runtime in containerd's config: {text}"));
-    let section = &text[at..];
-    assert!(section.contains("runtime_type = \"io.containerd.runc.v2\""), "{section}");
-    let options = &section[section.find(".options]").unwrap()..];
-    assert!(options.contains("BinaryName = \"/usr/local/bin/oci-add-hooks\""), "{options}");
-    // A second install leaves it alone; uninstall removes it (and, without
-    // a record, recognises it by its header).
-    let st = stamp(&dropin);
-    h.install(&["--containerd-config", "--no-docker", "--runtime-name", "hooked"]);
-    assert_eq!(stamp(&dropin), st);
-    h.uninstall(&["--no-docker"]);
-    assert!(!dropin.exists());
-    h.install(&["--containerd-config", "--no-docker"]);
-    std::fs::remove_file(h.path("/etc/oci-add-hooks/installed.json")).unwrap();
-    h.uninstall(&["--containerd-config", "--no-docker"]);
-    assert!(!dropin.exists());
-    assert!(!h.path("/usr/local/bin/oci-add-hooks").exists(), "the binary is this executable: ours");
 }
 
 /// The static release binary for this machine's architecture, built by
@@ -696,8 +880,13 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // The node: the binary and hooks go to real host paths under `node`
     // (dockerd runs what daemon.json names, from the host); the host's
-    // daemon.json, pidfile and socket are the private dockerd's.
+    // daemon.json, pidfile and socket are the private dockerd's; a
+    // containerd config.toml (Debian's) is there too, with no containerd
+    // running, checked by this machine's containerd binary through the
+    // DaemonSet's mounts.
     let node = TempDir::new("node");
+    let containerd_config = node.join("etc/containerd/config.toml");
+    write(&containerd_config, DEBIAN_CONFIG, 0o644);
     let marks = TempDir::new("marks");
     let hooks = TempDir::new("configmap");
     hook_file(hooks.path(), "10-mark.json", &json!({"hooks": {"prestart": [marker_hook(marks.path(), "prestart")]}}));
@@ -715,8 +904,36 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
         s(&dockerd.pidfile()).to_owned(),
         "--docker-socket".into(),
         s(&dockerd.socket).to_owned(),
+        "--containerd-config-file".into(),
+        s(&containerd_config).to_owned(),
+        "--containerd-socket".into(),
+        s(&node.join("run/containerd.sock")).to_owned(),
     ];
-    let mut run = vec!["run", "-d", "--name", "installer", "--pid=host", "--network", "none"];
+    // As the DaemonSet runs it: every capability dropped but CHOWN and
+    // SYS_CHROOT, a read-only root, the host's /usr, /lib and /lib64
+    // read-only for containerd's binary.
+    let pod = [
+        "--pid=host",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--cap-add",
+        "SYS_CHROOT",
+        "--read-only",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        "/usr:/host/usr:ro",
+        "-v",
+        "/lib:/host/lib:ro",
+        "-v",
+        "/lib64:/host/lib64:ro",
+    ];
+    let mut run = vec!["run", "-d", "--name", "installer"];
+    run.extend(pod);
     let (m1, m2, m3) = (mount(node.path()), mount(dockerd.dir.path()), format!("{}:/hooks:ro", hooks.path().display()));
     run.extend(["-v", &m1, "-v", &m2, "-v", &m3, "oah-installer", "--hooks", "/hooks"]);
     run.extend(host_args.iter().map(String::as_str));
@@ -738,6 +955,18 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
             dockerd.pid()
         )),
         "{log}"
+    );
+    let shown = format!("/host{}", containerd_config.display());
+    assert!(
+        log.contains(&format!(
+            "containerd: checked the new {shown} with `/usr/bin/containerd config dump`: containerd's whole \
+             configuration as before, plus runtime oci-add-hooks\n"
+        )),
+        "{log}"
+    );
+    let declared = std::fs::read_to_string(&containerd_config).unwrap();
+    assert!(
+        declared.starts_with(DEBIAN_CONFIG) && declared.contains(&format!("BinaryName = \"{}\"", installed.display()))
     );
 
     // No restart: the same dockerd, the earlier container still running.
@@ -768,7 +997,9 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
 
     // uninstall, as the uninstall Job runs it: the runtime goes, dockerd
     // reloads again, daemon.json is as it was.
-    let mut run = vec!["run", "--rm", "--pid=host", "--network", "none", "-v", &m1, "-v", &m2];
+    let mut run = vec!["run", "--rm"];
+    run.extend(pod);
+    run.extend(["-v", &m1, "-v", &m2]);
     run.extend(["--entrypoint", "/oci-add-hooks", "oah-installer", "uninstall", "--host-root", "/host"]);
     run.extend(host_args.iter().map(String::as_str));
     let out = dockerd.docker(&run);
@@ -777,6 +1008,7 @@ fn the_installer_image_run_as_kubernetes_runs_it_registers_the_runtime_without_a
     assert!(stdout(&out).contains("SIGHUP sent, runtime oci-add-hooks gone in GET /info"), "{}", stdout(&out));
     assert!(runtimes(&dockerd).get("oci-add-hooks").is_none(), "{}", runtimes(&dockerd));
     assert_eq!(std::fs::read(dockerd.config()).unwrap(), daemon_json);
+    assert_eq!(std::fs::read_to_string(&containerd_config).unwrap(), DEBIAN_CONFIG);
     assert!(!installed.exists());
     assert!(!config_dir.exists());
     assert_eq!(inspect(&dockerd, "before", "{{.State.StartedAt}} {{.State.Pid}}"), started);
@@ -813,8 +1045,9 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
     let checker = dir.join("tests/kubernetes/check_manifests.py");
     let daemonset = dir.join("packaging/kubernetes/daemonset.yaml");
     let uninstall = dir.join("packaging/kubernetes/uninstall.yaml");
+    let pod = dir.join("packaging/kubernetes/example-pod.yaml");
     let check = |files: &[&Path]| Command::new(&python).arg(&checker).args(files).output().unwrap();
-    let out = check(&[&daemonset, &uninstall]);
+    let out = check(&[&daemonset, &uninstall, &pod]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).ends_with(" passed, 0 failed\n"), "{}", stdout(&out));
 
@@ -834,14 +1067,321 @@ fn the_kubernetes_manifests_are_valid_api_objects_that_keep_to_the_installers_po
             "            - {name: host-run, mountPath: /host/var/run}\n",
             "/var/run read-only",
         ),
+        (
+            "            - {name: host-crio, mountPath: /host/etc/crio, readOnly: true}\n",
+            "            - {name: host-crio, mountPath: /host/etc/crio}\n",
+            "/etc/crio read-only",
+        ),
+        (
+            "            - {name: host-crio-hooks, mountPath: /host/usr/share/containers/oci/hooks.d}\n",
+            "",
+            "host paths are exactly",
+        ),
+        ("handler: oci-add-hooks", "handler: oci-add-hook", "a RuntimeClass with handler oci-add-hooks"),
+        ("\"$(POD_ANNOTATIONS)\"", "\"$(POD_ANNOTATION)\"", "$(POD_ANNOTATION) is an environment variable"),
+        ("pod-annotations: \"example.com/*\"", "pod-annotations: \"*\"", "matches pod-annotations ['*']"),
+        ("add: [\"CHOWN\", \"SYS_CHROOT\"]", "add: [\"CHOWN\", \"SYS_ADMIN\"]", "every capability dropped but"),
     ] {
         assert!(text.contains(from), "{from}");
         let f = broken.join("daemonset.yaml");
         std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
-        let out = check(&[&f, &uninstall]);
+        let out = check(&[&f, &uninstall, &pod]);
         assert!(!out.status.success(), "{to}: {}", stdout(&out));
         let report = stdout(&out).replace(s(&f), "packaging/kubernetes/daemonset.yaml");
         let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAILED")).collect();
         assert!(failed.iter().any(|l| l.contains(want)), "{to}: {failed:?}");
     }
+}
+
+/// `{"runtimes":{"x":…},"runtimes":{"y":…}}` was written back with only
+/// `y`, while dockerd (Go) merges both: runtime `x` vanished for dockerd.
+#[test]
+fn regression_duplicate_keys_in_daemon_json_were_silently_collapsed() {
+    let text =
+        "{\"runtimes\": {\"x\": {\"path\": \"/usr/bin/x\"}},\n \"runtimes\": {\"y\": {\"path\": \"/usr/bin/y\"}}}\n";
+    daemon_json_is_refused(
+        text,
+        "runtimes: given more than once; dockerd (Go) merges the repeats into one, and install would keep only the \
+         last: make it one key",
+    );
+}
+
+/// Docker installed but never configured and stopped (`/etc/docker` with no
+/// daemon.json, no pidfile): install skipped Docker, and the runtime was
+/// not there when dockerd next started.
+#[test]
+fn regression_docker_with_only_its_directory_was_skipped() {
+    let h = Host::new();
+    std::fs::remove_file(h.daemon_json()).unwrap();
+    let out = h.install(&[]);
+    let root = h.root.path().display();
+    assert!(
+        lines(&out).contains(&format!("{root}/etc/docker/daemon.json: added runtimes.oci-add-hooks")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+    let out = h.uninstall(&[]);
+    assert!(stdout(&out).contains("(install had created it, and it is empty now)"), "{}", stdout(&out));
+    assert!(!h.daemon_json().exists());
+    assert!(h.path("/etc/docker").is_dir(), "Docker's directory is not install's");
+}
+
+/// The repro of issue 12: a chain of 41 links whose last is absolute. The
+/// installer stopped following after 40 and kept the 41st in the path, which
+/// the kernel then resolved from the installer's own root: a daemon.json
+/// outside the host root was rewritten, and a .bak left beside it.
+#[test]
+fn regression_the_41st_link_led_install_out_of_the_host_root() {
+    let h = Host::new();
+    let outside = TempDir::new("outside");
+    write(&outside.join("daemon.json"), "{}\n", 0o644);
+    for i in 0..40 {
+        std::os::unix::fs::symlink(format!("/l{}", i + 1), h.path(&format!("/l{i}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(outside.path(), h.path("/l40")).unwrap();
+    let tree = h.tree();
+    let out = h.run("install", &["--docker-config", "/l0/daemon.json"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: cannot resolve below --host-root: Too many levels of symbolic links (os error 40)",
+            h.path("/l0/daemon.json").display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(outside.join("daemon.json")).unwrap(), "{}\n");
+    let left: Vec<_> = std::fs::read_dir(outside.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["daemon.json"], "no backup or temporary file outside the root");
+    assert_eq!(h.tree(), tree);
+}
+
+/// A record writable by a non-root user (`{"hooks":["/etc/ssh/sshd_config"]}`)
+/// made uninstall delete /etc/ssh/sshd_config: the record is now trusted only
+/// as a hook file is, and names only paths install could have written.
+#[test]
+fn regression_uninstall_removed_whatever_the_install_record_named() {
+    let h = Host::new();
+    let sshd = h.path("/etc/ssh/sshd_config");
+    write(&sshd, "PermitRootLogin no\n", 0o644);
+    let record = h.path("/etc/oci-add-hooks/installed.json");
+    write(&record, r#"{"hooks": ["/etc/ssh/sshd_config"]}"#, 0o666);
+    let trusted_as_hooks = format!(
+        "; {} is install's record of what uninstall removes, and is trusted only as a hook file would be: nothing is \
+         changed",
+        record.display()
+    );
+    let config_dir = h.path("/etc/oci-add-hooks");
+    let writable = |p: &Path, mode: &str| {
+        format!(
+            "oci-add-hooks: {}: writable by group or others (mode {mode}); hooks run as root, so only the owner may \
+             write hook files and directories (chmod go-w){trusted_as_hooks}",
+            p.display()
+        )
+    };
+    type Prepare<'a> = Box<dyn Fn() + 'a>;
+    let cases: [(&str, Prepare, String); 4] = [
+        ("mode 0666", Box::new(|| {}), writable(&record, "0666")),
+        (
+            "owned by nobody",
+            Box::new(|| {
+                std::fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+                std::os::unix::fs::chown(&record, Some(65534), None).unwrap();
+            }),
+            format!(
+                "oci-add-hooks: {}: owned by uid 65534; hooks run as root, so hook files and directories must be owned \
+                 by root{trusted_as_hooks}",
+                record.display()
+            ),
+        ),
+        (
+            "its directory mode 0777",
+            Box::new(|| {
+                std::os::unix::fs::chown(&record, Some(0), None).unwrap();
+                std::fs::set_permissions(&config_dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+            }),
+            writable(&config_dir, "0777"),
+        ),
+        (
+            "trusted, but naming a path install never writes",
+            Box::new(|| {
+                std::fs::set_permissions(&config_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            }),
+            format!(
+                "oci-add-hooks: {}: hooks[0]: \"/etc/ssh/sshd_config\": not a path install writes here (a *.json file \
+                 directly in /etc/oci-add-hooks/hooks.d), so uninstall will not remove it; this is install's record of \
+                 what it put on the host, so nothing is changed until it is fixed or removed",
+                record.display()
+            ),
+        ),
+    ];
+    for (what, prepare, message) in cases {
+        prepare();
+        let tree = h.tree();
+        let daemon_json = std::fs::read(h.daemon_json()).unwrap();
+        for action in ["uninstall", "install"] {
+            let out = h.run(action, &[]);
+            assert_fails_with(&out, &message);
+            assert_eq!(stdout(&out), "", "{what}: {action}");
+            assert_eq!(h.tree(), tree, "{what}: {action}");
+            assert_eq!(std::fs::read(&sshd).unwrap(), b"PermitRootLogin no\n");
+            assert_eq!(std::fs::read(h.daemon_json()).unwrap(), daemon_json);
+        }
+    }
+}
+
+/// A pidfile naming a process whose comm is "dockerd" (which any process
+/// can set) but which runs something else got that process SIGHUP.
+#[test]
+fn regression_dockerd_was_identified_by_its_name_only() {
+    let h = Host::new();
+    let mut impostor = Command::new("/bin/sh")
+        .args(["-c", "printf dockerd > /proc/$$/comm; read line; exit 0"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = impostor.id();
+    wait_for("the impostor's comm", Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() == "dockerd\n"
+    });
+    write(&h.path("/var/run/docker.pid"), format!("{pid}\n"), 0o644);
+    let tree = h.tree();
+    let out = h.run("install", &[]);
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: pid {pid} is called dockerd but runs {:?}, not dockerd (a stale pidfile?); not \
+             signalled: fix the pidfile or give --docker-pidfile, or --no-reload",
+            h.path("/var/run/docker.pid").display(),
+            exe.display().to_string()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
+    drop(impostor.stdin.take());
+    assert!(impostor.wait().unwrap().success(), "the impostor was signalled");
+}
+
+/// dockerd found and checked, then gone before the SIGHUP, its pid taken by
+/// another process: the SIGHUP went to that process. Made deterministic in
+/// a pid namespace of its own: strace stops the installer just after it
+/// writes daemon.json (the 4th rename: record, binary, backup,
+/// daemon.json), the fake dockerd is killed, its pid handed to a `sleep`
+/// (ns_last_pid), and the installer continued.
+#[test]
+fn regression_a_reused_pid_got_the_sighup_meant_for_dockerd() {
+    if !require(&["strace", "unshare"]) || !require_root() {
+        return;
+    }
+    let h = Host::new();
+    let work = TempDir::new("pid-reuse");
+    std::fs::copy("/bin/sleep", work.join("dockerd")).unwrap();
+    std::fs::create_dir_all(h.path("/var/run")).unwrap();
+    let script = r#"
+        set -u
+        "$WORK/dockerd" 600 & fake=$!
+        until [ "$(cat /proc/$fake/comm)" = dockerd ]; do :; done
+        echo $fake > "$ROOT/var/run/docker.pid" || exit 2
+        strace -f -o "$WORK/trace" -e trace=/^renameat2?$ -e 'inject=/^renameat2?$:signal=STOP:when=4' \
+            "$BIN" install --host-root "$ROOT" > "$WORK/out" 2>&1 & tracer=$!
+        # strace says so once the installer is in its group-stop.
+        until grep -q 'stopped by SIGSTOP' "$WORK/trace" 2>/dev/null; do
+            kill -0 $tracer 2>/dev/null || { echo "installer ended without stopping"; cat "$WORK/out"; exit 2; }
+        done
+        installer=$(cat /proc/$tracer/task/$tracer/children)
+        kill $fake; wait $fake
+        echo $((fake - 1)) > /proc/sys/kernel/ns_last_pid
+        sleep 600 & victim=$!
+        [ $victim = $fake ] || { echo "pid $fake not reused (got $victim)"; exit 2; }
+        kill -CONT $installer; wait $tracer; echo "installer exit $?"
+        cat "$WORK/out"
+        if kill -0 $victim 2>/dev/null; then echo "victim alive"; kill $victim; else echo "victim killed"; fi
+    "#;
+    // timeout only ends a run that hangs (a stop never continued).
+    let out = Command::new("timeout")
+        .args(["300", "unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .env("WORK", work.path())
+        .env("ROOT", h.root.path())
+        .env("BIN", bin())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    assert!(said.contains("installer exit 0\n"), "{said}");
+    assert!(said.ends_with("victim alive\n"), "{said}");
+    assert!(
+        said.contains("): has exited since it was found, not signalled: it loads daemon.json when it starts"),
+        "{said}"
+    );
+    assert_eq!(h.config()["runtimes"]["oci-add-hooks"]["path"], "/usr/local/bin/oci-add-hooks");
+}
+
+/// uninstall with no socket to confirm dockerd's reload wrote the original
+/// daemon.json back at once; dockerd, reloading after that write, kept the
+/// runtime the file no longer had. Unconfirmed, the emptied `runtimes` is
+/// left for dockerd to load. Also: the socket is found from dockerd's own
+/// `-H` argument, not only at the default path.
+#[test]
+fn regression_an_unconfirmed_reload_raced_the_write_back() {
+    if !require(&["dockerd", "docker"]) {
+        return;
+    }
+    let dockerd = Dockerd::start(&json!({"log-level": "warn"}));
+    let original = std::fs::read(dockerd.config()).unwrap();
+    let node = TempDir::new("node");
+    let (bin_dir, config_dir, config, pidfile) =
+        (node.join("bin"), node.join("etc"), dockerd.config(), dockerd.pidfile());
+    // The machine's own containerd and CRI-O are not this test's.
+    let args = [
+        "--host-root",
+        "/",
+        "--no-containerd",
+        "--bin-dir",
+        s(&bin_dir),
+        "--config-dir",
+        s(&config_dir),
+        "--docker-config",
+        s(&config),
+        "--docker-pidfile",
+        s(&pidfile),
+    ];
+    let run = |action: &str, more: &[&str]| {
+        let out = Command::new(bin()).arg(action).args(args).args(more).stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{action}: {}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    // No --docker-socket: dockerd's `-H unix://DIR/docker.sock` is found.
+    let said = run("install", &["--no-crio"]);
+    assert!(
+        said.contains(&format!(
+            "dockerd (pid {}): SIGHUP sent, runtime oci-add-hooks visible in GET /info",
+            dockerd.pid()
+        )),
+        "{said}"
+    );
+    assert!(runtimes(&dockerd).get("oci-add-hooks").is_some());
+
+    let said = run("uninstall", &["--docker-socket", "/nonexistent/docker.sock"]);
+    assert!(
+        said.contains(&format!(
+            "dockerd (pid {}): SIGHUP sent; not confirmed (no socket /nonexistent/docker.sock)",
+            dockerd.pid()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "{}: left runtimes as dockerd was shown them (harmless): its reload could not be confirmed, and writing \
+             the file back now could race it, after which dockerd would keep the runtime",
+            config.display()
+        )),
+        "{said}"
+    );
+    let left: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(left, json!({"log-level": "warn", "runtimes": {}}));
+    assert_ne!(std::fs::read(&config).unwrap(), original);
+    wait_for("dockerd to drop the runtime", Duration::from_secs(30), || {
+        runtimes(&dockerd).get("oci-add-hooks").is_none()
+    });
 }

@@ -4,11 +4,14 @@
 mod util;
 
 mod containerd;
+mod cri;
 mod docker;
 mod docs;
 mod hooks_d;
 mod hostile;
 mod install;
+mod layout;
+mod node;
 mod packages;
 mod podman;
 mod reliability;

@@ -112,6 +112,31 @@ fn a_broken_hook_file_fails_podman_run_with_the_shims_reason() {
     assert_eq!(markers(marks.path()), Vec::<String>::new());
 }
 
+/// `podman <global> run --rm --network none <ulimits> <args>`, which must
+/// succeed, and the markers its hooks wrote to `marks`.
+fn markers_of_run(p: &Podman, global: &[OsString], marks: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = os(&["run", "--rm", "--network", "none"]);
+    all.extend(os(&PODMAN_ULIMITS));
+    all.extend(os(args));
+    let _ = std::fs::remove_file(marks.join("hooks.log"));
+    let out = p.run(global, &all);
+    assert!(out.status.success(), "podman {global:?} run: {}", stderr(&out));
+    markers(marks)
+}
+
+/// podman's global options to read the hooks.d files of `dir` itself and
+/// run plain runc: no shim anywhere.
+fn plain_runc_reading(dir: &Path) -> [OsString; 4] {
+    [OsString::from("--hooks-dir"), dir.into(), "--runtime".into(), "/usr/sbin/runc".into()]
+}
+
+/// The markers of one container run by podman reading `hooks_dir` itself,
+/// then of the same container run through the shim (which reads the
+/// configuration `p` was made with).
+fn both_ways(p: &Podman, hooks_dir: &Path, marks: &Path, args: &[&str]) -> (Vec<String>, Vec<String>) {
+    (markers_of_run(p, &plain_runc_reading(hooks_dir), marks, args), markers_of_run(p, &shim_as_runtime(), marks, args))
+}
+
 /// The conditions compared: one hooks.d file per case, each a marker.
 fn when_cases(marks: &Path) -> Vec<(&'static str, Value)> {
     let file = |label: &str, when: Value| json!({"version": "1.0.0", "hook": marker_hook(marks, label), "when": when, "stages": ["prestart"]});
@@ -143,20 +168,7 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
 
     // Each container is run twice: podman reading the directory itself
     // (`--hooks-dir`, plain runc), then through the shim reading it.
-    let both_ways = |args: &[&str]| -> (Vec<String>, Vec<String>) {
-        let mut all = os(&["run", "--rm", "--network", "none"]);
-        all.extend(os(&PODMAN_ULIMITS));
-        all.extend(os(args));
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        let global = [OsString::from("--hooks-dir"), dir.path().into(), "--runtime".into(), "/usr/sbin/runc".into()];
-        let out = p.run(&global, &all);
-        assert!(out.status.success(), "podman --hooks-dir run: {}", stderr(&out));
-        let by_podman = markers(marks.path());
-        let _ = std::fs::remove_file(marks.join("hooks.log"));
-        let out = p.run(&shim_as_runtime(), &all);
-        assert!(out.status.success(), "podman run through the shim: {}", stderr(&out));
-        (by_podman, markers(marks.path()))
-    };
+    let both_ways = |args: &[&str]| both_ways(&p, dir.path(), marks.path(), args);
 
     let (podman, shim) = both_ways(&["--annotation", "com.example.gpu=yes", IMAGE, "/bin/echo", "x"]);
     assert_eq!(podman, ["gpu-yes", "echo", "both", "always"], "podman's own answer");
@@ -174,4 +186,102 @@ fn the_same_hooks_d_files_select_the_same_containers_through_podman_and_the_shim
     let (podman, shim) = both_ways(&[IMAGE, "/bin/echo", "no annotation"]);
     assert_eq!(podman, ["echo", "always"], "podman's own answer");
     assert_eq!(shim, ["echo", "bind", "always"]);
+}
+
+/// One hook set in both formats for the CRI-O test: hooks in four stages,
+/// file names whose byte order (the shim's) differs from their lowercased
+/// order (containers/common's), a hook the shim adds once, and a hooks.d
+/// file that applies only to an annotated container. Each hook appends its
+/// label to `marks`/hooks.log.
+fn crio_hook_set(src: &Path, marks: &Path) {
+    let m = |label: &str| marker_hook(marks, label);
+    hook_file(
+        src,
+        "10-all.json",
+        &json!({"hooks": {
+            "createRuntime": [m("10-createRuntime")],
+            "prestart": [m("10-prestart-0"), m("10-prestart-1")],
+            "poststart": [m("10-poststart")],
+            "poststop": [m("10-poststop")],
+        }}),
+    );
+    hook_file(src, "B-net.json", &json!({"hooks": {"prestart": [m("B-prestart")], "poststop": [m("B-poststop")]}}));
+    hook_file(
+        src,
+        "C-gpu.json",
+        &json!({"version": "1.0.0", "hook": m("C-gpu"), "when": {"annotations": {"^com\\.example\\.gpu$": "^yes$"}},
+                "stages": ["prestart", "poststop"]}),
+    );
+    // The same hook as 10-all.json's first: the shim adds it once.
+    hook_file(src, "D-again.json", &json!({"hooks": {"prestart": [m("10-prestart-0")]}}));
+    hook_file(
+        src,
+        "a-log.json",
+        &json!({"hooks": {"prestart": [m("a-prestart")], "createRuntime": [m("a-createRuntime")]}}),
+    );
+}
+
+#[test]
+fn install_crio_files_run_in_podman_with_plain_runc_in_the_order_the_shim_runs_them() {
+    if !podman_here() {
+        return;
+    }
+    let marks = TempDir::new("podman-marks");
+    let src = TempDir::new("crio-src");
+    crio_hook_set(src.path(), marks.path());
+    let host = TempDir::new("crio-host");
+    let out = command(bin())
+        .args(["install", "--host-root"])
+        .arg(host.path())
+        .args(["--no-docker", "--crio", "--crio-hooks-dir", "/etc/containers/oci/hooks.d", "--hooks"])
+        .arg(src.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}{}", stdout(&out), stderr(&out));
+    let hooks_dir = host.join("etc/containers/oci/hooks.d");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&hooks_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    eprintln!("installed for podman: {names:?}");
+
+    // podman reads the installed files itself, with plain runc; the shim
+    // reads the hook files given to install.
+    let p = podman_through_shim(src.path());
+    let both_ways = |args: &[&str]| both_ways(&p, &hooks_dir, marks.path(), args);
+
+    // runc runs the prestart hooks, then createRuntime, poststart on start,
+    // and poststop on delete. podman runs hooks.d poststop hooks itself
+    // (an extension stage), in the same call that runs runc delete
+    // (libpod `Container.delete`, then `postDeleteHooks`), so both ways
+    // they have run when `podman run --rm` returns.
+    let (native, shim) = both_ways(&["--annotation", "com.example.gpu=yes", IMAGE, "/bin/true"]);
+    let want = [
+        "10-prestart-0",
+        "10-prestart-1",
+        "B-prestart",
+        "C-gpu",
+        "a-prestart",
+        "10-createRuntime",
+        "a-createRuntime",
+        "10-poststart",
+        "10-poststop",
+        "B-poststop",
+        "C-gpu",
+    ];
+    assert_eq!(shim, want, "through the shim");
+    assert_eq!(native, want, "podman reading the installed hooks.d files, without the shim");
+
+    let (native, shim) = both_ways(&[IMAGE, "/bin/true"]);
+    let want: Vec<&str> = want.into_iter().filter(|m| *m != "C-gpu").collect();
+    assert_eq!(shim, want, "through the shim, no annotation");
+    assert_eq!(native, want, "podman reading the installed hooks.d files, no annotation");
+
+    // What the rank in front of each name is for: named after the source
+    // alone, podman would run a-log.json's hooks before B-net.json's.
+    let unranked = TempDir::new("crio-unranked");
+    for name in &names {
+        std::fs::copy(hooks_dir.join(name), unranked.join(&name[5..])).unwrap();
+    }
+    let got = markers_of_run(&p, &plain_runc_reading(unranked.path()), marks.path(), &[IMAGE, "/bin/true"]);
+    assert_eq!(&got[..3], ["10-prestart-0", "10-prestart-1", "a-prestart"], "{got:?}");
 }

@@ -4,7 +4,9 @@ every object deserialises into its model with its required fields present,
 and every key is a field of that model (a typo is not silently dropped, as
 the API server's non-strict decoding would). Then the installer's policy:
 host PID namespace, every node, system-node-critical, rolling updates,
-resource requests, a narrow security context and only the host paths needed.
+resource requests, a narrow security context and only the host paths needed;
+the RuntimeClass's handler is the runtime install declares, and a pod that
+names it has an annotation the installer passes on (pod-annotations).
 
 Usage: python check_manifests.py FILE...   (prints one line per check)
 """
@@ -20,17 +22,33 @@ MODELS = {
     ("v1", "ConfigMap"): "V1ConfigMap",
     ("apps/v1", "DaemonSet"): "V1DaemonSet",
     ("batch/v1", "Job"): "V1Job",
+    ("node.k8s.io/v1", "RuntimeClass"): "V1RuntimeClass",
+    ("v1", "Pod"): "V1Pod",
 }
+# The runtime install declares in containerd (--runtime-name's default).
+HANDLER = "oci-add-hooks"
+
 
 # Host path -> where the installer sees it (below --host-root /host).
 HOST_PATHS = {
     "/usr/local/bin": "/host/usr/local/bin",
     "/etc/oci-add-hooks": "/host/etc/oci-add-hooks",
     "/etc/docker": "/host/etc/docker",
-    "/etc/containerd/conf.d": "/host/etc/containerd/conf.d",
+    "/etc/containerd": "/host/etc/containerd",
+    "/run/containerd": "/host/run/containerd",
     "/var/run": "/host/var/run",
+    "/etc/crio": "/host/etc/crio",
+    "/usr/share/containers/oci/hooks.d": "/host/usr/share/containers/oci/hooks.d",
+    "/etc/containers/oci/hooks.d": "/host/etc/containers/oci/hooks.d",
+    # The host's containerd binary, its loader and libraries, for the check.
+    "/usr": "/host/usr",
+    "/lib": "/host/lib",
+    "/lib64": "/host/lib64",
 }
-READ_ONLY = {"/var/run"}
+READ_ONLY = {"/var/run", "/run/containerd", "/usr", "/lib", "/lib64", "/etc/crio"}
+CAPABILITIES = {"CHOWN", "SYS_CHROOT"}
+# Read by install alone: uninstall goes by its record.
+INSTALL_ONLY = {"/etc/crio"}
 
 failures = []
 passed = 0
@@ -86,7 +104,7 @@ def check_daemonset(ds, name):
     check(spec.selector.match_labels.items() <= (spec.template.metadata.labels or {}).items(),
           f"{name}: the selector matches the pod template's labels")
     check(spec.update_strategy.type == "RollingUpdate", f"{name}: rolling updates")
-    check(pod.host_pid is True, f"{name}: hostPID (dockerd is signalled by its host pid)")
+    check(pod.host_pid is True, f"{name}: hostPID (dockerd and containerd are signalled by their host pids)")
     check(pod.priority_class_name == "system-node-critical", f"{name}: system-node-critical")
     check(any(t.operator == "Exists" and not t.key and not t.effect for t in pod.tolerations or []),
           f"{name}: tolerates every taint, so it runs on every node")
@@ -101,14 +119,18 @@ def check_daemonset(ds, name):
         check(sc is not None and sc.privileged is not True, f"{name}/{c.name}: not privileged")
         check(sc.allow_privilege_escalation is False, f"{name}/{c.name}: no privilege escalation")
         check(sc.read_only_root_filesystem is True, f"{name}/{c.name}: read-only root filesystem")
-        check(sc.capabilities.drop == ["ALL"] and set(sc.capabilities.add or []) <= {"CHOWN"},
-              f"{name}/{c.name}: every capability dropped but CHOWN")
+        check(sc.capabilities.drop == ["ALL"] and set(sc.capabilities.add or []) <= CAPABILITIES,
+              f"{name}/{c.name}: every capability dropped but {sorted(CAPABILITIES)}")
         check(sc.seccomp_profile is not None and sc.seccomp_profile.type == "RuntimeDefault",
               f"{name}/{c.name}: the runtime's default seccomp profile")
         argv = (c.command or ["/oci-add-hooks", "install", "--host-root", "/host", "--wait"]) + (c.args or [])
         check(argv[0] == "/oci-add-hooks" and argv[1] in ("install", "uninstall")
               and "--wait" in argv and argv[argv.index("--host-root") + 1] == "/host",
               f"{name}/{c.name}: runs {' '.join(argv)}")
+        # Kubernetes leaves a $(VAR) it cannot resolve as it is.
+        env = {e.name: e for e in c.env or []}
+        for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", " ".join(argv)):
+            check(var in env, f"{name}/{c.name}: $({var}) is an environment variable of the container")
         host = {}
         for m in c.volume_mounts or []:
             v = volumes.get(m.name)
@@ -117,15 +139,44 @@ def check_daemonset(ds, name):
                 host[v.host_path.path] = (m.mount_path, bool(m.read_only))
             elif v is not None:
                 check(v.config_map is not None and m.read_only, f"{name}/{c.name}: {m.name} is a read-only ConfigMap")
-        check(set(host) == set(HOST_PATHS), f"{name}/{c.name}: host paths are exactly {sorted(HOST_PATHS)}, got {sorted(host)}")
+        needed = {p for p in HOST_PATHS if argv[1] == "install" or p not in INSTALL_ONLY}
+        check(set(host) == needed, f"{name}/{c.name}: host paths are exactly {sorted(needed)}, got {sorted(host)}")
         for path, (mount, ro) in host.items():
             check(HOST_PATHS.get(path) == mount, f"{name}/{c.name}: {path} at {HOST_PATHS.get(path)}")
             check(ro == (path in READ_ONLY), f"{name}/{c.name}: {path} {'read-only' if path in READ_ONLY else 'writable'}")
 
 
+def glob(pattern, key):
+    """Go's filepath.Match, as containerd matches pod_annotations: `*` and
+    `?` do not match `/`."""
+    rx = "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(rx, key) is not None
+
+
+def check_runtime_classes(objects):
+    """The RuntimeClass names install's runtime; each pod that selects it
+    names a RuntimeClass here and has an annotation pod-annotations passes
+    on."""
+    classes = {o.metadata.name: o for kind, o in objects if kind == "RuntimeClass"}
+    check(any(rc.handler == HANDLER for rc in classes.values()), f"a RuntimeClass with handler {HANDLER}")
+    patterns = []
+    for kind, o in objects:
+        if kind == "ConfigMap" and o.data and "pod-annotations" in o.data:
+            patterns = [p.strip() for p in o.data["pod-annotations"].split(",") if p.strip()]
+    pods = [o for kind, o in objects if kind == "Pod"]
+    check(bool(pods), "an example pod")
+    for o in pods:
+        rc = o.spec.runtime_class_name
+        check(rc in classes, f"Pod {o.metadata.name}: runtimeClassName {rc} is a RuntimeClass here")
+        keys = list((o.metadata.annotations or {}).keys())
+        check(any(glob(p, k) for p in patterns for k in keys),
+              f"Pod {o.metadata.name}: an annotation of {keys} matches pod-annotations {patterns}")
+
+
 def main(paths):
     namespaces = set()
     seen = []
+    objects = []
     for path in paths:
         with open(path) as f:
             docs = [d for d in yaml.safe_load_all(f) if d is not None]
@@ -146,14 +197,16 @@ def main(paths):
                 continue
             check(True, f"{name}: deserialises into {type_name}")
             seen.append(key[1])
+            objects.append((key[1], obj))
             if key[1] == "Namespace":
                 namespaces.add(obj.metadata.name)
-            else:
+            elif key[1] in ("ConfigMap", "DaemonSet", "Job"):
                 check(obj.metadata.namespace in namespaces | {"oci-add-hooks"},
                       f"{name}: in namespace oci-add-hooks")
             if key[1] == "DaemonSet":
                 check_daemonset(obj, name)
     check("Namespace" in seen and seen.count("DaemonSet") == 2, "an installer and an uninstaller DaemonSet, and their namespace")
+    check_runtime_classes(objects)
     print(f"{passed} passed, {len(failures)} failed")
     return 1 if failures else 0
 

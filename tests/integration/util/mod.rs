@@ -1,7 +1,8 @@
 //! Test support shared by every integration test: the built binary, temp
 //! directories, bundles (bare, or with a busybox rootfs for real runc),
 //! hook files, a recording runtime, and private engines (dockerd,
-//! containerd, podman) with a busybox image made on the machine.
+//! containerd, podman) with a busybox image made on the machine, and a
+//! private node for containerd (node.rs, tests only).
 //!
 //! Real components only. A missing tool makes `require` skip the test with
 //! a message, except under `CI=true`, where it fails the test: CI must
@@ -31,10 +32,12 @@
 mod basics;
 mod bundle;
 mod dockerd;
+mod node;
 
 pub use basics::*;
 pub use bundle::*;
 pub use dockerd::*;
+pub use node::*;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -209,46 +212,6 @@ impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.target).status();
     }
-}
-
-/// The OCI name of this machine's architecture, for image configs.
-pub fn oci_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
-/// A hand-built `docker save` archive of the busybox rootfs, tagged `tag`,
-/// whose default command is `cmd`: what `ctr images import` reads.
-pub fn busybox_image_archive(dir: &Path, tag: &str, cmd: &[&str]) -> PathBuf {
-    let layout = dir.join("image");
-    std::fs::create_dir_all(layout.join("layer")).unwrap();
-    busybox_tar(&layout.join("layer/layer.tar"));
-    let sum = Command::new("sha256sum").arg(layout.join("layer/layer.tar")).output().unwrap();
-    assert!(sum.status.success(), "sha256sum: {}", stderr(&sum));
-    let digest = stdout(&sum).split_whitespace().next().unwrap_or_default().to_owned();
-    let config = json!({
-        "architecture": oci_arch(),
-        "os": "linux",
-        "config": {"Cmd": cmd, "Env": ["PATH=/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{digest}")]},
-    });
-    write(&layout.join("config.json"), serde_json::to_vec(&config).unwrap(), 0o644);
-    let manifest = json!([{"Config": "config.json", "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]);
-    write(&layout.join("manifest.json"), serde_json::to_vec(&manifest).unwrap(), 0o644);
-    let archive = dir.join("image.tar");
-    let out = Command::new("tar")
-        .arg("-C")
-        .arg(&layout)
-        .arg("-cf")
-        .arg(&archive)
-        .args(["manifest.json", "config.json", "layer/layer.tar"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tar of the image: {}", stderr(&out));
-    archive
 }
 
 /// A runtime that records its argv (one per line), its PID and the file

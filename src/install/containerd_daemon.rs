@@ -1,0 +1,366 @@
+//! The host's containerd: the process behind its socket, and its binary.
+//!
+//! Owns finding the containerd process as the peer of its socket
+//! (SO_PEERCRED, never by name), stopping it with SIGTERM through a pidfd
+//! (so a pid reused in between is never signalled), waiting until its
+//! supervisor has started a new one that serves (another pid, and gRPC's
+//! HTTP/2 SETTINGS frame, which containerd sends as soon as it accepts),
+//! and running the host's own binary for `config dump` (below the host
+//! root with chroot). containerd does not reload its configuration, so a
+//! restart is the only way; this module must never kill it (SIGTERM only,
+//! and only when asked) nor start it: its supervisor does (systemd's
+//! `Restart=always`, `KillMode=process`, which keeps the containers'
+//! shims running).
+
+use std::ffi::CString;
+use std::fmt;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+use super::host::Host;
+
+/// The process name containerd runs under.
+const COMM: &str = "containerd";
+/// Where the host's containerd binary is looked for, in order: upstream's
+/// release tarballs and its getting-started guide use /usr/local/bin;
+/// Debian, Ubuntu, Fedora and RHEL package it in /usr/bin; the rest are
+/// the other directories of a root PATH.
+const BINARY_DIRS: [&str; 6] = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin"];
+/// How often the socket is tried while containerd restarts.
+const POLL: Duration = Duration::from_millis(100);
+/// How long a new containerd may take to send its SETTINGS frame once it
+/// accepts (it sends it at once, FINDINGS 2).
+const FRAME_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub(crate) enum DaemonError {
+    Socket {
+        path: PathBuf,
+        err: io::Error,
+    },
+    /// SO_PEERCRED gave pid 0: the peer is in another pid namespace.
+    NoPid {
+        socket: PathBuf,
+    },
+    NotContainerd {
+        socket: PathBuf,
+        pid: i32,
+        comm: String,
+    },
+    Signal {
+        pid: i32,
+        err: io::Error,
+    },
+    NotBack {
+        socket: PathBuf,
+        pid: i32,
+        secs: u64,
+    },
+    Binary {
+        path: PathBuf,
+        why: String,
+    },
+    /// `config dump` failed; its last line on stderr.
+    Check {
+        binary: String,
+        config: String,
+        line: String,
+    },
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DaemonError::Socket { path, err } => write!(f, "{}: cannot connect: {err}", path.display()),
+            DaemonError::NoPid { socket } => write!(
+                f,
+                "{}: the process serving it has pid 0 here (SO_PEERCRED), so it is in another pid namespace: \
+                 the installer needs the host's to restart containerd (hostPID: true), or --containerd-restart none",
+                socket.display()
+            ),
+            DaemonError::NotContainerd { socket, pid, comm } => write!(
+                f,
+                "{}: served by pid {pid}, which is {comm:?}, not {COMM}; not signalled: give --containerd-socket, \
+                 or --containerd-restart none",
+                socket.display()
+            ),
+            DaemonError::Signal { pid, err } => write!(f, "containerd (pid {pid}): cannot send SIGTERM: {err}"),
+            DaemonError::NotBack { socket, pid, secs } => write!(
+                f,
+                "containerd (pid {pid}) did not come back within {secs}s after SIGTERM ({} is not served by a new \
+                 process)",
+                socket.display()
+            ),
+            DaemonError::Binary { path, why } => write!(f, "{}: {why}", path.display()),
+            DaemonError::Check { binary, config, line } => {
+                write!(f, "`{binary} --config {config} config dump` fails: {line}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+/// What serves containerd's socket.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Peer {
+    /// Nothing (no socket, or a stale one), and why: it reads its
+    /// configuration when it starts.
+    NotRunning(String),
+    Containerd(i32),
+}
+
+/// The containerd serving `socket` (whose host path is `shown`), checked
+/// by its process name.
+pub(crate) fn peer(socket: &Path) -> Result<Peer, DaemonError> {
+    let stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        // A clean exit removes the socket; a crash leaves it, refused
+        // (FINDINGS 2).
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => {
+            return Ok(Peer::NotRunning(format!("{}: {e}", socket.display())))
+        }
+        Err(err) => return Err(DaemonError::Socket { path: socket.to_owned(), err }),
+    };
+    let pid = peer_pid(&stream).map_err(|err| DaemonError::Socket { path: socket.to_owned(), err })?;
+    if pid == 0 {
+        return Err(DaemonError::NoPid { socket: socket.to_owned() });
+    }
+    let comm = comm(pid).unwrap_or_default();
+    if comm != COMM {
+        return Err(DaemonError::NotContainerd { socket: socket.to_owned(), pid, comm });
+    }
+    Ok(Peer::Containerd(pid))
+}
+
+/// SO_PEERCRED's pid: the process that was listening when `stream`
+/// connected; 0 when it is in another pid namespace. (rustix's
+/// `socket_peercred` returns a non-zero `Pid`, which that 0 is not.)
+fn peer_pid(stream: &UnixStream) -> io::Result<i32> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid, exclusively borrowed, and `len`
+    // is `cred`'s size, which the kernel writes at most.
+    let rc = unsafe {
+        libc::getsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(stream),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    match rc {
+        0 => Ok(cred.pid),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+fn comm(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).ok().map(|c| c.trim_end().to_owned())
+}
+
+/// Sends containerd (`pid`) SIGTERM through a pidfd, after checking that
+/// the pidfd's process is containerd: a pid reused since `peer` is never
+/// signalled.
+pub(crate) fn stop(pid: i32) -> Result<(), DaemonError> {
+    let sig_err = |err: io::Error| DaemonError::Signal { pid, err };
+    let target = Pid::from_raw(pid).ok_or_else(|| sig_err(io::ErrorKind::InvalidInput.into()))?;
+    let pidfd = match rustix::process::pidfd_open(target, PidfdFlags::empty()) {
+        Ok(fd) => Some(fd),
+        // Linux before 5.3: kill(2), right after the name is checked.
+        Err(rustix::io::Errno::NOSYS) => None,
+        Err(e) => return Err(sig_err(e.into())),
+    };
+    // Read after the pidfd is open: if the process is still there when the
+    // signal goes, this was its name.
+    let comm = comm(pid).unwrap_or_default();
+    if comm != COMM {
+        return Err(sig_err(io::Error::other(format!("pid {pid} is {comm:?} now, not {COMM}"))));
+    }
+    match pidfd {
+        Some(fd) => rustix::process::pidfd_send_signal(&fd, Signal::TERM),
+        None => rustix::process::kill_process(target, Signal::TERM),
+    }
+    .map_err(|e| sig_err(e.into()))
+}
+
+/// Waits until `socket` is served by a containerd other than `old`, which
+/// answers as a gRPC server does; returns its pid.
+pub(crate) fn wait_serving(socket: &Path, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
+    let start = Instant::now();
+    loop {
+        if let Some(pid) = serving(socket).filter(|p| *p != old) {
+            return Ok(pid);
+        }
+        if start.elapsed() >= timeout {
+            return Err(DaemonError::NotBack { socket: socket.to_owned(), pid: old, secs: timeout.as_secs() });
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The pid serving `socket` with an HTTP/2 SETTINGS frame, if one does.
+fn serving(socket: &Path) -> Option<i32> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    let pid = peer_pid(&stream).ok()?;
+    stream.set_read_timeout(Some(FRAME_TIMEOUT)).ok()?;
+    let mut head = [0u8; 9];
+    stream.read_exact(&mut head).ok()?;
+    is_settings(&head).then_some(pid)
+}
+
+/// Whether a frame header is an HTTP/2 SETTINGS frame (RFC 9113 4.1:
+/// 24-bit length, type, flags, stream 0; SETTINGS is type 4), the first
+/// thing a gRPC server sends on a new connection.
+fn is_settings(head: &[u8; 9]) -> bool {
+    head[3] == 4 && head[5..9] == [0, 0, 0, 0]
+}
+
+/// The host's containerd binary (a host path): `given`, else the first of
+/// the usual places; `None` if there is none.
+pub(crate) fn find_binary(host: &Host, given: Option<&str>) -> Result<Option<String>, DaemonError> {
+    let is_file = |p: &str| host.path(p, true).metadata().is_ok_and(|m| m.is_file());
+    if let Some(g) = given {
+        if !is_file(g) {
+            return Err(DaemonError::Binary {
+                path: host.path(g, false),
+                why: "--containerd-bin: no such file".into(),
+            });
+        }
+        return Ok(Some(g.to_owned()));
+    }
+    Ok(BINARY_DIRS.iter().map(|d| format!("{d}/{COMM}")).find(|p| is_file(p)))
+}
+
+/// Where `find_binary` looks, for a message.
+pub(crate) fn binary_dirs() -> String {
+    BINARY_DIRS.join(", ")
+}
+
+/// What `config dump` made of a file.
+#[derive(Debug)]
+pub(crate) enum Dump {
+    Text(String),
+    /// The binary could not be run here, and why (a host root without its
+    /// loader and libraries, as a test's).
+    Skipped(String),
+}
+
+/// Runs the host's `binary --config CONFIG config dump` (`config default`
+/// when `config` is `None`: what containerd runs on without a file), in
+/// the host root: chrooted when it is not `/`, from `/` as its service
+/// runs, so that imports resolve as containerd resolves them.
+pub(crate) fn config_dump(root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DaemonError> {
+    let mut cmd = Command::new(binary);
+    match config {
+        Some(c) => cmd.arg("--config").arg(c).args(["config", "dump"]),
+        None => cmd.args(["config", "default"]),
+    };
+    cmd.stdin(Stdio::null()).env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    if root == Path::new("/") {
+        cmd.current_dir("/");
+    } else {
+        let dir = CString::new(root.as_os_str().as_bytes())
+            .map_err(|_| DaemonError::Binary { path: root.to_owned(), why: "has a NUL byte".into() })?;
+        // SAFETY: runs in the child between fork and exec; chroot and chdir
+        // are plain syscalls (async-signal-safe), on a string made before
+        // the fork, and nothing is allocated.
+        unsafe {
+            cmd.pre_exec(move || {
+                rustix::process::chroot(dir.as_c_str())?;
+                rustix::process::chdir(c"/")?;
+                Ok(())
+            });
+        }
+    }
+    let shown = root.join(binary.trim_start_matches('/'));
+    let out = match cmd.output() {
+        Ok(o) => o,
+        // The binary or its loader is not there (a dynamic binary under a
+        // root without /lib), or it is not for this machine.
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(8) => {
+            return Ok(Dump::Skipped(format!("cannot run {}: {e}", shown.display())))
+        }
+        Err(e) => {
+            let why = match e.kind() {
+                io::ErrorKind::PermissionDenied => {
+                    format!("cannot run it chrooted to the host root: {e} (the installer needs CAP_SYS_CHROOT)")
+                }
+                _ => format!("cannot run it: {e}"),
+            };
+            return Err(DaemonError::Binary { path: shown, why });
+        }
+    };
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no message)");
+        return Err(DaemonError::Check {
+            binary: binary.to_owned(),
+            config: config.unwrap_or("(none)").to_owned(),
+            line: format!("{} ({})", line.trim(), out.status),
+        });
+    }
+    String::from_utf8(out.stdout)
+        .map(Dump::Text)
+        .map_err(|_| DaemonError::Binary { path: shown, why: "config dump printed something that is not UTF-8".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn a_settings_frame_header_is_recognised() {
+        // What containerd 1.6.20 sends on accept (FINDINGS 2).
+        assert!(is_settings(&[0, 0, 6, 4, 0, 0, 0, 0, 0]));
+        // The SETTINGS ACK that follows is one too; a DATA frame, or one on a
+        // stream, is not.
+        assert!(is_settings(&[0, 0, 0, 4, 1, 0, 0, 0, 0]));
+        assert!(!is_settings(&[0, 0, 6, 0, 0, 0, 0, 0, 0]));
+        assert!(!is_settings(&[0, 0, 6, 4, 0, 0, 0, 0, 1]));
+    }
+
+    #[test]
+    fn the_peer_is_found_by_its_socket_and_must_be_containerd() {
+        let dir = std::env::temp_dir().join(format!("oah-ctrd-peer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("containerd.sock");
+        assert!(matches!(peer(&socket).unwrap(), Peer::NotRunning(why) if why.contains("No such file")));
+        // Served by this test process: found, by pid, and refused by name.
+        let listener = UnixListener::bind(&socket).unwrap();
+        let err = peer(&socket).unwrap_err().to_string();
+        let want = format!("{}: served by pid {}, which is ", socket.display(), std::process::id());
+        assert!(err.starts_with(&want), "{err}");
+        assert!(err.contains("not containerd; not signalled"), "{err}");
+        // A socket nobody listens on any more: a crashed containerd.
+        drop(listener);
+        assert!(matches!(peer(&socket).unwrap(), Peer::NotRunning(why) if why.contains("refused")));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn no_binary_under_a_root_is_none_and_a_given_one_must_exist() {
+        let root = std::env::temp_dir().join(format!("oah-ctrd-bin-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        let host = Host::open(root.clone()).unwrap();
+        assert_eq!(find_binary(&host, None).unwrap(), None);
+        assert_eq!(
+            find_binary(&host, Some("/opt/containerd")).unwrap_err().to_string(),
+            format!("{}/opt/containerd: --containerd-bin: no such file", root.display())
+        );
+        std::fs::write(root.join("usr/bin/containerd"), "").unwrap();
+        assert_eq!(find_binary(&host, None).unwrap().as_deref(), Some("/usr/bin/containerd"));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,611 @@
+//! The containerd step: declaring the runtime for containerd's CRI plugin
+//! and restarting containerd so that it loads it, or undoing that.
+//!
+//! Owns the plan (config.toml read, the new text worked out by
+//! `containerd`, and checked with the host's own `containerd config dump`
+//! through `containerd_daemon`: after install, containerd's whole
+//! configuration must be what it was plus the one runtime) and the apply
+//! (the one-time backup, atomic writes, the restart, and, when containerd
+//! does not come back, every file put back as it was). It must never write
+//! a text the check refused, and never restart containerd when no file
+//! changed.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::containerd::{self as config, Found, Plan, Version, Want};
+use super::containerd_daemon::{self as daemon, DaemonError, Dump, Peer};
+use super::files::{backup, host_file, remove_file};
+use super::host::{Host, HostFile};
+use super::manifest::Containerd;
+use super::options::{Options, Restart};
+use super::sha256;
+use super::step::{say, InstallError};
+use crate::atomic::Scratch;
+
+/// The drop-in's name in the `conf.d` directory beside config.toml
+/// (version 3; earlier versions of install wrote the same file for 1.x).
+pub(crate) const DROPIN_NAME: &str = "99-oci-add-hooks.toml";
+
+/// The containerd step as planned.
+#[derive(Default)]
+pub(crate) struct ContainerdWork {
+    edits: Vec<Edit>,
+    /// Host directories the edits need.
+    dirs: Vec<String>,
+    /// config.toml, for the restart's messages.
+    config: PathBuf,
+    /// What the restart is for: "load" or "drop", and the runtime.
+    purpose: (&'static str, String),
+    peer: Option<Peer>,
+}
+
+/// A file to write (`new`) or remove (`None`), and what was there.
+struct Edit {
+    here: PathBuf,
+    original: Option<Vec<u8>>,
+    new: Option<Vec<u8>>,
+    said: String,
+}
+
+/// The host's containerd binary, for `config dump`, while it can be run.
+struct Checker<'a> {
+    host: &'a Host,
+    binary: Option<String>,
+}
+
+impl ContainerdWork {
+    /// The containerd part of an install, and its record.
+    pub(crate) fn plan_install(
+        host: &Host,
+        o: &Options,
+        binary: &str,
+        old: Option<&Containerd>,
+        old_dropin: Option<&str>,
+    ) -> Result<(ContainerdWork, Option<Containerd>), InstallError> {
+        let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
+        let enabled = enabled(host, o, true);
+        let same = old.filter(|c| enabled && c.config == o.containerd_config && c.runtime == o.runtime_name);
+        if let Some(c) = old.filter(|_| same.is_none()) {
+            work.undo(host, o, c)?;
+        }
+        let record = match enabled {
+            true => work.declare(host, o, binary, same, old_dropin)?,
+            false => None,
+        };
+        let dropin = record.as_ref().and_then(|r| r.dropin.as_deref());
+        if let Some(d) = old_dropin.filter(|d| Some(*d) != dropin) {
+            work.remove_old_dropin(host, d)?;
+        }
+        work.purpose = ("load", o.runtime_name.clone());
+        work.find_peer(host, o)?;
+        Ok((work, record))
+    }
+
+    /// The containerd part of an uninstall: what the record names undone
+    /// (with no record, what is recognisably install's).
+    pub(crate) fn plan_uninstall(
+        host: &Host,
+        o: &Options,
+        old: Option<&Containerd>,
+        old_dropin: Option<&str>,
+    ) -> Result<ContainerdWork, InstallError> {
+        let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
+        work.purpose = ("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone()));
+        if let Some(c) = old {
+            work.undo(host, o, c)?;
+        }
+        if let Some(d) = old_dropin {
+            work.remove_old_dropin(host, d)?;
+        }
+        work.find_peer(host, o)?;
+        Ok(work)
+    }
+
+    /// Host directories to create before `apply`.
+    pub(crate) fn dirs(&self) -> &[String] {
+        &self.dirs
+    }
+
+    #[cfg(test)]
+    pub(crate) fn changes(&self) -> Vec<&Path> {
+        self.edits.iter().map(|e| e.here.as_path()).collect()
+    }
+
+    /// The text of `here` as this plan leaves it so far (an earlier edit),
+    /// or as it is; `None` if there is no such file.
+    fn current(&self, here: &Path) -> Result<(Option<Vec<u8>>, Option<String>), InstallError> {
+        let original = match self.edits.iter().find(|e| e.here == here) {
+            Some(e) => {
+                return Ok((e.original.clone(), e.new.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())))
+            }
+            None => match std::fs::read(here) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(InstallError::Io { path: here.to_owned(), what: "read", err: e }),
+            },
+        };
+        let text = match &original {
+            Some(b) => Some(String::from_utf8(b.clone()).map_err(|_| refused(here, "not UTF-8, so not TOML".into()))?),
+            None => None,
+        };
+        Ok((original, text))
+    }
+
+    /// Plans `here` to become `new` (`None`: removed), unless it is that.
+    fn edit(&mut self, here: &Path, new: Option<String>, said: String) -> Result<(), InstallError> {
+        let (original, now) = self.current(here)?;
+        self.edits.retain(|e| e.here != here);
+        if now != new {
+            self.edits.push(Edit { here: here.to_owned(), original, new: new.map(String::into_bytes), said });
+        }
+        Ok(())
+    }
+
+    /// Declares the runtime in `--containerd-config-file`; returns the record.
+    fn declare(
+        &mut self,
+        host: &Host,
+        o: &Options,
+        binary: &str,
+        old: Option<&Containerd>,
+        old_dropin: Option<&str>,
+    ) -> Result<Option<Containerd>, InstallError> {
+        let here = host.path(&o.containerd_config, true);
+        let (_, text) = self.current(&here)?;
+        let exists = text.is_some();
+        let text = text.unwrap_or_default();
+        let file =
+            config::parse(if exists { &text } else { config::CREATED }).map_err(|e| refused(&here, e.to_string()))?;
+        let mut check = Checker::new(host, o)?;
+        let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.pod_annotations };
+        if file.version() == Version::V3 {
+            return self.declare_dropin(host, o, &mut check, &here, &text, &want, old, old_dropin);
+        }
+        let recorded = old.and_then(|c| c.block.as_deref());
+        let found = config::find_block(&text, recorded, &o.runtime_name);
+        let base = config::remove(&text, &found);
+        let file = match found {
+            Found::Nothing => file,
+            _ => config::parse(&base).map_err(|e| refused(&here, e.to_string()))?,
+        };
+        let before = check.dump(&here, exists.then_some(base.as_str()), "it as it is")?;
+        let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(&here, e))).transpose()?;
+        let (block, default, declares_default) = match config::plan(&file, dump.as_ref(), &want) {
+            Ok(Plan::Add { text, default, declares_default }) => (text, default, declares_default),
+            Ok(Plan::CriDisabled) => {
+                say(format_args!(
+                    "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare, \
+                     nothing changed",
+                    here.display()
+                ));
+                return Ok(None);
+            }
+            Err(e) => return Err(refused(&here, e.to_string())),
+        };
+        let at = config::place(&text, &found, recorded);
+        let (new, inserted) = config::insert(if exists { &base } else { config::CREATED }, at, &block);
+        let record = Containerd {
+            config: o.containerd_config.clone(),
+            version: file.version().number(),
+            runtime: o.runtime_name.clone(),
+            created_config: !exists || old.is_some_and(|c| c.created_config),
+            block: Some(inserted),
+            original_sha256: Some(sha256::hex(if exists { base.as_bytes() } else { b"" })),
+            dropin: None,
+            imports_added: None,
+        };
+        if exists && new == text {
+            say(format_args!(
+                "{}: declares runtime {} as wanted already: unchanged, containerd not restarted",
+                here.display(),
+                o.runtime_name
+            ));
+            return Ok(Some(record));
+        }
+        if let Some(before) = &before {
+            let after = check.dump(&here, Some(&new), "it with the runtime added")?.unwrap_or_default();
+            config::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
+                .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
+        }
+        check.said(&here, &format!("plus runtime {}", o.runtime_name));
+        if !exists {
+            self.dirs.extend(parent(&o.containerd_config));
+        }
+        let also =
+            if declares_default { format!(", and {default} as containerd has it built in") } else { String::new() };
+        let said = format!(
+            "{}: declared runtime {} (runc with the options of runtime {default}{also}) in install's block",
+            here.display(),
+            o.runtime_name
+        );
+        self.edit(&here, Some(new), said)?;
+        Ok(Some(record))
+    }
+
+    /// Version 3 (containerd 2.x, which merges imported files deeply): the
+    /// runtime in a drop-in in `conf.d`, and an `imports` entry for it.
+    #[allow(clippy::too_many_arguments)]
+    fn declare_dropin(
+        &mut self,
+        host: &Host,
+        o: &Options,
+        check: &mut Checker,
+        here: &Path,
+        text: &str,
+        want: &Want,
+        old: Option<&Containerd>,
+        old_dropin: Option<&str>,
+    ) -> Result<Option<Containerd>, InstallError> {
+        let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
+        let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
+        let dropin_here = host.path(&dropin, false);
+        let ours = old.and_then(|c| c.dropin.as_deref()) == Some(dropin.as_str())
+            || old_dropin == Some(dropin.as_str())
+            || std::fs::read_to_string(&dropin_here).is_ok_and(|t| t.starts_with(config::HEADER));
+        if !ours && dropin_here.symlink_metadata().is_ok() {
+            return Err(refused(
+                &dropin_here,
+                "exists and was not written by install; not replaced: remove or rename it".into(),
+            ));
+        }
+        let file = config::parse(text).map_err(|e| refused(here, e.to_string()))?;
+        let before = check.dump(here, Some(text), "it as it is")?;
+        let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(here, e))).transpose()?;
+        let content = match config::plan(&file, dump.as_ref(), want) {
+            Ok(Plan::Add { text, .. }) => text,
+            Ok(Plan::CriDisabled) => {
+                say(format_args!(
+                    "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare",
+                    here.display()
+                ));
+                return Ok(None);
+            }
+            Err(e) => return Err(refused(here, e.to_string())),
+        };
+        let entry = config::import_entry(&dir);
+        let root = config::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
+        if let Some(before) = &before {
+            // The new root, importing a scratch copy of the drop-in (beside
+            // config.toml, named after the drop-in: the root's own copy is
+            // named after config.toml).
+            let near = existing_dir(here).join(DROPIN_NAME);
+            let copy = Scratch::new(&near, content.as_bytes()).map_err(|e| scratch_err(&near, e))?;
+            let copy_host = host_path(host, copy.path());
+            let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
+                .map_err(|e| refused(here, e.to_string()))?
+                .unwrap_or_else(|| text.to_owned());
+            let after = check.dump(here, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
+            config::dump_adds_only(before, &after, want.runtime, Some(want.binary))
+                .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
+        }
+        check.said(here, &format!("plus runtime {}", want.runtime));
+        if !host.path(&format!("{dir}/conf.d"), true).is_dir() {
+            self.dirs.push(format!("{}/conf.d", dir.trim_end_matches('/')));
+        }
+        self.edit(
+            &dropin_here,
+            Some(content),
+            format!("installed {} (runtime {})", dropin_here.display(), want.runtime),
+        )?;
+        let imports_added = match root {
+            Some(r) => {
+                self.edit(here, Some(r), format!("{}: imports += {entry:?} (the drop-in)", here.display()))?;
+                Some(entry)
+            }
+            None => old.and_then(|c| c.imports_added.clone()),
+        };
+        if self.edits.is_empty() {
+            say(format_args!(
+                "{}: declares runtime {} as wanted already: unchanged, containerd not restarted",
+                dropin_here.display(),
+                want.runtime
+            ));
+        }
+        Ok(Some(Containerd {
+            config: o.containerd_config.clone(),
+            version: 3,
+            runtime: want.runtime.to_owned(),
+            created_config: false,
+            block: None,
+            original_sha256: None,
+            dropin: Some(dropin),
+            imports_added,
+        }))
+    }
+
+    /// Undoes what `c` records.
+    fn undo(&mut self, host: &Host, o: &Options, c: &Containerd) -> Result<(), InstallError> {
+        let here = host.path(&c.config, true);
+        let (_, text) = self.current(&here)?;
+        if let Some(dropin) = &c.dropin {
+            let d = host.path(dropin, false);
+            if d.symlink_metadata().is_ok() {
+                self.edit(&d, None, format!("removed {}", d.display()))?;
+            }
+        }
+        let Some(text) = text else {
+            say(format_args!("{}: not there: nothing to remove", here.display()));
+            return Ok(());
+        };
+        if let Some(entry) = &c.imports_added {
+            if let Some(new) = config::remove_import(&text, entry).map_err(|e| refused(&here, e.to_string()))? {
+                self.edit(&here, Some(new), format!("{}: imports -= {entry:?}", here.display()))?;
+            }
+        }
+        if c.version == 3 {
+            return Ok(());
+        }
+        let mut found = config::find_block(&text, c.block.as_deref(), &c.runtime);
+        if found == Found::Nothing && c.block.is_some() {
+            let file = config::parse(&text).map_err(|e| refused(&here, e.to_string()))?;
+            found = config::find_tables(&file, &c.runtime).map_err(|e| refused(&here, e.to_string()))?;
+        }
+        let new = config::remove(&text, &found);
+        let gone = c.created_config && new == config::CREATED;
+        let said = match &found {
+            Found::Nothing => {
+                say(format_args!("{}: runtime {} is not declared there: nothing to remove", here.display(), c.runtime));
+                return Ok(());
+            }
+            _ if gone => format!("removed {} (install had created it)", here.display()),
+            Found::Tables(_) => format!(
+                "{}: install's block was edited away; removed only runtime {}'s tables",
+                here.display(),
+                c.runtime
+            ),
+            _ if c.original_sha256.is_none() => {
+                format!("{}: removed runtime {} (install's block)", here.display(), c.runtime)
+            }
+            _ if c.original_sha256.as_deref() == Some(sha256::hex(new.as_bytes()).as_str()) => {
+                format!("{}: removed runtime {}; the file is as it was before install", here.display(), c.runtime)
+            }
+            _ => format!(
+                "{}: removed runtime {} (install's block); kept the changes made since install",
+                here.display(),
+                c.runtime
+            ),
+        };
+        let mut check = Checker::new(host, o)?;
+        if let Some(before) = check.dump(&here, Some(&text), "it as it is")? {
+            let after =
+                check.dump(&here, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
+            config::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
+                refused(&here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
+            })?;
+            check.said(&here, &format!("without runtime {}", c.runtime));
+        }
+        self.edit(&here, (!gone).then_some(new), said)
+    }
+
+    /// The drop-in an install from before config.toml was edited wrote.
+    fn remove_old_dropin(&mut self, host: &Host, dropin: &str) -> Result<(), InstallError> {
+        let d = host.path(dropin, false);
+        if d.symlink_metadata().is_ok() {
+            self.edit(&d, None, format!("removed {} (an earlier install's drop-in)", d.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Finds the containerd to restart, before anything is written.
+    fn find_peer(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
+        if !self.edits.is_empty() && o.containerd_restart == Restart::Signal {
+            let socket = host.path(&o.containerd_socket, true);
+            self.peer = Some(daemon::peer(&socket).map_err(InstallError::Containerd)?);
+        }
+        Ok(())
+    }
+
+    /// Writes the edits (after a one-time backup of config.toml), then
+    /// has containerd load them; puts every file back if it does not come
+    /// back.
+    pub(crate) fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
+        if self.edits.is_empty() {
+            return Ok(());
+        }
+        for e in &self.edits {
+            if let (Some(original), Some(_)) = (&e.original, &e.new) {
+                if e.here == self.config {
+                    backup(&file_at(host, &e.here)?, original)?;
+                }
+            }
+            write(host, &e.here, e.new.as_deref(), e.original.is_some())?;
+            say(&e.said);
+        }
+        let (what, runtime) = &self.purpose;
+        match self.peer {
+            None => say(format_args!(
+                "containerd: restart it to {what} runtime {runtime} (it does not reload its configuration): \
+                 systemctl restart containerd"
+            )),
+            Some(Peer::NotRunning(why)) => {
+                say(format_args!("containerd: not running ({why}): it reads {} when it starts", self.config.display()))
+            }
+            Some(Peer::Containerd(pid)) => {
+                let socket = host.path(&o.containerd_socket, true);
+                let timeout = Duration::from_secs(o.containerd_timeout);
+                match daemon::stop(pid).and_then(|()| daemon::wait_serving(&socket, pid, timeout)) {
+                    Ok(new) => {
+                        say(format_args!("containerd: restarted to {what} runtime {runtime} (pid {pid} -> {new})"))
+                    }
+                    Err(e) => return Err(self.roll_back(host, e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts every file back as it was; the error says so.
+    fn roll_back(&self, host: &Host, cause: DaemonError) -> InstallError {
+        let mut failed = Vec::new();
+        for e in self.edits.iter().rev() {
+            if let Err(err) = write(host, &e.here, e.original.as_deref(), e.new.is_some()) {
+                failed.push(err.to_string());
+            }
+        }
+        let why = match failed.is_empty() {
+            true => format!(
+                "{cause}; every file install changed is put back as it was, for containerd's supervisor to start \
+                 it with"
+            ),
+            false => format!("{cause}; putting the files back failed too: {}", failed.join("; ")),
+        };
+        InstallError::Refused { path: self.config.clone(), why }
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn new(host: &'a Host, o: &Options) -> Result<Checker<'a>, InstallError> {
+        let binary = daemon::find_binary(host, o.containerd_bin.as_deref()).map_err(InstallError::Containerd)?;
+        if binary.is_none() {
+            say(format_args!(
+                "containerd: check skipped: no containerd binary under {} (looked in {})",
+                host.root().display(),
+                daemon::binary_dirs()
+            ));
+        }
+        Ok(Checker { host, binary })
+    }
+
+    /// containerd's dump of `text` as config.toml at `here` (a scratch copy
+    /// beside it, so that relative imports resolve the same), or of no file
+    /// at all; `None` once the binary cannot be run. A refusal names `what`
+    /// was checked.
+    fn dump(&mut self, here: &Path, text: Option<&str>, what: &str) -> Result<Option<String>, InstallError> {
+        let Some(binary) = self.binary.clone() else { return Ok(None) };
+        let root = self.host.root();
+        let scratch = match text {
+            Some(t) => {
+                let near = existing_dir(here).join(here.file_name().unwrap_or_default());
+                Some(Scratch::new(&near, t.as_bytes()).map_err(|e| scratch_err(&near, e))?)
+            }
+            None => None,
+        };
+        let config = scratch.as_ref().map(|s| host_path(self.host, s.path()));
+        let dumped = daemon::config_dump(root, &binary, config.as_deref()).map_err(|e| match e {
+            DaemonError::Check { line, .. } => {
+                refused(here, format!("containerd refuses {what}: `{binary} config dump` says: {line}"))
+            }
+            e => InstallError::Containerd(e),
+        });
+        match dumped? {
+            Dump::Text(t) => Ok(Some(t)),
+            Dump::Skipped(why) => {
+                say(format_args!("containerd: check skipped: {why}"));
+                self.binary = None;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Says that the check passed: the whole configuration is as before,
+    /// `change` ("plus runtime X" or "without runtime X").
+    fn said(&self, here: &Path, change: &str) {
+        if let Some(b) = &self.binary {
+            say(format_args!(
+                "containerd: checked the new {} with `{b} config dump`: containerd's whole configuration as \
+                 before, {change}",
+                here.display()
+            ));
+        }
+    }
+}
+
+/// Whether the step runs: `--containerd`, `--no-containerd`, or whether
+/// containerd's config file or socket is there (saying so when it is not,
+/// if `say_skip`).
+pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> bool {
+    if let Some(forced) = o.containerd {
+        return forced;
+    }
+    let config = host.path(&o.containerd_config, true);
+    let socket = host.path(&o.containerd_socket, true);
+    let found = config.symlink_metadata().is_ok() || socket.symlink_metadata().is_ok();
+    if !found && say_skip {
+        say(format_args!(
+            "containerd: neither {} nor {} exists: containerd is not set up here, skipped (--no-containerd says \
+             so quietly)",
+            config.display(),
+            socket.display()
+        ));
+    }
+    found
+}
+
+/// With no install record: what is recognisably install's in containerd's
+/// configuration (the block by its marker lines, the drop-in by its first
+/// line), and the `conf.d` drop-in of an earlier install.
+pub(crate) fn unrecorded(host: &Host, o: &Options) -> (Option<Containerd>, Option<String>) {
+    if !enabled(host, o, false) {
+        return (None, None);
+    }
+    let text = std::fs::read_to_string(host.path(&o.containerd_config, true)).unwrap_or_default();
+    let version = config::parse(&text).map_or(Version::V2, |c| c.version());
+    let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
+    let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
+    let dropin_ours = std::fs::read_to_string(host.path(&dropin, false)).is_ok_and(|t| t.starts_with(config::HEADER));
+    let record = |block: Option<String>, dropin: Option<String>| Containerd {
+        config: o.containerd_config.clone(),
+        version: version.number(),
+        runtime: o.runtime_name.clone(),
+        block,
+        dropin,
+        ..Containerd::default()
+    };
+    match version {
+        Version::V3 => (dropin_ours.then(|| record(None, Some(dropin))), None),
+        _ => {
+            let block = config::find_block(&text, None, &o.runtime_name) != Found::Nothing;
+            (block.then(|| record(None, None)), dropin_ours.then_some(dropin))
+        }
+    }
+}
+
+/// The host directory of host path `path`.
+fn parent(path: &str) -> Option<String> {
+    Path::new(path).parent().and_then(Path::to_str).map(str::to_owned)
+}
+
+/// `here`'s directory, or the nearest one above it that exists.
+fn existing_dir(here: &Path) -> &Path {
+    let mut dir = here.parent().unwrap_or(Path::new("/"));
+    while !dir.is_dir() {
+        dir = dir.parent().unwrap_or(Path::new("/"));
+    }
+    dir
+}
+
+/// The host path of `here` (a path below the host root).
+fn host_path(host: &Host, here: &Path) -> String {
+    let rest = here.strip_prefix(host.root()).unwrap_or(here);
+    Path::new("/").join(rest).display().to_string()
+}
+
+/// The host file at `here`, found again below the root, so that the write
+/// or removal resolves nothing by name.
+fn file_at(host: &Host, here: &Path) -> Result<HostFile, InstallError> {
+    host_file(host, &host_path(host, here), false)
+}
+
+fn write(host: &Host, here: &Path, bytes: Option<&[u8]>, exists: bool) -> Result<(), InstallError> {
+    let io = |err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err };
+    let file = file_at(host, here)?;
+    match (bytes, exists) {
+        (None, _) => remove_file(&file).map(|_| ()),
+        (Some(b), true) => file.write(b, None).map_err(io),
+        (Some(b), false) => file.write(b, Some(0o644)).map_err(io),
+    }
+}
+
+fn refused(path: &Path, why: String) -> InstallError {
+    InstallError::Refused { path: path.to_owned(), why: format!("{why} (nothing changed)") }
+}
+
+fn dump_unreadable(here: &Path, e: config::ConfigError) -> InstallError {
+    refused(here, format!("containerd's config dump of it is not TOML that can be read: {e}"))
+}
+
+fn scratch_err(near: &Path, err: io::Error) -> InstallError {
+    InstallError::Io { path: near.to_owned(), what: "write a copy beside it for containerd to check", err }
+}

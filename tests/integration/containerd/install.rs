@@ -1,0 +1,431 @@
+//! `oci-add-hooks install --host-root /` in a private node (util/node.rs):
+//! real containerd 1.6 on its real paths, under a supervisor that restarts
+//! it as systemd does. For each config.toml a node may have (Debian's
+//! packaged one, kubeadm's, a version 1 one, none at all, one whose CRI is
+//! disabled), containerd's whole `config dump` before and after install is
+//! compared: the same, plus one runtime that is a copy of runc's with the
+//! shim as BinaryName. Uninstall gives the dump and the file's bytes back;
+//! a second install writes nothing and does not restart; a task started
+//! before the install still runs after the restart; and every refusal and
+//! the rollback leave the file as it was.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::util::*;
+
+fn node_available() -> bool {
+    require(NODE_TOOLS) && require_root() && native_only("containerd's runc shim must execute the shim")
+}
+
+const CONFIG: &str = "/etc/containerd/config.toml";
+const SOCKET: &str = "/run/containerd/containerd.sock";
+const RUNTIME_TABLE: &str = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+
+/// `oci-add-hooks ACTION --host-root / --no-docker ARGS` inside the node.
+fn run(node: &Node, action: &str, args: &[&str]) -> Output {
+    node.run(Command::new(bin()).arg(action).args(["--host-root", "/", "--no-docker"]).args(args))
+}
+
+/// The same, which must succeed; its lines.
+fn ok(node: &Node, action: &str, args: &[&str]) -> Vec<String> {
+    let out = run(node, action, args);
+    assert!(out.status.success(), "{action} {args:?}: {}{}\n{}", stdout(&out), stderr(&out), node.log());
+    eprintln!("{action} {args:?}:\n{}", stdout(&out));
+    stdout(&out).lines().map(str::to_owned).collect()
+}
+
+fn has(lines: &[String], line: &str) {
+    assert!(lines.iter().any(|l| l == line), "no line {line:?} in:\n{}", lines.join("\n"));
+}
+
+/// A dump without its `imports` line, which names the file dumped.
+fn without_imports(dump: &str) -> String {
+    dump.lines().filter(|l| !l.starts_with("imports = ")).map(|l| format!("{l}\n")).collect()
+}
+
+/// What the dump must become: `before` plus runtime oci-add-hooks, a copy
+/// of runc's table as containerd shows it, with the shim as BinaryName and
+/// `pod_annotations`, in its place in name order (before runc's).
+fn with_runtime(before: &str, binary: &str, pod_annotations: &str) -> String {
+    let before = without_imports(before);
+    let lines: Vec<&str> = before.lines().collect();
+    let runc = format!("{RUNTIME_TABLE}runc]");
+    let start = lines.iter().position(|l| l.trim() == runc).unwrap_or_else(|| panic!("no runc in:\n{before}"));
+    let len = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim().starts_with('[') && !l.trim().starts_with(&format!("{RUNTIME_TABLE}runc.")))
+        .map_or(lines.len() - start, |n| n + 1);
+    let mut copy: Vec<String> = Vec::new();
+    for l in &lines[start..start + len] {
+        let l = l.replace(".runtimes.runc", ".runtimes.oci-add-hooks");
+        match l.trim() {
+            "pod_annotations = []" => copy.push(l.replace("[]", pod_annotations)),
+            t if t.starts_with("BinaryName = ") => {
+                copy.push(format!("{}BinaryName = {binary:?}", &l[..l.find('B').unwrap()]))
+            }
+            t if t.ends_with(".oci-add-hooks.options]")
+                && !lines[start..start + len].iter().any(|l| l.contains("BinaryName")) =>
+            {
+                copy.push(l.clone());
+                copy.push(format!("{}  BinaryName = {binary:?}", &l[..l.find('[').unwrap()]));
+            }
+            _ => copy.push(l),
+        }
+    }
+    let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
+    out.extend(copy);
+    out.extend(lines[start..].iter().map(|l| l.to_string()));
+    out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// (inode, mtime) of a file: a file not written keeps both.
+fn stamp(p: &Path) -> (u64, i64, i64) {
+    let m = std::fs::metadata(p).unwrap();
+    (m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// The names in the node's /etc/containerd, sorted.
+fn etc_names(node: &Node) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(node.etc_containerd())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `containerd config default`: what containerd runs on without a file.
+fn built_in() -> String {
+    let out = Command::new("containerd").args(["config", "default"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// Install, a second install, uninstall, on a node started with `config`
+/// (none: no config.toml), a task running throughout.
+fn round_trip(config: Option<&str>, install_args: &[&str], pod_annotations: &str) {
+    let node = Node::start(config);
+    let file = node.etc_containerd().join("config.toml");
+    node.import_images();
+    node.run_task("before");
+    let task = node.task("before").unwrap();
+    let dump = || without_imports(&node.dump());
+    let before = match config {
+        Some(_) => node.dump(),
+        None => built_in(),
+    };
+    let first = node.containerd_pid().unwrap();
+
+    let said = ok(&node, "install", install_args);
+    has(&said, &format!("containerd: checked the new {CONFIG} with `/usr/bin/containerd config dump`: containerd's whole configuration as before, plus runtime oci-add-hooks"));
+    let second = node.containerd_pid().unwrap();
+    has(&said, &format!("containerd: restarted to load runtime oci-add-hooks (pid {first} -> {second})"));
+    assert_ne!(first, second);
+    assert_eq!(node.starts(), 2, "restarted once");
+    // The whole configuration: as before, plus the one runtime.
+    assert_eq!(dump(), with_runtime(&before, "/usr/local/bin/oci-add-hooks", pod_annotations));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(config.unwrap_or("version = 2\n")), "every byte before the block is kept:\n{text}");
+    assert!(text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
+    // The running task went on through the restart.
+    assert_eq!(node.task("before"), Some(task.clone()));
+    let plugins = stdout(&node.ctr(&["plugins", "ls"]));
+    assert!(plugins.lines().any(|l| l.contains(" cri ") && l.trim_end().ends_with("ok")), "{plugins}");
+
+    // Again: nothing written, no restart.
+    let st = stamp(&file);
+    let said = ok(&node, "install", install_args);
+    has(
+        &said,
+        &format!("{CONFIG}: declares runtime oci-add-hooks as wanted already: unchanged, containerd not restarted"),
+    );
+    assert_eq!(stamp(&file), st);
+    assert_eq!((node.starts(), node.containerd_pid()), (2, Some(second)));
+
+    let said = ok(&node, "uninstall", &[]);
+    let third = node.containerd_pid().unwrap();
+    has(&said, &format!("containerd: restarted to drop runtime oci-add-hooks (pid {second} -> {third})"));
+    assert_eq!(node.starts(), 3);
+    match config {
+        Some(c) => {
+            has(&said, &format!("{CONFIG}: removed runtime oci-add-hooks; the file is as it was before install"));
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), c);
+            assert_eq!(dump(), without_imports(&before));
+            assert_eq!(etc_names(&node), ["config.toml", "config.toml.oci-add-hooks.bak"]);
+        }
+        None => {
+            has(&said, &format!("removed {CONFIG} (install had created it)"));
+            assert!(!file.exists());
+            assert!(etc_names(&node).is_empty(), "{:?}", etc_names(&node));
+        }
+    }
+    assert_eq!(node.task("before"), Some(task));
+}
+
+#[test]
+fn debians_packaged_config_gains_exactly_one_runtime_and_uninstall_gives_back_its_bytes() {
+    if node_available() {
+        round_trip(Some(DEBIAN_CONFIG), &[], "[]");
+    }
+}
+
+#[test]
+fn a_kubeadm_config_gives_the_runtime_runcs_systemd_cgroup_and_pod_annotations() {
+    if node_available() {
+        let config = kubeadm_config();
+        round_trip(
+            Some(&config),
+            &["--pod-annotations", "example.com/*,other.org/x"],
+            "[\"example.com/*\", \"other.org/x\"]",
+        );
+    }
+}
+
+#[test]
+fn without_a_config_toml_install_creates_one_that_is_the_defaults_plus_the_runtime() {
+    if node_available() {
+        round_trip(None, &[], "[]");
+    }
+}
+
+#[test]
+fn a_version_1_config_gets_the_runtime_under_its_own_plugin_name() {
+    if node_available() {
+        let v1 = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/v1.toml"));
+        round_trip(Some(v1), &[], "[]");
+    }
+}
+
+/// Docker's containerd.io package ships exactly this: no CRI.
+#[test]
+fn a_config_with_the_cri_disabled_is_left_alone() {
+    if !node_available() {
+        return;
+    }
+    let config = "disabled_plugins = [\"cri\"]\n";
+    let node = Node::start(Some(config));
+    let said = ok(&node, "install", &[]);
+    has(&said, &format!("containerd: {CONFIG} has its CRI plugin disabled (disabled_plugins): no runtime to declare, nothing changed"));
+    assert_eq!(std::fs::read_to_string(node.etc_containerd().join("config.toml")).unwrap(), config);
+    assert_eq!(etc_names(&node), ["config.toml"]);
+    assert_eq!(node.starts(), 1);
+    ok(&node, "uninstall", &[]);
+    assert_eq!(node.starts(), 1);
+}
+
+/// Every refusal: exit 1, the reason with containerd's own words, the
+/// file's bytes as they were, no temporary file, no backup, no restart.
+#[test]
+fn a_failing_check_leaves_every_file_as_it_was_and_containerd_running() {
+    if !node_available() {
+        return;
+    }
+    let node = Node::start(Some(DEBIAN_CONFIG));
+    let file = node.etc_containerd().join("config.toml");
+    let refused = |config: &str, message: &str| {
+        write(&file, config, 0o644);
+        let out = run(&node, "install", &[]);
+        assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with(&format!("oci-add-hooks: {CONFIG}: ")) && err.contains(message), "{err}");
+        assert!(err.ends_with(" (nothing changed)\n"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), config);
+        assert!(!stdout(&out).contains("backed up"), "{}", stdout(&out));
+        assert!(!node.path("/usr/local/bin/oci-add-hooks").exists());
+        assert_eq!(node.starts(), 1);
+    };
+    // Valid TOML that containerd cannot load (a wrong type in CRI's
+    // section): containerd refuses the file as it is.
+    refused(
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  max_concurrent_downloads = \"x\"\n",
+        "containerd refuses it as it is: `/usr/bin/containerd config dump` says: containerd: (3, 3): Can't convert x(string) to int",
+    );
+    assert_eq!(etc_names(&node), ["config.toml"]);
+    // An imported file with a CRI section: containerd 1.x takes the whole
+    // section from it, so the runtime appended to config.toml would not be
+    // seen (containerd issue 5837).
+    let conf_d = node.etc_containerd().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    write(
+        &conf_d.join("50-cri.toml"),
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"example.com/pause:1\"\n",
+        0o644,
+    );
+    let importing =
+        DEBIAN_CONFIG.replacen("version = 2\n", "version = 2\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n", 1);
+    refused(
+        &importing,
+        "containerd's own config dump of the new file: runtime oci-add-hooks is not in it: containerd did not read the new table",
+    );
+    assert_eq!(etc_names(&node), ["conf.d", "config.toml"]);
+    // An installer in another pid namespace (a pod without hostPID) sees
+    // containerd's pid as 0: it refuses before writing anything.
+    write(&file, DEBIAN_CONFIG, 0o644);
+    let out = node.run(Command::new("unshare").args(["--pid", "--fork"]).arg(bin()).args([
+        "install",
+        "--host-root",
+        "/",
+        "--no-docker",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "oci-add-hooks: {SOCKET}: the process serving it has pid 0 here (SO_PEERCRED), so it is in another pid \
+             namespace: the installer needs the host's to restart containerd (hostPID: true), or \
+             --containerd-restart none\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), DEBIAN_CONFIG);
+    assert_eq!(etc_names(&node), ["conf.d", "config.toml"]);
+    assert!(!node.path("/usr/local/bin/oci-add-hooks").exists());
+    // A runtime of that name that install did not write.
+    refused(
+        &format!("{DEBIAN_CONFIG}[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-add-hooks]\n  runtime_type = \"io.containerd.runc.v2\"\n"),
+        "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-add-hooks: already declared, and not by install",
+    );
+}
+
+/// A containerd that does not come back: every file put back, exit 1; its
+/// supervisor then starts it with the configuration it had.
+#[test]
+fn a_containerd_that_does_not_come_back_gets_its_config_back() {
+    if !node_available() {
+        return;
+    }
+    let mut node = Node::start(Some(DEBIAN_CONFIG));
+    let before = node.dump();
+    let first = node.containerd_pid().unwrap();
+    node.stop_restarting();
+    let out = run(&node, "install", &["--containerd-timeout", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "oci-add-hooks: {CONFIG}: containerd (pid {first}) did not come back within 2s after SIGTERM ({SOCKET} is not \
+             served by a new process); every file install changed is put back as it was, for containerd's supervisor to \
+             start it with\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(node.etc_containerd().join("config.toml")).unwrap(), DEBIAN_CONFIG);
+    // The one-time backup stays, as for daemon.json; no temporary file.
+    assert_eq!(etc_names(&node), ["config.toml", "config.toml.oci-add-hooks.bak"]);
+    assert_eq!((node.containerd_pid(), node.starts()), (None, 1));
+    node.resume_restarting();
+    node.wait_serving();
+    assert_eq!(without_imports(&node.dump()), without_imports(&before));
+}
+
+/// `--containerd-restart none` writes and says what to run.
+#[test]
+fn restart_none_writes_and_names_the_command() {
+    if !node_available() {
+        return;
+    }
+    let node = Node::start(Some(DEBIAN_CONFIG));
+    let said = ok(&node, "install", &["--containerd-restart", "none"]);
+    has(&said, "containerd: restart it to load runtime oci-add-hooks (it does not reload its configuration): systemctl restart containerd");
+    assert_eq!(node.starts(), 1);
+    assert!(std::fs::read_to_string(node.etc_containerd().join("config.toml"))
+        .unwrap()
+        .contains("# BEGIN oci-add-hooks"));
+    ok(&node, "uninstall", &["--containerd-restart", "none"]);
+    assert_eq!(std::fs::read_to_string(node.etc_containerd().join("config.toml")).unwrap(), DEBIAN_CONFIG);
+    assert_eq!(node.starts(), 1);
+}
+
+/// A host root without containerd's binary (or without the libraries to
+/// run it): the block is still right, and install says the check was
+/// skipped.
+#[test]
+fn a_host_root_without_the_binary_says_the_check_was_skipped() {
+    let root = TempDir::new("fake-host");
+    let config = root.join("etc/containerd/config.toml");
+    write(&config, DEBIAN_CONFIG, 0o644);
+    let install = |root: &Path| {
+        let out = Command::new(bin()).args(["install", "--no-docker", "--host-root"]).arg(root).output().unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    let said = install(root.path());
+    assert!(
+        said.contains(&format!(
+            "containerd: check skipped: no containerd binary under {} (looked in /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin, /bin, /sbin)\n",
+            root.path().display()
+        )),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let block = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/debian.block"));
+    assert_eq!(text, format!("{DEBIAN_CONFIG}\n{block}"));
+    assert!(
+        said.contains(&format!(
+            "containerd: not running ({}: No such file or directory (os error 2))",
+            root.path().join("run/containerd/containerd.sock").display()
+        )),
+        "{said}"
+    );
+
+    // A binary there that cannot run under the root (no loader).
+    if !require_root() {
+        return;
+    }
+    let fake: PathBuf = root.join("usr/bin/containerd");
+    write(&fake, std::fs::read("/bin/true").unwrap(), 0o755);
+    std::fs::remove_file(root.join("etc/oci-add-hooks/installed.json")).unwrap();
+    write(&config, DEBIAN_CONFIG, 0o644);
+    let said = install(root.path());
+    assert!(
+        said.contains(&format!(
+            "containerd: check skipped: cannot run {}: No such file or directory (os error 2)\n",
+            fake.display()
+        )),
+        "{said}"
+    );
+}
+
+/// A version 3 config.toml (containerd 2.x's) checked by containerd 1.6:
+/// 1.x does not know 2.x's CRI plugin name, so the drop-in's runtime would
+/// not be seen. The whole version 3 path runs against a real binary (its
+/// scratch copies, the import), and refuses, leaving every file as it was.
+/// Its two scratch copies (config.toml's and the drop-in's) once had the
+/// same name, and the check failed with EEXIST.
+#[test]
+fn regression_version_3_scratch_copies_collided_and_containerd_1_6_refuses_a_v3_config() {
+    if !require(&["containerd"]) || !require_root() {
+        return;
+    }
+    let dir = TempDir::new("v3-on-1.6");
+    let config = dir.join("config.toml");
+    let v3 = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/v3/config.toml"));
+    write(&config, v3, 0o644);
+    let out = Command::new(bin())
+        .args(["install", "--host-root", "/", "--no-docker", "--containerd-config-file"])
+        .arg(&config)
+        .arg("--containerd-socket")
+        .arg(dir.join("containerd.sock"))
+        .arg("--bin-dir")
+        .arg(dir.join("bin"))
+        .arg("--config-dir")
+        .arg(dir.join("oci-add-hooks"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (
+            Some(1),
+            format!(
+                "oci-add-hooks: {}: containerd's own config dump with the new drop-in: runtime oci-add-hooks is not in \
+                 it: containerd did not read the new table (nothing changed)\n",
+                config.display()
+            )
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), v3);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["config.toml"]);
+}
