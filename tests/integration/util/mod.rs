@@ -408,7 +408,10 @@ impl Podman {
     /// `runtime_env` reaches the runtime podman runs through conmon
     /// (create, start, exec): podman does not pass its own environment on.
     pub fn new(runtime_env: &[(&str, &OsStr)]) -> Podman {
-        let dir = TempDir::new("podman");
+        // In the system temp dir, not under `temp_root()`: podman refuses a
+        // runroot path longer than 50 characters, and nothing here is a hook
+        // file the shim reads (those are in temp dirs of their own).
+        let dir = TempDir::new_in(&std::env::temp_dir(), "podman");
         std::fs::create_dir_all(dir.join("no-hooks")).unwrap();
         let mut vars = vec![format!("PATH={}", std::env::var("PATH").unwrap_or_default())];
         vars.extend(runtime_env.iter().map(|(k, v)| format!("{k}={}", v.to_string_lossy())));
