@@ -11,9 +11,9 @@
 //! stage the configuration does not name is not created, and an unchanged
 //! spec is reported as such so the caller need not write at all.
 
-use std::collections::hash_map::{HashMap, RandomState};
+use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -343,26 +343,58 @@ pub fn merge<'h>(
 /// (object keys in any order, numbers as written), with no quadratic
 /// search. `Value` has no `Hash`, so each hook is filed under `hash_of`,
 /// which agrees with `==`, and only hooks of the same hash are compared.
+/// The table is a few lines of open addressing rather than std's
+/// `HashMap`, which is 4 KiB of code for each type it is used with, in a
+/// binary with a size budget.
 struct Seen<'s, 'v> {
     state: &'s RandomState,
-    by_hash: HashMap<u64, Vec<&'v Value>>,
+    hooks: Vec<(u64, &'v Value)>,
+    /// Positions in `hooks`, plus one (0: empty); a power of two long, at
+    /// most half full, probed linearly from the hash.
+    slots: Vec<u32>,
 }
 
 impl<'s, 'v> Seen<'s, 'v> {
     fn new(state: &'s RandomState) -> Self {
-        Seen { state, by_hash: HashMap::new() }
+        Seen { state, hooks: Vec::new(), slots: Vec::new() }
     }
 
     /// Adds `hook`; false when an equal one is there already.
     fn insert(&mut self, hook: &'v Value) -> bool {
-        let same_hash = self.by_hash.entry(hash_of(self.state, hook)).or_default();
-        #[cfg(test)]
-        COMPARED.set(COMPARED.get() + same_hash.len());
-        if same_hash.contains(&hook) {
-            return false;
+        if 2 * (self.hooks.len() + 1) > self.slots.len() {
+            self.slots = vec![0; (4 * (self.hooks.len() + 1)).next_power_of_two()];
+            for n in 0..self.hooks.len() {
+                let at = self.free_slot(self.hooks[n].0);
+                self.slots[at] = n as u32 + 1;
+            }
         }
-        same_hash.push(hook);
+        let hash = hash_of(self.state, hook);
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while let Some(n) = self.slots[at].checked_sub(1) {
+            let (other_hash, other) = self.hooks[n as usize];
+            if other_hash == hash {
+                #[cfg(test)]
+                COMPARED.set(COMPARED.get() + 1);
+                if other == hook {
+                    return false;
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = self.hooks.len() as u32 + 1;
+        self.hooks.push((hash, hook));
         true
+    }
+
+    /// The first empty slot for `hash`.
+    fn free_slot(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        at
     }
 }
 
@@ -380,20 +412,33 @@ fn hash_of(state: &RandomState, value: &Value) -> u64 {
     let mut h = state.build_hasher();
     match value {
         Value::Null => h.write_u8(0),
-        Value::Bool(b) => (1, *b).hash(&mut h),
+        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
         // With arbitrary_precision a number is its text, and `==` compares
         // that text.
-        Value::Number(n) => (2, n.as_str()).hash(&mut h),
-        Value::String(s) => (3, s).hash(&mut h),
+        Value::Number(n) => {
+            h.write_u8(3);
+            h.write(n.as_str().as_bytes());
+        }
+        Value::String(s) => {
+            h.write_u8(4);
+            h.write(s.as_bytes());
+        }
         Value::Array(items) => {
-            (4, items.len()).hash(&mut h);
+            h.write_u8(5);
             for item in items {
                 h.write_u64(hash_of(state, item));
             }
         }
         Value::Object(members) => {
-            let sum = members.iter().fold(0u64, |sum, (k, v)| sum.wrapping_add(state.hash_one((k, hash_of(state, v)))));
-            (5, members.len(), sum).hash(&mut h);
+            let mut sum = 0u64;
+            for (k, v) in members {
+                let mut member = state.build_hasher();
+                member.write(k.as_bytes());
+                member.write_u64(hash_of(state, v));
+                sum = sum.wrapping_add(member.finish());
+            }
+            h.write_u8(6);
+            h.write_u64(sum);
         }
     }
     h.finish()
