@@ -75,26 +75,28 @@ pub(crate) fn read_original(path: &Path) -> io::Result<(Vec<u8>, Original)> {
         FileType::Directory => return Err(Errno::ISDIR.into()),
         _ => return Err(io::Error::other("not a regular file")),
     }
-    Ok((read_all(&fd, usize::try_from(st.st_size).unwrap_or(0))?, Original::of(&st)))
+    Ok((read_all(&fd, usize::try_from(st.st_size).unwrap_or(0), usize::MAX - 1)?, Original::of(&st)))
 }
 
-/// The rest of `fd`, which fstat said holds `size` bytes: one read for
-/// them and one to see the end (`File`'s read_to_end would fstat and
-/// lseek again for the size first).
-fn read_all(fd: &OwnedFd, size: usize) -> io::Result<Vec<u8>> {
+/// The rest of `fd`, which fstat said holds `size` bytes, but no more than
+/// `limit` and one: one read for them and one to see the end (`File`'s
+/// read_to_end would fstat and lseek again for the size first). The spec
+/// is read by it, and hook files (`hook_files`, with their size limit).
+pub(crate) fn read_all(fd: &OwnedFd, size: usize, limit: usize) -> io::Result<Vec<u8>> {
     // One byte more, so that a file grown since the fstat needs no second
     // allocation to show it.
-    let mut bytes = Vec::with_capacity(size.saturating_add(1));
-    loop {
+    let mut bytes = Vec::with_capacity(size.min(limit).saturating_add(1));
+    while bytes.len() <= limit {
         if bytes.len() == bytes.capacity() {
             bytes.reserve(bytes.capacity());
         }
         match rustix::io::read(fd, rustix::buffer::spare_capacity(&mut bytes)) {
-            Ok(0) => return Ok(bytes),
+            Ok(0) => break,
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(bytes)
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -258,8 +260,12 @@ fn tmp_prefix(name: &[u8]) -> Vec<u8> {
 /// Removes temporary files of ours whose writer is gone. A live writer's
 /// file (another shim on the same bundle, however unlikely) is left alone.
 fn remove_stale(dirfd: &impl AsFd, prefix: &[u8]) {
-    let Ok(dir) = rfs::Dir::read_from(dirfd) else { return };
-    for entry in dir.flatten() {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(listing) = rfs::openat(dirfd, c".", flags, Mode::empty()) else { return };
+    // Room for any entry: a name is at most 255 bytes.
+    let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+    let mut entries = rfs::RawDir::new(&listing, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         let Some(pid) = name
             .strip_prefix(prefix)

@@ -18,11 +18,10 @@
 //! module reads files but never writes any, and it is only reached for the
 //! subcommands that create a container.
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -145,13 +144,11 @@ impl std::error::Error for LoadError {}
 /// hooks.d rule); files named directly are always read.
 pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
     let euid = rustix::process::geteuid().as_raw();
-    // The hook directories, open, with the paths they were named by: their
-    // files are walked to from there. And the files named directly, open.
-    let mut dirs: Vec<(&Path, At)> = Vec::new();
-    let mut named: Vec<(&Path, End)> = Vec::new();
-    let mut files: Vec<(OsString, PathBuf)> = Vec::new();
-    // Where in `files` a directory's file of each name is.
-    let mut from_dirs: HashMap<OsString, usize> = HashMap::new();
+    // The hook directories, open: their files are walked to from there.
+    let mut dirs: Vec<At> = Vec::new();
+    // Every hook file found, in the order found, and where from.
+    let mut found: Vec<Found> = Vec::new();
+    let mut kept_open = 0;
     for path in source.paths() {
         let missing = |e| match e {
             LoadError::Io { path, err } if err.kind() == io::ErrorKind::NotFound => {
@@ -163,26 +160,19 @@ pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
             End::Dir(dir, st) => {
                 check_trusted(path, st.st_uid, st.st_mode, euid)?;
                 for name in json_names(&dir.fd, path)? {
-                    if let Some(&i) = from_dirs.get(&name) {
-                        files[i].1 = path.join(&name);
-                        continue;
-                    }
-                    within_file_count(files.len() + 1, path)?;
-                    from_dirs.insert(name.clone(), files.len());
-                    let file = path.join(&name);
-                    files.push((name, file));
+                    let path = path.join(&name);
+                    found.push(Found { name, path, from: Origin::Dir(dirs.len()) });
                 }
-                dirs.push((path, dir));
+                dirs.push(dir);
             }
             file @ End::File(_) => {
-                within_file_count(files.len() + 1, path)?;
-                files.push((path.file_name().unwrap_or_default().to_owned(), path.clone()));
                 // Kept open for the read, rather than walked to again; but
                 // only a few, so a long command line cannot use up the
                 // descriptors (the others are walked to again).
-                if named.len() < KEEP_OPEN {
-                    named.push((path, file));
-                }
+                let open = kept_open < KEEP_OPEN;
+                kept_open += usize::from(open);
+                let name = path.file_name().unwrap_or_default().to_owned();
+                found.push(Found { name, path: path.clone(), from: Origin::Named(open.then_some(file)) });
             }
             End::Other(kind) => {
                 let why = format!("{}, not a hook file or a directory of them", kind_name(kind));
@@ -190,19 +180,38 @@ pub(crate) fn load(source: &Source) -> Result<Vec<HookFile>, LoadError> {
             }
         }
     }
-    by_name(&mut files);
-    let mut out = Vec::with_capacity(files.len());
-    for (name, path) in files {
-        let end = match named.iter().position(|(file, _)| *file == path) {
-            Some(i) => named.swap_remove(i).1,
-            None => match dirs.iter().find(|(dir, _)| path.parent() == Some(dir)) {
-                Some((_, dir)) => walk(dir, name.as_bytes(), &path, euid)?,
-                None => walk_from_root(&path, euid)?,
+    let order = in_order(&found);
+    if let Some(last) = source.paths().last() {
+        within_file_count(order.len(), last)?;
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for i in order {
+        let Found { name, path, from } = &mut found[i];
+        let end = match from {
+            Origin::Dir(dir) => walk(&dirs[*dir], name.as_bytes(), path, euid)?,
+            Origin::Named(open) => match open.take() {
+                Some(end) => end,
+                None => walk_from_root(path, euid)?,
             },
         };
-        out.push(read(&path, end, euid)?);
+        out.push(read(path, end, euid)?);
     }
     Ok(out)
+}
+
+/// A hook file found: its name, its path as configured, and where it came
+/// from.
+struct Found {
+    name: OsString,
+    path: PathBuf,
+    from: Origin,
+}
+
+enum Origin {
+    /// The `n`th hook directory.
+    Dir(usize),
+    /// Named directly, and kept open when it is one of the first few.
+    Named(Option<End>),
 }
 
 impl Source {
@@ -218,10 +227,79 @@ impl Source {
     }
 }
 
+/// The files found, as positions in `found`, in the order they apply: by
+/// name in byte order; of one name, a directory's file is replaced by that
+/// of a later directory, in the place of the first, and files named
+/// directly all stay, in their given order.
+fn in_order(found: &[Found]) -> Vec<usize> {
+    let names: Vec<&[u8]> = found.iter().map(|f| f.name.as_bytes()).collect();
+    let from_dir = |i: usize| matches!(found[i].from, Origin::Dir(_));
+    let order = order_by_name(&names);
+    let mut keep = Vec::with_capacity(order.len());
+    let mut start = 0;
+    while start < order.len() {
+        let name = names[order[start]];
+        let end = order[start..].iter().position(|&i| names[i] != name).map_or(order.len(), |n| start + n);
+        let same_name = &order[start..end];
+        let mut last_from_a_dir = same_name.iter().rev().copied().find(|&i| from_dir(i));
+        for &i in same_name {
+            if !from_dir(i) {
+                keep.push(i);
+            } else if let Some(last) = last_from_a_dir.take() {
+                keep.push(last);
+            }
+        }
+        start = end;
+    }
+    keep
+}
+
 /// Sorts by file name in byte order. Stable: files of the same name named
 /// directly keep their given order.
 pub(crate) fn by_name(files: &mut [(OsString, PathBuf)]) {
-    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let names: Vec<&[u8]> = files.iter().map(|(name, _)| name.as_bytes()).collect();
+    let order = order_by_name(&names);
+    let mut taken: Vec<(OsString, PathBuf)> = files.iter_mut().map(std::mem::take).collect();
+    for (slot, i) in files.iter_mut().zip(order) {
+        *slot = std::mem::take(&mut taken[i]);
+    }
+}
+
+// How many names `order_by_name` compared, in this thread: the tests'
+// deterministic measure of its work.
+#[cfg(test)]
+thread_local! {
+    static COMPARED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The positions of `names` in the byte order of the names, equal names in
+/// their given order: a merge sort, O(n log n), written out because std's
+/// `sort_by` is another 4 KiB of code for each type it sorts, in a binary
+/// with a size budget.
+fn order_by_name(names: &[&[u8]]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    let mut merged = order.clone();
+    let mut width = 1;
+    while width < order.len() {
+        for start in (0..order.len()).step_by(2 * width) {
+            let mid = (start + width).min(order.len());
+            let end = (start + 2 * width).min(order.len());
+            let (mut left, mut right) = (start, mid);
+            for slot in &mut merged[start..end] {
+                // From the right-hand run only when its name is smaller, so
+                // that equal names keep their order.
+                let from_right = right < end && (left == mid || names[order[right]] < names[order[left]]);
+                #[cfg(test)]
+                COMPARED.set(COMPARED.get() + 1);
+                let from = if from_right { &mut right } else { &mut left };
+                *slot = order[*from];
+                *from += 1;
+            }
+        }
+        std::mem::swap(&mut order, &mut merged);
+        width *= 2;
+    }
+    order
 }
 
 /// The names of a directory's `*.json` entries, in the directory's order
@@ -229,11 +307,16 @@ pub(crate) fn by_name(files: &mut [(OsString, PathBuf)]) {
 fn json_names(dir: &OwnedFd, path: &Path) -> Result<Vec<OsString>, LoadError> {
     let io_err = |err: Errno| LoadError::Io { path: path.to_owned(), err: err.into() };
     let listing = rfs::openat(dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let listing = listing.map_err(io_err)?;
+    // Room for any entry: a name is at most 255 bytes.
+    let mut buf = [MaybeUninit::uninit(); 4096];
+    let mut entries = rfs::RawDir::new(&listing, &mut buf);
     let mut names = Vec::new();
-    for entry in rfs::Dir::new(listing.map_err(io_err)?).map_err(io_err)? {
-        let name = entry.map_err(io_err)?.file_name().to_bytes().to_owned();
-        if is_hook_file_name(&name) {
-            names.push(OsString::from(OsStr::from_bytes(&name)));
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(io_err)?;
+        let name = entry.file_name().to_bytes();
+        if is_hook_file_name(name) {
+            names.push(OsString::from(OsStr::from_bytes(name)));
             within_file_count(names.len(), path)?;
         }
     }
@@ -402,8 +485,7 @@ fn read(path: &Path, end: End, euid: u32) -> Result<HookFile, LoadError> {
     check_trusted(path, st.st_uid, st.st_mode, euid)?;
     let size = u64::try_from(st.st_size).unwrap_or(0);
     within_size(size, path)?;
-    let mut bytes = Vec::with_capacity(size as usize);
-    File::from(fd).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    let bytes = crate::atomic::read_all(&fd, size as usize, MAX_FILE_BYTES as usize).map_err(io_err)?;
     // It may have grown since the fstat.
     within_size(bytes.len() as u64, path)?;
     hooks::parse(path, &bytes).map_err(LoadError::Hook)
@@ -492,17 +574,18 @@ pub(crate) fn check_trusted(path: &Path, uid: u32, mode: u32, euid: u32) -> Resu
 /// (`fs.protected_symlinks`) does not apply to links this module follows
 /// itself.
 fn on_the_way(named: &Path, dir: &Path, st: &Stat, euid: u32) -> Result<(), LoadError> {
-    let dir = dir.display();
     let why = match distrust(st.st_uid, st.st_mode, euid) {
         None => return Ok(()),
         Some(Distrust::Owner(uid)) => format!(
-            "{dir}, a directory on its path, is owned by uid {uid}; hooks run as root, so every directory on \
+            "{}, a directory on its path, is owned by uid {uid}; hooks run as root, so every directory on \
              the way to a hook file must be owned by root{}",
+            dir.display(),
             or_euid(euid)
         ),
         Some(Distrust::Writable(mode)) => format!(
-            "{dir}, a directory on its path, is writable by group or others (mode {mode:04o}); hooks run as \
-             root, so only its owner may write a directory on the way to a hook file, sticky or not"
+            "{}, a directory on its path, is writable by group or others (mode {mode:04o}); hooks run as \
+             root, so only its owner may write a directory on the way to a hook file, sticky or not",
+            dir.display()
         ),
     };
     Err(LoadError::Unsafe { path: named.to_owned(), why })
@@ -546,6 +629,55 @@ mod tests {
         let paths: Vec<_> = files.iter().map(|(_, p)| p.to_str().unwrap_or_default()).collect();
         assert_eq!(paths, ["/3/B.json", "/2/a.json", "/4/a.json", "/5/a.json", "/1/b.json"]);
         by_name(&mut []);
+    }
+
+    #[test]
+    fn order_by_name_is_a_stable_sort() {
+        // Against std's stable sort, on every length up to 64, from an
+        // alphabet small enough for many equal names.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for len in 0..64 {
+            let names: Vec<Vec<u8>> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    vec![b'a' + (x % 3) as u8, b'a' + (x / 3 % 2) as u8][..1 + (x / 6 % 2) as usize].to_vec()
+                })
+                .collect();
+            let names: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+            let mut want: Vec<usize> = (0..len).collect();
+            want.sort_by(|&a, &b| names[a].cmp(names[b]));
+            assert_eq!(order_by_name(&names), want, "{names:?}");
+        }
+    }
+
+    #[test]
+    fn regression_sorting_hook_files_is_not_quadratic() {
+        // An insertion sort: 20,000 files took 2 x 10^8 comparisons.
+        // Counted, not timed: at most n log2 n.
+        let names: Vec<Vec<u8>> = (0..20_000).rev().map(|n: u32| format!("{n:05}.json").into_bytes()).collect();
+        let names: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+        COMPARED.set(0);
+        let order = order_by_name(&names);
+        assert!(COMPARED.get() <= 20_000 * 15, "{} comparisons for 20,000 names", COMPARED.get());
+        assert_eq!(order[..3], [19_999, 19_998, 19_997]);
+    }
+
+    #[test]
+    fn a_later_directorys_file_replaces_an_earlier_ones_in_its_place() {
+        let f = |name: &str, path: &str, from| Found { name: name.into(), path: path.into(), from };
+        let found = [
+            f("b.json", "/1/b.json", Origin::Dir(0)),
+            f("a.json", "/1/a.json", Origin::Dir(0)),
+            f("a.json", "/named/a.json", Origin::Named(None)),
+            f("a.json", "/2/a.json", Origin::Dir(1)),
+            f("c.json", "/2/c.json", Origin::Dir(1)),
+            f("a.json", "/also-named/a.json", Origin::Named(None)),
+        ];
+        let paths: Vec<_> = in_order(&found).into_iter().map(|i| found[i].path.to_str().unwrap_or_default()).collect();
+        assert_eq!(paths, ["/2/a.json", "/named/a.json", "/also-named/a.json", "/1/b.json", "/2/c.json"]);
+        assert!(in_order(&[]).is_empty());
     }
 
     #[test]
