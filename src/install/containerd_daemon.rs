@@ -28,11 +28,6 @@ use super::host::Host;
 
 /// The process name containerd runs under.
 const COMM: &str = "containerd";
-/// Where the host's containerd binary is looked for, in order: upstream's
-/// release tarballs and its getting-started guide use /usr/local/bin;
-/// Debian, Ubuntu, Fedora and RHEL package it in /usr/bin; the rest are
-/// the other directories of a root PATH.
-const BINARY_DIRS: [&str; 6] = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin"];
 /// How often the socket is tried while containerd restarts.
 const POLL: Duration = Duration::from_millis(100);
 /// How long a new containerd may take to send its SETTINGS frame once it
@@ -237,12 +232,7 @@ pub(crate) fn find_binary(host: &Host, given: Option<&str>) -> Result<Option<Str
         }
         return Ok(Some(g.to_owned()));
     }
-    Ok(BINARY_DIRS.iter().map(|d| format!("{d}/{COMM}")).find(|p| is_file(p)))
-}
-
-/// Where `find_binary` looks, for a message.
-pub(crate) fn binary_dirs() -> String {
-    BINARY_DIRS.join(", ")
+    Ok(host.program(COMM))
 }
 
 /// What `config dump` made of a file.

@@ -462,7 +462,7 @@ impl<'a> Checker<'a> {
             say(format_args!(
                 "containerd: check skipped: no containerd binary under {} (looked in {})",
                 host.root().display(),
-                daemon::binary_dirs()
+                Host::program_dirs()
             ));
         }
         Ok(Checker { host, binary })

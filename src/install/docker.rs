@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::daemon_json::{self, Change, Doc, Runtime};
-use super::dockerd::{self, Found, Want};
+use super::dockerd::{self, Found, Want, DOCKERD};
 use super::files::{backup, host_file, remove_file};
 use super::host::{Host, HostFile};
 use super::manifest;
@@ -171,18 +171,22 @@ impl DockerWork {
         let here = config.here().to_owned();
         let pidfile = host_file(host, &o.docker_pidfile, true)?;
         // Docker installed but never configured, and stopped, has its
-        // directory (/etc/docker) and nothing else: it reads the runtime
-        // from the file install creates when it next starts.
+        // directory (/etc/docker) and its program, and nothing else: it
+        // reads the runtime from the file install creates when it next
+        // starts. The directory alone is not Docker: the DaemonSet's
+        // hostPath mount creates an empty /etc/docker on every node.
         let dir_found = config.locate().is_ok();
         let dir = here.parent().unwrap_or(Path::new("/"));
         let exists = |f: &HostFile| f.exists().map_err(io_err(f.here(), "look at"));
-        if !exists(&config)? && !dir_found && !exists(&pidfile)? {
+        let installed = dir_found && host.program(DOCKERD).is_some();
+        if !exists(&config)? && !installed && !exists(&pidfile)? {
             say(format_args!(
-                "Docker: none of {}, {} and {} exists: Docker is not set up here, skipped (--no-docker says so \
-                 quietly)",
+                "Docker: neither {} nor {} exists, and no {} with {DOCKERD} in {}: Docker is not set up here, \
+                 skipped (--no-docker says so quietly)",
                 here.display(),
+                pidfile.here().display(),
                 dir.display(),
-                pidfile.here().display()
+                Host::program_dirs()
             ));
             return Ok(None);
         }

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use super::host::HostFile;
 
 /// The process and program name dockerd runs under.
-const DOCKERD: &str = "dockerd";
+pub(crate) const DOCKERD: &str = "dockerd";
 /// Where dockerd listens when it is told nothing, and where systemd's
 /// docker.socket (`-H fd://`) puts it (/run/docker.sock, which
 /// /var/run/docker.sock names): moby's `DefaultUnixSocket`.

@@ -29,6 +29,12 @@ use std::rc::Rc;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
 
+/// Where a host's programs are looked for, in order: upstream release
+/// tarballs and getting-started guides (containerd's) use /usr/local/bin;
+/// Debian, Ubuntu, Fedora and RHEL package them in /usr/bin (dockerd and
+/// containerd both); the rest are the other directories of a root PATH.
+const PROGRAM_DIRS: [&str; 6] = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin"];
+
 /// Links followed in one path before giving up, as Linux's MAXSYMLINKS.
 const MAX_LINKS: u32 = 40;
 /// openat2 fails with EAGAIN when a rename elsewhere raced its `..`; it
@@ -86,6 +92,25 @@ impl Host {
             Err(_) => self.lexical(host_path),
         };
         Ok(HostFile { host: self.clone(), path: host_path.to_owned(), follow_last, here })
+    }
+
+    /// The host path of the program `name` in the first of the usual
+    /// directories that has it as a regular file (a link to one counts).
+    pub(crate) fn program(&self, name: &str) -> Option<String> {
+        let is_file = |p: &String| {
+            self.file(p, true).is_ok_and(|f| {
+                f.locate().is_ok_and(|(dir, n)| {
+                    rfs::statat(&dir, n.as_os_str(), AtFlags::empty())
+                        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+                })
+            })
+        };
+        PROGRAM_DIRS.iter().map(|d| format!("{d}/{name}")).find(is_file)
+    }
+
+    /// The directories `program` looks in, for messages.
+    pub(crate) fn program_dirs() -> String {
+        PROGRAM_DIRS.join(", ")
     }
 
     /// Where `host_path` is as the installer sees it (`file`'s `here`, or

@@ -46,8 +46,8 @@ as the host sees them; they are read and written below --host-root.
                          (default: oci-add-hooks)
   --set-default          also make it Docker's default-runtime (install)
   --no-docker            leave Docker alone (default: register the runtime if
-                         the daemon.json, its directory or dockerd's pidfile
-                         exists)
+                         the daemon.json or dockerd's pidfile exists, or its
+                         directory and the dockerd program do)
   --docker-config FILE   (host) Docker's daemon.json (default: /etc/docker/daemon.json)
   --docker-pidfile FILE  (host) dockerd's pidfile (default: /var/run/docker.pid)
   --docker-socket FILE   (host) Docker's API socket, to confirm the reload

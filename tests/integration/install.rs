@@ -1106,13 +1106,14 @@ fn regression_duplicate_keys_in_daemon_json_were_silently_collapsed() {
     );
 }
 
-/// Docker installed but never configured and stopped (`/etc/docker` with no
-/// daemon.json, no pidfile): install skipped Docker, and the runtime was
-/// not there when dockerd next started.
+/// Docker installed but never configured and stopped (`/etc/docker` and
+/// the dockerd program, no daemon.json, no pidfile): install skipped
+/// Docker, and the runtime was not there when dockerd next started.
 #[test]
 fn regression_docker_with_only_its_directory_was_skipped() {
     let h = Host::new();
     std::fs::remove_file(h.daemon_json()).unwrap();
+    write(&h.path("/usr/bin/dockerd"), "#!/bin/sh\n", 0o755);
     let out = h.install(&[]);
     let root = h.root.path().display();
     assert!(
@@ -1125,6 +1126,21 @@ fn regression_docker_with_only_its_directory_was_skipped() {
     assert!(stdout(&out).contains("(install had created it, and it is empty now)"), "{}", stdout(&out));
     assert!(!h.daemon_json().exists());
     assert!(h.path("/etc/docker").is_dir(), "Docker's directory is not install's");
+}
+
+/// The DaemonSet's hostPath mount of /etc/docker creates the directory on
+/// every node, Docker or not: taken alone for Docker, it had install write
+/// a daemon.json on nodes that have no Docker at all.
+#[test]
+fn regression_an_empty_etc_docker_without_dockerd_was_taken_for_docker() {
+    let h = Host::new();
+    std::fs::remove_file(h.daemon_json()).unwrap();
+    let tree = h.tree();
+    let out = h.install(&["--no-containerd", "--no-crio"]);
+    assert!(stdout(&out).contains("Docker is not set up here, skipped"), "{}", stdout(&out));
+    assert!(!h.daemon_json().exists());
+    h.uninstall(&["--no-containerd"]);
+    assert_eq!(h.tree(), tree);
 }
 
 /// The repro of issue 12: a chain of 41 links whose last is absolute. The
