@@ -303,7 +303,8 @@ fn order_by_name(names: &[&[u8]]) -> Vec<usize> {
 }
 
 /// The names of a directory's `*.json` entries, in the directory's order
-/// (`by_name` sorts them), read from its descriptor `dir` (`path` names it).
+/// (`in_order` sorts them), read from its descriptor `dir` (`path` names
+/// it); more than `MAX_FILES` is an error, found as the listing passes it.
 fn json_names(dir: &OwnedFd, path: &Path) -> Result<Vec<OsString>, LoadError> {
     let io_err = |err: Errno| LoadError::Io { path: path.to_owned(), err: err.into() };
     let listing = rfs::openat(dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());

@@ -13,9 +13,9 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{self as rfs, Mode, OFlags, CWD};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bundle::RuntimeCall;
 use crate::runtime_cli as cli;
