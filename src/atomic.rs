@@ -470,7 +470,9 @@ mod tests {
         assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o755);
         // A file open for execution cannot be written in place (ETXTBSY);
         // a rename over it works, and the running program keeps its inode.
-        std::fs::copy("/bin/sleep", &f).unwrap();
+        // Copied by `cp`: a copy written here would stay open in any child
+        // another test thread forks meanwhile, and could not run (ETXTBSY).
+        assert!(std::process::Command::new("cp").arg("/bin/sleep").arg(&f).status().unwrap().success());
         let mut running = std::process::Command::new(&f).arg("30").spawn().unwrap();
         let busy = std::fs::OpenOptions::new().write(true).open(&f).map(|_| ()).unwrap_err();
         assert_eq!(busy.raw_os_error(), Some(26), "ETXTBSY expected: {busy}");

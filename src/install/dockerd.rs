@@ -504,7 +504,11 @@ mod tests {
     fn fake_dockerd(dir: &Path) -> std::process::Child {
         let program = dir.join("dockerd");
         if !program.exists() {
-            std::fs::copy("/bin/sleep", &program).unwrap();
+            // Copied by `cp`: a copy written here would stay open in any
+            // child another test thread forks meanwhile, and could not run
+            // (ETXTBSY) until that child execs.
+            let cp = std::process::Command::new("cp").arg("/bin/sleep").arg(&program).status().unwrap();
+            assert!(cp.success());
         }
         let child = std::process::Command::new(&program).arg("60").spawn().unwrap();
         // Until the exec, the child is a copy of this test's thread.

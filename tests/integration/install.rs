@@ -833,7 +833,7 @@ fn build_image(dockerd: &Dockerd, tag: &str) -> u64 {
         std::fs::copy(manifest_dir.join(f), ctx.join(f)).unwrap();
     }
     std::fs::create_dir_all(ctx.join("dist").join(arch)).unwrap();
-    std::fs::copy(&binary, ctx.join("dist").join(arch).join("oci-add-hooks")).unwrap();
+    copy_executable(&binary, &ctx.join("dist").join(arch).join("oci-add-hooks"));
     // The classic builder: dockerd 20.10 has it, and it needs no buildx.
     let out = Command::new("docker")
         .env("DOCKER_BUILDKIT", "0")
@@ -1291,7 +1291,7 @@ fn regression_a_reused_pid_got_the_sighup_meant_for_dockerd() {
     }
     let h = Host::new();
     let work = TempDir::new("pid-reuse");
-    std::fs::copy("/bin/sleep", work.join("dockerd")).unwrap();
+    copy_executable(Path::new("/bin/sleep"), &work.join("dockerd"));
     std::fs::create_dir_all(h.path("/var/run")).unwrap();
     let script = r#"
         set -u

@@ -516,7 +516,7 @@ fn tree(root: &Path) -> Vec<String> {
 fn scratch_rpm_root() -> TempDir {
     let root = TempDir::new("rpm-root");
     std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/sh")).unwrap();
+    util::copy_executable(Path::new("/bin/busybox"), &root.join("bin/sh"));
     ok(Command::new("rpm").arg("--root").arg(root.path()).arg("--initdb"));
     root
 }

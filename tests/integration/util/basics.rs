@@ -112,11 +112,27 @@ impl Drop for TempDir {
 }
 
 /// Writes a file with the given mode.
+///
+/// An executable (any x bit in `mode`) is written by a child process, `cat`:
+/// a file this process has open for writing stays open in every child that
+/// another test thread forks meanwhile, until that child execs, and running
+/// the file in that moment fails with ETXTBSY. The writer's descriptor then
+/// lives only in `cat`, which nothing forks.
 pub fn write(path: &Path, bytes: impl AsRef<[u8]>, mode: u32) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
-    std::fs::write(path, bytes).unwrap();
+    if mode & 0o111 == 0 {
+        std::fs::write(path, bytes).unwrap();
+    } else {
+        let mut cat = std::process::Command::new("sh")
+            .args(["-c", "cat > \"$0\"", &path.to_string_lossy()])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut cat.stdin.take().unwrap(), bytes.as_ref()).unwrap();
+        assert!(cat.wait().unwrap().success(), "writing {}", path.display());
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 

@@ -22,7 +22,7 @@ pub fn busybox_rootfs(rootfs: &Path) {
     for d in ["proc", "dev", "sys", "tmp", "etc"] {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
-    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
+    copy_executable(Path::new("/bin/busybox"), &bin.join("busybox"));
     let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         if applet != "busybox" && !applet.contains('/') {
@@ -155,4 +155,11 @@ impl Drop for Dockerd {
         // temp dir impossible to remove.
         unmount_under(&[self.dir.join("exec"), self.dir.join("data")]);
     }
+}
+
+/// Copies the executable `from` to `to` (its mode kept) by a child process,
+/// `cp`, for the reason `basics::write` gives.
+pub fn copy_executable(from: &Path, to: &Path) {
+    let out = std::process::Command::new("cp").arg(from).arg(to).output().unwrap();
+    assert!(out.status.success(), "cp {} {}: {}", from.display(), to.display(), String::from_utf8_lossy(&out.stderr));
 }
