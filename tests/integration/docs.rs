@@ -2,6 +2,7 @@
 //! (`packaging/oci-add-hooks.1`) documents every option the binary's help
 //! texts print (`--help`, `install --help`, `uninstall --help`), every
 //! variable and every path they name, and groff reads it without a warning.
+//! And docs/design.md's module map has a row for every source file.
 //!
 //! It needs the built binary and groff, not `make dist`, so it runs in
 //! `make test-native` (and under qemu), where a new option without a line
@@ -114,4 +115,37 @@ fn man_page_renders_without_a_warning_and_names_this_version() {
     }
     let out = Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&page_path).output().unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "groff: {}", util::stderr(&out));
+}
+
+/// Every source file below `src/`, as a path from the repository root
+/// (`src/install/docker.rs`).
+fn source_files() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    out.sort();
+    out
+}
+
+/// docs/design.md's module map has a row for every source file, so that a
+/// new module cannot land without saying what it owns and must never do
+/// (layout.rs checks the `//!` doc and the dependencies; this, the map).
+#[test]
+fn design_md_maps_every_source_file() {
+    let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/design.md");
+    let text = std::fs::read_to_string(&design).unwrap();
+    let files = source_files();
+    assert!(files.len() >= 20, "only {} source files found", files.len());
+    let missing: Vec<&String> = files.iter().filter(|f| !text.contains(&format!("| `{f}` |"))).collect();
+    assert!(missing.is_empty(), "{} has no row for: {missing:?}", design.display());
 }
