@@ -85,12 +85,12 @@ test-native: deps
 # The unit and integration tests again, built for aarch64 and run under
 # qemu-user (the cargo runner in .cargo/config.toml). Tests that need a host
 # program to execute the shim (dockerd, containerd, podman) report that they
-# were not run (see README). Skipped here, and run natively by test-native:
+# were not run (see docs/testing.md). Skipped here, and run natively by test-native:
 # the packages, installer and reliability tests, which start the binary
 # without the harness's qemu wrapper.
 AARCH64_NATIVE_ONLY := packages:: install:: reliability::
 # The unit tests run apart, unfiltered: libtest's --skip matches substrings,
-# and `install::` would also skip the unit tests of src/install.rs.
+# and `install::` would also skip the unit tests of src/install/.
 test-aarch64: deps musl-targets
 	$(CARGO) test --locked --target $(TRIPLE_arm64) --lib --bins
 	$(CARGO) test --locked --target $(TRIPLE_arm64) --test integration -- $(addprefix --skip ,$(AARCH64_NATIVE_ONLY))
@@ -122,7 +122,7 @@ musl-targets:
 # that only they get, never a test build: packaging/discard-unwind-tables.ld
 # (the unwind tables, which a test harness needs to report a failing test)
 # and --icf=all (lld folds functions whose code is identical). Both are for
-# the 600 KiB size budget; see README, "Static builds".
+# the 900 KiB size budget; see docs/packaging.md, "Static builds".
 # `make static-amd64` (or arm64) builds one, to
 # target/<triple>/release/oci-add-hooks; the installer image test uses it too.
 SHIP_LINK_ARGS := -C link-arg=-T$(CURDIR)/packaging/discard-unwind-tables.ld -C link-arg=--icf=all
