@@ -15,8 +15,9 @@
 //! `authorized_keys` (`safe_path` in misc.c). A file is opened without
 //! blocking and checked on that descriptor (a regular file, trusted, within
 //! the size limit) before a byte is read; nothing is reopened by name. This
-//! module reads files but never writes any, and it is only reached for the
-//! subcommands that create a container.
+//! module reads files but never writes any. Of the shim's runs it is only
+//! reached for the subcommands that create a container; `validate` and
+//! `install` load through it too, so all three read a configuration alike.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

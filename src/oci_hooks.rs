@@ -341,7 +341,7 @@ mod tests {
     }
 
     /// The golden cases: `tests/fixtures/crio/<case>/in/*.json` converted
-    /// must be exactly `out/`, names and bytes (`GOLDEN=write` rewrites
+    /// must be exactly `out/`, names and bytes (`OAH_BLESS=1` rewrites
     /// `out/` from the conversion, to be reviewed as a diff).
     #[test]
     fn golden_files() {
@@ -369,7 +369,7 @@ mod tests {
             let got = convert(&input).unwrap();
             let got: Vec<(String, Vec<u8>)> = got.files.into_iter().map(|f| (f.name, f.bytes)).collect();
             let out = case.join("out");
-            if std::env::var_os("GOLDEN").is_some_and(|v| v == "write") {
+            if std::env::var_os("OAH_BLESS").is_some() {
                 let _ = std::fs::remove_dir_all(&out);
                 std::fs::create_dir_all(&out).unwrap();
                 for (name, bytes) in &got {
