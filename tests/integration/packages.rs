@@ -331,11 +331,19 @@ fn deb_installs_runs_a_container_keeps_conffile_edits_and_removes_cleanly() {
     run_container_through_installed_shim();
 
     // The command postinst prints, run from the packaged binary itself (with
-    // --no-docker: this machine's Docker is not the test's), then undone:
-    // the package's file is neither rewritten nor removed.
-    let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["install", "--bin-dir", "/usr/bin", "--no-docker"]));
+    // --no-docker, --no-containerd and --no-crio: this machine's engines are
+    // not the test's), then undone: the package's file is neither rewritten
+    // nor removed.
+    let engines = ["--no-docker", "--no-containerd", "--no-crio"];
+    let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["install", "--bin-dir", "/usr/bin"]).args(engines));
     assert!(said.contains("/usr/bin/oci-add-hooks: already this executable"), "{said}");
-    let said = ok(Command::new("/usr/bin/oci-add-hooks").args(["uninstall", "--bin-dir", "/usr/bin", "--no-docker"]));
+    let said = ok(Command::new("/usr/bin/oci-add-hooks").args([
+        "uninstall",
+        "--bin-dir",
+        "/usr/bin",
+        "--no-docker",
+        "--no-containerd",
+    ]));
     assert!(!said.contains("removed /usr/bin/oci-add-hooks"), "{said}");
     assert_eq!(ok(Command::new("dpkg").args(["--verify", "oci-add-hooks"])), "");
     assert!(!Path::new("/etc/oci-add-hooks/installed.json").exists());
