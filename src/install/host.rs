@@ -161,9 +161,11 @@ impl Host {
     }
 
     /// The directory `path`, opened below the root, and its name for
-    /// messages. `links` counts the links the walk follows.
+    /// messages. `links` counts the links followed so far and by the walk:
+    /// openat2 counts only those of its own resolution, so after a link
+    /// followed here (a last component) the walk goes on counting.
     fn open_dir(&self, path: &Path, links: &mut u32) -> io::Result<(OwnedFd, PathBuf)> {
-        if self.0.kernel.get() {
+        if self.0.kernel.get() && *links == 0 {
             match self.open_dir_in_root(path) {
                 Err(e) if [Errno::NOSYS, Errno::PERM].contains(&Errno::from_io_error(&e).unwrap_or(Errno::IO)) => {
                     // No openat2 here (before 5.6, or a seccomp profile
@@ -480,6 +482,30 @@ mod tests {
         }
         std::fs::remove_dir_all(root).unwrap();
         std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    /// openat2 counts the links of its own resolution only: after a link
+    /// as the last component, followed here, 40 more in its target's
+    /// directories were followed too, 41 in all, where the host's kernel
+    /// stops at 40.
+    #[test]
+    fn regression_a_last_link_and_40_more_were_followed() {
+        let root = scratch("last");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir(root.join("inside")).unwrap();
+        for i in 1..40 {
+            symlink(format!("/l{}", i + 1), root.join(format!("l{i}"))).unwrap();
+        }
+        symlink("/inside", root.join("l40")).unwrap();
+        symlink("/l1/daemon.json", root.join("etc/daemon.json")).unwrap();
+        symlink("/l2/daemon.json", root.join("etc/forty.json")).unwrap();
+        for host in both(&root) {
+            let err = host.file("/etc/daemon.json", true).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(Errno::LOOP.raw_os_error()), "{err}");
+            assert_eq!(here(&host, "/etc/forty.json", true), root.join("inside/daemon.json"));
+            assert_eq!(here(&host, "/etc/daemon.json", false), root.join("etc/daemon.json"));
+        }
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
