@@ -304,20 +304,16 @@ impl HostFile {
     /// above its host path as written that is there; opened below the
     /// root, with its name for messages.
     pub(crate) fn nearest_dir(&self) -> io::Result<(OwnedFd, PathBuf)> {
-        let mut err = match self.host.locate(&self.path, self.follow_last) {
-            Ok(at) => return Ok((at.dir, at.dir_here)),
-            Err(e) => e,
-        };
+        let mut found = self.host.locate(&self.path, self.follow_last).map(|at| (at.dir, at.dir_here));
         for dir in Path::new(&self.path).ancestors().skip(1) {
-            if err.raw_os_error() == Some(Errno::LOOP.raw_os_error()) {
-                break;
-            }
-            match self.host.open_dir(dir, &mut 0) {
-                Ok(found) => return Ok(found),
-                Err(e) => err = e,
+            match &found {
+                Err(e) if e.raw_os_error() != Some(Errno::LOOP.raw_os_error()) => {
+                    found = self.host.open_dir(dir, &mut 0)
+                }
+                _ => break,
             }
         }
-        Err(err)
+        found
     }
 
     /// Its bytes, with its status and its directory's (for trust checks).
