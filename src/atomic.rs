@@ -131,38 +131,41 @@ pub(crate) fn write_at(dirfd: &impl AsFd, name: &OsStr, bytes: &[u8], mode: Opti
 
 /// A temporary copy of some bytes beside a file, for a program to check
 /// before the file is written: named as `replace`'s temporary file, so one
-/// left by a killed run is removed by the next write there; removed when
-/// dropped.
+/// left by a killed run is removed by the next write there; made and
+/// removed (when dropped) in a directory the caller opened, as `write_at`.
 #[cfg(feature = "install")]
-pub(crate) struct Scratch(std::path::PathBuf);
+pub(crate) struct Scratch {
+    dir: OwnedFd,
+    name: std::ffi::OsString,
+}
 
 #[cfg(feature = "install")]
 impl Scratch {
-    /// `bytes` in a new file (mode 0600) beside `path`.
-    pub(crate) fn new(path: &Path, bytes: &[u8]) -> io::Result<Scratch> {
-        let (dirfd, name) = open_parent(path)?;
+    /// `bytes` in a new file (mode 0600) beside `name` in the directory
+    /// `dir`.
+    pub(crate) fn new(dir: OwnedFd, name: &OsStr, bytes: &[u8]) -> io::Result<Scratch> {
         within_size_limit(bytes.len(), rustix::process::getrlimit(Resource::Fsize).current)?;
         let prefix = tmp_prefix(name.as_bytes());
-        remove_stale(&dirfd, &prefix);
+        remove_stale(&dir, &prefix);
         let mut tmp_name = prefix;
         tmp_name.extend_from_slice(format!("{}{TMP_SUFFIX}", std::process::id()).as_bytes());
-        let tmp = path.with_file_name(OsStr::from_bytes(&tmp_name));
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rfs::openat(&dirfd, OsStr::from_bytes(&tmp_name), flags, Mode::from_raw_mode(0o600))?;
-        let scratch = Scratch(tmp);
+        let fd = rfs::openat(&dir, OsStr::from_bytes(&tmp_name), flags, Mode::from_raw_mode(0o600))?;
+        let scratch = Scratch { dir, name: OsStr::from_bytes(&tmp_name).to_owned() };
         File::from(fd).write_all(bytes)?;
         Ok(scratch)
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
+    /// The copy's name in the directory.
+    pub(crate) fn name(&self) -> &OsStr {
+        &self.name
     }
 }
 
 #[cfg(feature = "install")]
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = rfs::unlinkat(&self.dir, &self.name, AtFlags::empty());
     }
 }
 
@@ -418,6 +421,24 @@ mod tests {
         std::fs::write(dir.join(".other.tmp"), b"not ours").unwrap();
         read_and_replace(&f, b"new").unwrap();
         assert_eq!(entries(&dir), [live, ".other.tmp".into(), "config.json".into()]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(feature = "install")]
+    #[test]
+    fn a_scratch_copy_is_made_at_the_directory_given_and_gone_when_dropped() {
+        let dir = scratch("copy");
+        // A dead writer's copy goes, as a dead writer's temporary file.
+        std::fs::write(dir.join(".config.toml.oci-add-hooks.4194305.tmp"), b"half").unwrap();
+        let open = || rfs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let copy = Scratch::new(open(), OsStr::new("config.toml"), b"version = 2\n").unwrap();
+        let name = format!(".config.toml.oci-add-hooks.{}.tmp", std::process::id());
+        assert_eq!(copy.name(), OsStr::new(&name));
+        assert_eq!(entries(&dir), [name.as_str()]);
+        assert_eq!(std::fs::read(dir.join(&name)).unwrap(), b"version = 2\n");
+        assert_eq!(std::fs::metadata(dir.join(&name)).unwrap().mode() & 0o7777, 0o600);
+        drop(copy);
+        assert!(entries(&dir).is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -45,7 +45,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::hooks::{HookError, HookFile, HOOKS_D_VERSION};
 use crate::json::write_json;
@@ -313,7 +313,8 @@ fn file(rank: usize, unit: &Unit) -> OciHookFile {
     }
     let name = format!("{rank:0RANK_WIDTH$}-{}{tail}", &stem[..end]);
 
-    let when = unit.when.map_or_else(|| json!({"always": true}), When::to_value);
+    let always = When { always: Some(true), ..When::default() };
+    let when = unit.when.unwrap_or(&always).to_value();
     let stages: Vec<Value> = unit.stages.iter().map(|s| Value::from(s.name())).collect();
     let mut doc = Map::new();
     doc.insert("version".into(), HOOKS_D_VERSION.into());
@@ -331,6 +332,7 @@ fn file(rank: usize, unit: &Unit) -> OciHookFile {
 mod tests {
     use super::*;
     use crate::hooks;
+    use serde_json::json;
 
     fn parse(path: &str, text: &str) -> HookFile {
         hooks::parse(Path::new(path), text.as_bytes()).unwrap()

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use toml_edit::{Document, Item};
+use toml_edit::{Document, Item, Value};
 
 /// The first line of a drop-in install writes (version 3, and the
 /// `conf.d` drop-in of earlier versions of install): how uninstall, with no
@@ -134,7 +134,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {
             Some(1) => Version::V1,
             Some(2) => Version::V2,
             Some(3) => Version::V3,
-            _ => return Err(err("version", format!("{}: containerd knows 1, 2 and 3", raw(&doc, v)))),
+            _ => return Err(err("version", format!("{}: containerd knows 1, 2 and 3", raw(&doc, v.span())))),
         },
     };
     Ok(Config { doc, version })
@@ -147,9 +147,22 @@ fn line_col(text: &str, at: usize) -> String {
     format!("line {line}, column {col}: ")
 }
 
-/// An item's text as written.
-fn raw(doc: &Document<String>, item: &Item) -> String {
-    item.span().and_then(|s| doc.raw().get(s)).unwrap_or("?").trim().to_owned()
+/// The text of a value as written, from its span.
+fn raw(doc: &Document<String>, span: Option<Range<usize>>) -> String {
+    span.and_then(|s| doc.raw().get(s)).unwrap_or("?").trim().to_owned()
+}
+
+/// The entries of a table, `[name]` or inline (`{ ... }`): each key, and
+/// its value when that is a plain value, not a table. (Not toml_edit's
+/// `as_table_like`: its trait object links every method of the trait, one
+/// of them an `unwrap` that brings all of toml_edit's `Debug` and std's
+/// float printing into the binary, 34 KiB.)
+fn entries(item: &Item) -> Option<Vec<(&str, Option<&Value>)>> {
+    match item {
+        Item::Table(t) => Some(t.iter().map(|(key, item)| (key, item.as_value())).collect()),
+        Item::Value(Value::InlineTable(t)) => Some(t.iter().map(|(key, value)| (key, Some(value))).collect()),
+        _ => None,
+    }
 }
 
 impl Config {
@@ -181,8 +194,8 @@ impl Config {
 
     /// The runtimes the config declares.
     fn runtimes(&self) -> Vec<&str> {
-        let table = self.cri_containerd().and_then(|c| c.get("runtimes")).and_then(Item::as_table_like);
-        table.map(|t| t.iter().map(|(k, _)| k).collect()).unwrap_or_default()
+        let table = self.cri_containerd().and_then(|c| c.get("runtimes")).and_then(entries);
+        table.map(|t| t.into_iter().map(|(k, _)| k).collect()).unwrap_or_default()
     }
 
     /// The type and options of runtime `name`, if declared.
@@ -198,15 +211,17 @@ impl Config {
         };
         let mut options = Vec::new();
         if let Some(table) = rt.get("options") {
-            let table = table.as_table_like().ok_or_else(|| err(field(".options"), "must be a table"))?;
-            for (key, item) in table.iter() {
-                if !item.is_value() || item.is_inline_table() {
-                    return Err(err(
-                        field(&format!(".options.{}", key_text(key))),
-                        "a table: only plain values are copied",
-                    ));
+            let table = entries(table).ok_or_else(|| err(field(".options"), "must be a table"))?;
+            for (key, value) in table {
+                match value {
+                    Some(v) if !v.is_inline_table() => options.push((key_text(key), raw(&self.doc, v.span()))),
+                    _ => {
+                        return Err(err(
+                            field(&format!(".options.{}", key_text(key))),
+                            "a table: only plain values are copied",
+                        ))
+                    }
                 }
-                options.push((key_text(key), raw(&self.doc, item)));
             }
         }
         Ok(Some(Runtime { runtime_type, options }))
@@ -434,12 +449,17 @@ pub(crate) fn find_tables(config: &Config, runtime: &str) -> Result<Found, Confi
     }
     let mut all = Vec::new();
     collect_headers(config.doc.as_item(), &mut all);
-    all.sort_unstable();
+    // Each header in the file's order, and the one after it: a few tables
+    // of a runtime among some dozens, so found by looking rather than by a
+    // sort, another 3 KiB of code in a binary with a size budget.
+    let next_after =
+        |headers: &[usize], at: Option<usize>| headers.iter().copied().filter(|&h| at.is_none_or(|a| h > a)).min();
     let mut ranges: Vec<Range<usize>> = Vec::new();
-    ours.sort_unstable();
-    for start in ours {
+    let mut at = None;
+    while let Some(start) = next_after(&ours, at) {
+        at = Some(start);
         let from = line_start(text, start);
-        let next = all.iter().copied().find(|&h| h > start).map_or(text.len(), |h| line_start(text, h));
+        let next = next_after(&all, at).map_or(text.len(), |h| line_start(text, h));
         let to = keep_comments_above(text, from, next);
         match ranges.last_mut() {
             Some(last) if last.end == from => last.end = to,

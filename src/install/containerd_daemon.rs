@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal};
 
-use super::host::Host;
+use super::host::{Host, HostFile};
 
 /// The process name containerd runs under.
 const COMM: &str = "containerd";
@@ -112,25 +112,24 @@ pub(crate) enum Peer {
     Containerd(i32),
 }
 
-/// The containerd serving `socket` (whose host path is `shown`), checked
-/// by its process name.
-pub(crate) fn peer(socket: &Path) -> Result<Peer, DaemonError> {
-    let stream = match UnixStream::connect(socket) {
+/// The containerd serving `socket`, checked by its process name.
+pub(crate) fn peer(socket: &HostFile) -> Result<Peer, DaemonError> {
+    let stream = match socket.connect() {
         Ok(s) => s,
         // A clean exit removes the socket; a crash leaves it, refused
         // (FINDINGS 2).
         Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => {
-            return Ok(Peer::NotRunning(format!("{}: {e}", socket.display())))
+            return Ok(Peer::NotRunning(format!("{}: {e}", socket.here().display())))
         }
-        Err(err) => return Err(DaemonError::Socket { path: socket.to_owned(), err }),
+        Err(err) => return Err(DaemonError::Socket { path: socket.here().to_owned(), err }),
     };
-    let pid = peer_pid(&stream).map_err(|err| DaemonError::Socket { path: socket.to_owned(), err })?;
+    let pid = peer_pid(&stream).map_err(|err| DaemonError::Socket { path: socket.here().to_owned(), err })?;
     if pid == 0 {
-        return Err(DaemonError::NoPid { socket: socket.to_owned() });
+        return Err(DaemonError::NoPid { socket: socket.here().to_owned() });
     }
     let comm = comm(pid).unwrap_or_default();
     if comm != COMM {
-        return Err(DaemonError::NotContainerd { socket: socket.to_owned(), pid, comm });
+        return Err(DaemonError::NotContainerd { socket: socket.here().to_owned(), pid, comm });
     }
     Ok(Peer::Containerd(pid))
 }
@@ -189,22 +188,22 @@ pub(crate) fn stop(pid: i32) -> Result<(), DaemonError> {
 
 /// Waits until `socket` is served by a containerd other than `old`, which
 /// answers as a gRPC server does; returns its pid.
-pub(crate) fn wait_serving(socket: &Path, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
+pub(crate) fn wait_serving(socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
     let start = Instant::now();
     loop {
         if let Some(pid) = serving(socket).filter(|p| *p != old) {
             return Ok(pid);
         }
         if start.elapsed() >= timeout {
-            return Err(DaemonError::NotBack { socket: socket.to_owned(), pid: old, secs: timeout.as_secs() });
+            return Err(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs: timeout.as_secs() });
         }
         std::thread::sleep(POLL);
     }
 }
 
 /// The pid serving `socket` with an HTTP/2 SETTINGS frame, if one does.
-fn serving(socket: &Path) -> Option<i32> {
-    let mut stream = UnixStream::connect(socket).ok()?;
+fn serving(socket: &HostFile) -> Option<i32> {
+    let mut stream = socket.connect().ok()?;
     let pid = peer_pid(&stream).ok()?;
     stream.set_read_timeout(Some(FRAME_TIMEOUT)).ok()?;
     let mut head = [0u8; 9];
@@ -222,17 +221,12 @@ fn is_settings(head: &[u8; 9]) -> bool {
 /// The host's containerd binary (a host path): `given`, else the first of
 /// the usual places; `None` if there is none.
 pub(crate) fn find_binary(host: &Host, given: Option<&str>) -> Result<Option<String>, DaemonError> {
-    let is_file = |p: &str| host.path(p, true).metadata().is_ok_and(|m| m.is_file());
-    if let Some(g) = given {
-        if !is_file(g) {
-            return Err(DaemonError::Binary {
-                path: host.path(g, false),
-                why: "--containerd-bin: no such file".into(),
-            });
-        }
-        return Ok(Some(g.to_owned()));
+    let Some(given) = given else { return Ok(host.program(COMM)) };
+    if !host.file(given, true).is_ok_and(|f| f.is_file()) {
+        let path = host.file(given, false).map_or_else(|_| host.shown(given), |f| f.here().to_owned());
+        return Err(DaemonError::Binary { path, why: "--containerd-bin: no such file".into() });
     }
-    Ok(host.program(COMM))
+    Ok(Some(given.to_owned()))
 }
 
 /// What `config dump` made of a file.
@@ -325,16 +319,17 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("containerd.sock");
-        assert!(matches!(peer(&socket).unwrap(), Peer::NotRunning(why) if why.contains("No such file")));
+        let file = Host::open("/".into()).unwrap().file(socket.to_str().unwrap(), true).unwrap();
+        assert!(matches!(peer(&file).unwrap(), Peer::NotRunning(why) if why.contains("No such file")));
         // Served by this test process: found, by pid, and refused by name.
         let listener = UnixListener::bind(&socket).unwrap();
-        let err = peer(&socket).unwrap_err().to_string();
+        let err = peer(&file).unwrap_err().to_string();
         let want = format!("{}: served by pid {}, which is ", socket.display(), std::process::id());
         assert!(err.starts_with(&want), "{err}");
         assert!(err.contains("not containerd; not signalled"), "{err}");
         // A socket nobody listens on any more: a crashed containerd.
         drop(listener);
-        assert!(matches!(peer(&socket).unwrap(), Peer::NotRunning(why) if why.contains("refused")));
+        assert!(matches!(peer(&file).unwrap(), Peer::NotRunning(why) if why.contains("refused")));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -10,6 +10,7 @@
 //! a text the check refused, and never restart containerd when no file
 //! changed.
 
+use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use super::host::{Host, HostFile};
 use super::manifest::Containerd;
 use super::options::{Options, Restart};
 use super::sha256;
-use super::step::{say, InstallError};
+use super::step::{io_err, say, InstallError};
 use crate::atomic::Scratch;
 
 /// The drop-in's name in the `conf.d` directory beside config.toml
@@ -38,12 +39,14 @@ pub(crate) struct ContainerdWork {
     config: PathBuf,
     /// What the restart is for: "load" or "drop", and the runtime.
     purpose: (&'static str, String),
-    peer: Option<Peer>,
+    /// What serves containerd's socket, and the socket (to see it serve
+    /// again after the restart).
+    peer: Option<(Peer, HostFile)>,
 }
 
 /// A file to write (`new`) or remove (`None`), and what was there.
 struct Edit {
-    here: PathBuf,
+    file: HostFile,
     original: Option<Vec<u8>>,
     new: Option<Vec<u8>>,
     said: String,
@@ -64,8 +67,8 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<(ContainerdWork, Option<Containerd>), InstallError> {
-        let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
-        let enabled = enabled(host, o, true);
+        let mut work = ContainerdWork { config: shown(host, &o.containerd_config), ..Default::default() };
+        let enabled = enabled(host, o, true)?;
         let same = old.filter(|c| enabled && c.config == o.containerd_config && c.runtime == o.runtime_name);
         if let Some(c) = old.filter(|_| same.is_none()) {
             work.undo(host, o, c)?;
@@ -91,7 +94,7 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<ContainerdWork, InstallError> {
-        let mut work = ContainerdWork { config: host.path(&o.containerd_config, true), ..Default::default() };
+        let mut work = ContainerdWork { config: shown(host, &o.containerd_config), ..Default::default() };
         work.purpose = ("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone()));
         if let Some(c) = old {
             work.undo(host, o, c)?;
@@ -110,17 +113,19 @@ impl ContainerdWork {
 
     #[cfg(test)]
     pub(crate) fn changes(&self) -> Vec<&Path> {
-        self.edits.iter().map(|e| e.here.as_path()).collect()
+        self.edits.iter().map(|e| e.file.here()).collect()
     }
 
-    /// The text of `here` as this plan leaves it so far (an earlier edit),
-    /// or as it is; `None` if there is no such file.
-    fn current(&self, here: &Path) -> Result<(Option<Vec<u8>>, Option<String>), InstallError> {
-        let original = match self.edits.iter().find(|e| e.here == here) {
+    /// The text of `file` as this plan leaves it so far (an earlier edit),
+    /// or as it is (read through a link, as containerd reads it); `None` if
+    /// there is no such file.
+    fn current(&self, file: &HostFile) -> Result<(Option<Vec<u8>>, Option<String>), InstallError> {
+        let here = file.here();
+        let original = match self.edits.iter().find(|e| e.file.here() == here) {
             Some(e) => {
                 return Ok((e.original.clone(), e.new.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())))
             }
-            None => match std::fs::read(here) {
+            None => match file.followed().and_then(|f| f.read()) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
                 Err(e) => return Err(InstallError::Io { path: here.to_owned(), what: "read", err: e }),
@@ -133,12 +138,12 @@ impl ContainerdWork {
         Ok((original, text))
     }
 
-    /// Plans `here` to become `new` (`None`: removed), unless it is that.
-    fn edit(&mut self, here: &Path, new: Option<String>, said: String) -> Result<(), InstallError> {
-        let (original, now) = self.current(here)?;
-        self.edits.retain(|e| e.here != here);
+    /// Plans `file` to become `new` (`None`: removed), unless it is that.
+    fn edit(&mut self, file: &HostFile, new: Option<String>, said: String) -> Result<(), InstallError> {
+        let (original, now) = self.current(file)?;
+        self.edits.retain(|e| e.file.here() != file.here());
         if now != new {
-            self.edits.push(Edit { here: here.to_owned(), original, new: new.map(String::into_bytes), said });
+            self.edits.push(Edit { file: file.clone(), original, new: new.map(String::into_bytes), said });
         }
         Ok(())
     }
@@ -152,8 +157,9 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<Option<Containerd>, InstallError> {
-        let here = host.path(&o.containerd_config, true);
-        let (_, text) = self.current(&here)?;
+        let config = host_file(host, &o.containerd_config, true)?;
+        let here = config.here().to_owned();
+        let (_, text) = self.current(&config)?;
         let exists = text.is_some();
         let text = text.unwrap_or_default();
         let file =
@@ -161,7 +167,7 @@ impl ContainerdWork {
         let mut check = Checker::new(host, o)?;
         let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.pod_annotations };
         if file.version() == Version::V3 {
-            return self.declare_dropin(host, o, &mut check, &here, &text, &want, old, old_dropin);
+            return self.declare_dropin(host, o, &mut check, &config, &text, &want, old, old_dropin);
         }
         let recorded = old.and_then(|c| c.block.as_deref());
         let found = config::find_block(&text, recorded, &o.runtime_name);
@@ -170,7 +176,7 @@ impl ContainerdWork {
             Found::Nothing => file,
             _ => config::parse(&base).map_err(|e| refused(&here, e.to_string()))?,
         };
-        let before = check.dump(&here, exists.then_some(base.as_str()), "it as it is")?;
+        let before = check.dump(&config, exists.then_some(base.as_str()), "it as it is")?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(&here, e))).transpose()?;
         let (block, default, declares_default) = match config::plan(&file, dump.as_ref(), &want) {
             Ok(Plan::Add { text, default, declares_default }) => (text, default, declares_default),
@@ -205,7 +211,7 @@ impl ContainerdWork {
             return Ok(Some(record));
         }
         if let Some(before) = &before {
-            let after = check.dump(&here, Some(&new), "it with the runtime added")?.unwrap_or_default();
+            let after = check.dump(&config, Some(&new), "it with the runtime added")?.unwrap_or_default();
             config::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
                 .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
         }
@@ -220,7 +226,7 @@ impl ContainerdWork {
             here.display(),
             o.runtime_name
         );
-        self.edit(&here, Some(new), said)?;
+        self.edit(&config, Some(new), said)?;
         Ok(Some(record))
     }
 
@@ -232,26 +238,28 @@ impl ContainerdWork {
         host: &Host,
         o: &Options,
         check: &mut Checker,
-        here: &Path,
+        config: &HostFile,
         text: &str,
         want: &Want,
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<Option<Containerd>, InstallError> {
+        let here = config.here();
         let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
         let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
-        let dropin_here = host.path(&dropin, false);
+        let dropin_file = host_file(host, &dropin, false)?;
+        let dropin_here = dropin_file.here();
         let ours = old.and_then(|c| c.dropin.as_deref()) == Some(dropin.as_str())
             || old_dropin == Some(dropin.as_str())
-            || std::fs::read_to_string(&dropin_here).is_ok_and(|t| t.starts_with(config::HEADER));
-        if !ours && dropin_here.symlink_metadata().is_ok() {
+            || is_ours(&dropin_file);
+        if !ours && exists(&dropin_file)? {
             return Err(refused(
-                &dropin_here,
+                dropin_here,
                 "exists and was not written by install; not replaced: remove or rename it".into(),
             ));
         }
         let file = config::parse(text).map_err(|e| refused(here, e.to_string()))?;
-        let before = check.dump(here, Some(text), "it as it is")?;
+        let before = check.dump(config, Some(text), "it as it is")?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(here, e))).transpose()?;
         let content = match config::plan(&file, dump.as_ref(), want) {
             Ok(Plan::Add { text, .. }) => text,
@@ -270,28 +278,28 @@ impl ContainerdWork {
             // The new root, importing a scratch copy of the drop-in (beside
             // config.toml, named after the drop-in: the root's own copy is
             // named after config.toml).
-            let near = existing_dir(here).join(DROPIN_NAME);
-            let copy = Scratch::new(&near, content.as_bytes()).map_err(|e| scratch_err(&near, e))?;
-            let copy_host = host_path(host, copy.path());
+            // `_copy` is removed when dropped, after the check.
+            let (_copy, copy_host) = copy_beside(host, config, OsStr::new(DROPIN_NAME), content.as_bytes())?;
             let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
                 .map_err(|e| refused(here, e.to_string()))?
                 .unwrap_or_else(|| text.to_owned());
-            let after = check.dump(here, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
+            let after = check.dump(config, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
             config::dump_adds_only(before, &after, want.runtime, Some(want.binary))
                 .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
         }
         check.said(here, &format!("plus runtime {}", want.runtime));
-        if !host.path(&format!("{dir}/conf.d"), true).is_dir() {
-            self.dirs.push(format!("{}/conf.d", dir.trim_end_matches('/')));
+        let conf_d = format!("{}/conf.d", dir.trim_end_matches('/'));
+        if !host_file(host, &conf_d, true)?.is_dir() {
+            self.dirs.push(conf_d);
         }
         self.edit(
-            &dropin_here,
+            &dropin_file,
             Some(content),
             format!("installed {} (runtime {})", dropin_here.display(), want.runtime),
         )?;
         let imports_added = match root {
             Some(r) => {
-                self.edit(here, Some(r), format!("{}: imports += {entry:?} (the drop-in)", here.display()))?;
+                self.edit(config, Some(r), format!("{}: imports += {entry:?} (the drop-in)", here.display()))?;
                 Some(entry)
             }
             None => old.and_then(|c| c.imports_added.clone()),
@@ -317,12 +325,13 @@ impl ContainerdWork {
 
     /// Undoes what `c` records.
     fn undo(&mut self, host: &Host, o: &Options, c: &Containerd) -> Result<(), InstallError> {
-        let here = host.path(&c.config, true);
-        let (_, text) = self.current(&here)?;
+        let config = host_file(host, &c.config, true)?;
+        let here = config.here();
+        let (_, text) = self.current(&config)?;
         if let Some(dropin) = &c.dropin {
-            let d = host.path(dropin, false);
-            if d.symlink_metadata().is_ok() {
-                self.edit(&d, None, format!("removed {}", d.display()))?;
+            let d = host_file(host, dropin, false)?;
+            if exists(&d)? {
+                self.edit(&d, None, format!("removed {}", d.here().display()))?;
             }
         }
         let Some(text) = text else {
@@ -330,8 +339,8 @@ impl ContainerdWork {
             return Ok(());
         };
         if let Some(entry) = &c.imports_added {
-            if let Some(new) = config::remove_import(&text, entry).map_err(|e| refused(&here, e.to_string()))? {
-                self.edit(&here, Some(new), format!("{}: imports -= {entry:?}", here.display()))?;
+            if let Some(new) = config::remove_import(&text, entry).map_err(|e| refused(here, e.to_string()))? {
+                self.edit(&config, Some(new), format!("{}: imports -= {entry:?}", here.display()))?;
             }
         }
         if c.version == 3 {
@@ -339,8 +348,8 @@ impl ContainerdWork {
         }
         let mut found = config::find_block(&text, c.block.as_deref(), &c.runtime);
         if found == Found::Nothing && c.block.is_some() {
-            let file = config::parse(&text).map_err(|e| refused(&here, e.to_string()))?;
-            found = config::find_tables(&file, &c.runtime).map_err(|e| refused(&here, e.to_string()))?;
+            let file = config::parse(&text).map_err(|e| refused(here, e.to_string()))?;
+            found = config::find_tables(&file, &c.runtime).map_err(|e| refused(here, e.to_string()))?;
         }
         let new = config::remove(&text, &found);
         let gone = c.created_config && new == config::CREATED;
@@ -368,22 +377,22 @@ impl ContainerdWork {
             ),
         };
         let mut check = Checker::new(host, o)?;
-        if let Some(before) = check.dump(&here, Some(&text), "it as it is")? {
+        if let Some(before) = check.dump(&config, Some(&text), "it as it is")? {
             let after =
-                check.dump(&here, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
+                check.dump(&config, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
             config::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
-                refused(&here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
+                refused(here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
             })?;
-            check.said(&here, &format!("without runtime {}", c.runtime));
+            check.said(here, &format!("without runtime {}", c.runtime));
         }
-        self.edit(&here, (!gone).then_some(new), said)
+        self.edit(&config, (!gone).then_some(new), said)
     }
 
     /// The drop-in an install from before config.toml was edited wrote.
     fn remove_old_dropin(&mut self, host: &Host, dropin: &str) -> Result<(), InstallError> {
-        let d = host.path(dropin, false);
-        if d.symlink_metadata().is_ok() {
-            self.edit(&d, None, format!("removed {} (an earlier install's drop-in)", d.display()))?;
+        let d = host_file(host, dropin, false)?;
+        if exists(&d)? {
+            self.edit(&d, None, format!("removed {} (an earlier install's drop-in)", d.here().display()))?;
         }
         Ok(())
     }
@@ -391,8 +400,8 @@ impl ContainerdWork {
     /// Finds the containerd to restart, before anything is written.
     fn find_peer(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
         if !self.edits.is_empty() && o.containerd_restart == Restart::Signal {
-            let socket = host.path(&o.containerd_socket, true);
-            self.peer = Some(daemon::peer(&socket).map_err(InstallError::Containerd)?);
+            let socket = host_file(host, &o.containerd_socket, true)?;
+            self.peer = Some((daemon::peer(&socket).map_err(InstallError::Containerd)?, socket));
         }
         Ok(())
     }
@@ -400,36 +409,35 @@ impl ContainerdWork {
     /// Writes the edits (after a one-time backup of config.toml), then
     /// has containerd load them; puts every file back if it does not come
     /// back.
-    pub(crate) fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
+    pub(crate) fn apply(self, o: &Options) -> Result<(), InstallError> {
         if self.edits.is_empty() {
             return Ok(());
         }
         for e in &self.edits {
             if let (Some(original), Some(_)) = (&e.original, &e.new) {
-                if e.here == self.config {
-                    backup(&file_at(host, &e.here)?, original)?;
+                if e.file.here() == self.config {
+                    backup(&e.file, original)?;
                 }
             }
-            write(host, &e.here, e.new.as_deref(), e.original.is_some())?;
+            write(&e.file, e.new.as_deref(), e.original.is_some())?;
             say(&e.said);
         }
         let (what, runtime) = &self.purpose;
-        match self.peer {
+        match &self.peer {
             None => say(format_args!(
                 "containerd: restart it to {what} runtime {runtime} (it does not reload its configuration): \
                  systemctl restart containerd"
             )),
-            Some(Peer::NotRunning(why)) => {
+            Some((Peer::NotRunning(why), _)) => {
                 say(format_args!("containerd: not running ({why}): it reads {} when it starts", self.config.display()))
             }
-            Some(Peer::Containerd(pid)) => {
-                let socket = host.path(&o.containerd_socket, true);
-                let timeout = Duration::from_secs(o.containerd_timeout);
-                match daemon::stop(pid).and_then(|()| daemon::wait_serving(&socket, pid, timeout)) {
+            Some((Peer::Containerd(pid), socket)) => {
+                let (pid, timeout) = (*pid, Duration::from_secs(o.containerd_timeout));
+                match daemon::stop(pid).and_then(|()| daemon::wait_serving(socket, pid, timeout)) {
                     Ok(new) => {
                         say(format_args!("containerd: restarted to {what} runtime {runtime} (pid {pid} -> {new})"))
                     }
-                    Err(e) => return Err(self.roll_back(host, e)),
+                    Err(e) => return Err(self.roll_back(e)),
                 }
             }
         }
@@ -437,10 +445,10 @@ impl ContainerdWork {
     }
 
     /// Puts every file back as it was; the error says so.
-    fn roll_back(&self, host: &Host, cause: DaemonError) -> InstallError {
+    fn roll_back(&self, cause: DaemonError) -> InstallError {
         let mut failed = Vec::new();
         for e in self.edits.iter().rev() {
-            if let Err(err) = write(host, &e.here, e.original.as_deref(), e.new.is_some()) {
+            if let Err(err) = write(&e.file, e.original.as_deref(), e.new.is_some()) {
                 failed.push(err.to_string());
             }
         }
@@ -468,22 +476,19 @@ impl<'a> Checker<'a> {
         Ok(Checker { host, binary })
     }
 
-    /// containerd's dump of `text` as config.toml at `here` (a scratch copy
+    /// containerd's dump of `text` as config.toml (`file`: a scratch copy
     /// beside it, so that relative imports resolve the same), or of no file
     /// at all; `None` once the binary cannot be run. A refusal names `what`
     /// was checked.
-    fn dump(&mut self, here: &Path, text: Option<&str>, what: &str) -> Result<Option<String>, InstallError> {
+    fn dump(&mut self, file: &HostFile, text: Option<&str>, what: &str) -> Result<Option<String>, InstallError> {
         let Some(binary) = self.binary.clone() else { return Ok(None) };
-        let root = self.host.root();
-        let scratch = match text {
-            Some(t) => {
-                let near = existing_dir(here).join(here.file_name().unwrap_or_default());
-                Some(Scratch::new(&near, t.as_bytes()).map_err(|e| scratch_err(&near, e))?)
-            }
+        let here = file.here();
+        let copy = match text {
+            Some(t) => Some(copy_beside(self.host, file, here.file_name().unwrap_or_default(), t.as_bytes())?),
             None => None,
         };
-        let config = scratch.as_ref().map(|s| host_path(self.host, s.path()));
-        let dumped = daemon::config_dump(root, &binary, config.as_deref()).map_err(|e| match e {
+        let config = copy.as_ref().map(|(_, host_path)| host_path.as_str());
+        let dumped = daemon::config_dump(self.host.root(), &binary, config).map_err(|e| match e {
             DaemonError::Check { line, .. } => {
                 refused(here, format!("containerd refuses {what}: `{binary} config dump` says: {line}"))
             }
@@ -515,36 +520,36 @@ impl<'a> Checker<'a> {
 /// Whether the step runs: `--containerd`, `--no-containerd`, or whether
 /// containerd's config file or socket is there (saying so when it is not,
 /// if `say_skip`).
-pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> bool {
+pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> Result<bool, InstallError> {
     if let Some(forced) = o.containerd {
-        return forced;
+        return Ok(forced);
     }
-    let config = host.path(&o.containerd_config, true);
-    let socket = host.path(&o.containerd_socket, true);
-    let found = config.symlink_metadata().is_ok() || socket.symlink_metadata().is_ok();
+    let config = host_file(host, &o.containerd_config, true)?;
+    let socket = host_file(host, &o.containerd_socket, true)?;
+    let found = exists(&config)? || exists(&socket)?;
     if !found && say_skip {
         say(format_args!(
             "containerd: neither {} nor {} exists: containerd is not set up here, skipped (--no-containerd says \
              so quietly)",
-            config.display(),
-            socket.display()
+            config.here().display(),
+            socket.here().display()
         ));
     }
-    found
+    Ok(found)
 }
 
 /// With no install record: what is recognisably install's in containerd's
 /// configuration (the block by its marker lines, the drop-in by its first
 /// line), and the `conf.d` drop-in of an earlier install.
-pub(crate) fn unrecorded(host: &Host, o: &Options) -> (Option<Containerd>, Option<String>) {
-    if !enabled(host, o, false) {
-        return (None, None);
+pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Containerd>, Option<String>), InstallError> {
+    if !enabled(host, o, false)? {
+        return Ok((None, None));
     }
-    let text = std::fs::read_to_string(host.path(&o.containerd_config, true)).unwrap_or_default();
+    let text = host_file(host, &o.containerd_config, true)?.read_text().unwrap_or_default();
     let version = config::parse(&text).map_or(Version::V2, |c| c.version());
     let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
     let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
-    let dropin_ours = std::fs::read_to_string(host.path(&dropin, false)).is_ok_and(|t| t.starts_with(config::HEADER));
+    let dropin_ours = is_ours(&host_file(host, &dropin, false)?);
     let record = |block: Option<String>, dropin: Option<String>| Containerd {
         config: o.containerd_config.clone(),
         version: version.number(),
@@ -553,13 +558,13 @@ pub(crate) fn unrecorded(host: &Host, o: &Options) -> (Option<Containerd>, Optio
         dropin,
         ..Containerd::default()
     };
-    match version {
+    Ok(match version {
         Version::V3 => (dropin_ours.then(|| record(None, Some(dropin))), None),
         _ => {
             let block = config::find_block(&text, None, &o.runtime_name) != Found::Nothing;
             (block.then(|| record(None, None)), dropin_ours.then_some(dropin))
         }
-    }
+    })
 }
 
 /// The host directory of host path `path`.
@@ -567,32 +572,41 @@ fn parent(path: &str) -> Option<String> {
     Path::new(path).parent().and_then(Path::to_str).map(str::to_owned)
 }
 
-/// `here`'s directory, or the nearest one above it that exists.
-fn existing_dir(here: &Path) -> &Path {
-    let mut dir = here.parent().unwrap_or(Path::new("/"));
-    while !dir.is_dir() {
-        dir = dir.parent().unwrap_or(Path::new("/"));
-    }
-    dir
+/// Where config.toml (`o.containerd_config`) is, for the messages of the
+/// restart: the name it resolves to, or as written.
+fn shown(host: &Host, config: &str) -> PathBuf {
+    host.file(config, true).map_or_else(|_| host.shown(config), |f| f.here().to_owned())
 }
 
-/// The host path of `here` (a path below the host root).
-fn host_path(host: &Host, here: &Path) -> String {
-    let rest = here.strip_prefix(host.root()).unwrap_or(here);
-    Path::new("/").join(rest).display().to_string()
+/// Whether anything (a link too) is at `file`.
+fn exists(file: &HostFile) -> Result<bool, InstallError> {
+    file.exists().map_err(io_err(file.here(), "look at"))
 }
 
-/// The host file at `here`, found again below the root, so that the write
-/// or removal resolves nothing by name.
-fn file_at(host: &Host, here: &Path) -> Result<HostFile, InstallError> {
-    host_file(host, &host_path(host, here), false)
+/// Whether the drop-in `file` is install's: read through a link, as
+/// containerd reads it, it starts with install's header.
+fn is_ours(file: &HostFile) -> bool {
+    file.followed().and_then(|f| f.read()).is_ok_and(|t| t.starts_with(config::HEADER.as_bytes()))
 }
 
-fn write(host: &Host, here: &Path, bytes: Option<&[u8]>, exists: bool) -> Result<(), InstallError> {
-    let io = |err| InstallError::Io { path: here.to_owned(), what: "write (left unchanged)", err };
-    let file = file_at(host, here)?;
+/// A scratch copy of `bytes`, named after `name`, beside config.toml
+/// (`config`): in its directory, or the nearest one above it that exists,
+/// so that containerd resolves relative imports in it as in config.toml.
+/// Made at that directory's descriptor; returned with its host path, which
+/// the host's containerd, chrooted to the host root, resolves inside it.
+fn copy_beside(host: &Host, config: &HostFile, name: &OsStr, bytes: &[u8]) -> Result<(Scratch, String), InstallError> {
+    let (dir, dir_here) = config.nearest_dir().map_err(|e| scratch_err(config.here(), e))?;
+    let copy = Scratch::new(dir, name, bytes).map_err(|e| scratch_err(&dir_here.join(name), e))?;
+    let copy_here = dir_here.join(copy.name());
+    let rest = copy_here.strip_prefix(host.root()).unwrap_or(&copy_here);
+    let host_path = Path::new("/").join(rest).display().to_string();
+    Ok((copy, host_path))
+}
+
+fn write(file: &HostFile, bytes: Option<&[u8]>, exists: bool) -> Result<(), InstallError> {
+    let io = |err| InstallError::Io { path: file.here().to_owned(), what: "write (left unchanged)", err };
     match (bytes, exists) {
-        (None, _) => remove_file(&file).map(|_| ()),
+        (None, _) => remove_file(file).map(|_| ()),
         (Some(b), true) => file.write(b, None).map_err(io),
         (Some(b), false) => file.write(b, Some(0o644)).map_err(io),
     }

@@ -11,13 +11,15 @@
 //! container start, so this step must never register a runtime, edit a
 //! configuration file or signal a process.
 
+use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+
+use rustix::fs::FileType;
 
 use super::crio_config::{self, HooksDirs};
 use super::files::{host_file, Put};
-use super::host::Host;
+use super::host::{Host, HostFile};
 use super::manifest::CrioFiles;
 use super::options::Options;
 use super::step::{io_err, say, InstallError};
@@ -60,7 +62,7 @@ impl CrioWork {
         };
         if dir == o.hooks_dir().trim_end_matches('/') {
             return Err(InstallError::Refused {
-                path: host.path(&dir, true),
+                path: host_file(host, &dir, true)?.here().to_owned(),
                 why: "is the shim's own hooks.d, which would then read each hook twice: give CRI-O another \
                       --crio-hooks-dir"
                     .into(),
@@ -73,7 +75,7 @@ impl CrioWork {
             let file = host_file(host, &format!("{dir}/{}", f.name), false)?;
             let here = file.here().to_owned();
             let recorded = old.iter().any(|c| c.dir == dir && c.files.contains(&f.name));
-            if !recorded && here.symlink_metadata().is_ok() {
+            if !recorded && exists(&file)? {
                 return Err(InstallError::Refused {
                     path: here,
                     why: format!(
@@ -84,10 +86,10 @@ impl CrioWork {
                 });
             }
             for l in &later {
-                let masking = host.path(&format!("{l}/{}", f.name), false);
-                if masking.symlink_metadata().is_ok() {
+                let masking = host_file(host, &format!("{l}/{}", f.name), false)?;
+                if exists(&masking)? {
                     return Err(InstallError::Refused {
-                        path: masking,
+                        path: masking.here().to_owned(),
                         why: format!(
                             "CRI-O reads {l} after {dir}, so this file would hide the one of the same name \
                              install puts there (for {}): remove or rename it",
@@ -96,16 +98,17 @@ impl CrioWork {
                     });
                 }
             }
-            if !work.missing.contains(&f.hook_path) && !host.path(&f.hook_path, true).exists() {
+            let on_host = || host.file(&f.hook_path, true).is_ok_and(|h| h.exists().unwrap_or(false));
+            if !work.missing.contains(&f.hook_path) && !on_host() {
                 work.missing.push(f.hook_path.clone());
             }
             let from = f.from();
             work.puts.push((Put::new(file, f.bytes, 0o644), from));
             names.push(f.name);
         }
-        let dir_here = host.path(&dir, true);
-        if let Ok(meta) = dir_here.metadata() {
-            hook_files::check_trusted(&dir_here, meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())
+        let dir_file = host_file(host, &dir, true)?;
+        if let Ok(st) = dir_file.lstat() {
+            hook_files::check_trusted(dir_file.here(), st.st_uid, st.st_mode, rustix::process::geteuid().as_raw())
                 .map_err(InstallError::HookFiles)?;
         }
         let record = (!names.is_empty()).then(|| CrioFiles { dir: dir.clone(), files: names });
@@ -146,18 +149,23 @@ impl CrioWork {
 /// `/etc/crio` is not enough: mounting it into a pod (the DaemonSet does)
 /// creates it on a node without CRI-O.
 fn present(host: &Host) -> bool {
-    host.path(CONFIG, true).is_file() || host.path(DROPIN_DIR, true).is_dir()
+    host.file(CONFIG, true).is_ok_and(|f| f.is_file()) || host.file(DROPIN_DIR, true).is_ok_and(|f| f.is_dir())
+}
+
+/// Whether anything (a link too) is at `file`.
+fn exists(file: &HostFile) -> Result<bool, InstallError> {
+    file.exists().map_err(io_err(file.here(), "look at"))
 }
 
 /// The directory CRI-O's configuration names (the first of `hooks_dir`),
 /// why, and the directories CRI-O reads after it.
 fn configured(host: &Host) -> Result<(String, String, Vec<String>), InstallError> {
     let mut files = Vec::new();
-    let config = host.path(CONFIG, true);
-    match std::fs::read_to_string(&config) {
-        Ok(text) => files.push((config, text)),
+    let config = host_file(host, CONFIG, true)?;
+    match config.read_text() {
+        Ok(text) => files.push((config.here().to_owned(), text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(InstallError::Io { path: config, what: "read CRI-O's configuration", err: e }),
+        Err(e) => return Err(io_err(config.here(), "read CRI-O's configuration")(e)),
     }
     read_dropins(host, DROPIN_DIR, &mut files)?;
     let HooksDirs { dirs, set_in } =
@@ -192,32 +200,34 @@ fn configured(host: &Host) -> Result<(String, String, Vec<String>), InstallError
 /// every file whatever its name, subdirectories at their place, a link
 /// read as the file it names and never walked into).
 fn read_dropins(host: &Host, dir: &str, files: &mut Vec<(PathBuf, String)>) -> Result<(), InstallError> {
-    let here = host.path(dir, true);
-    let entries = match std::fs::read_dir(&here) {
-        Ok(entries) => entries,
+    let listed = host_file(host, dir, true)?;
+    let here = listed.here();
+    let mut names: Vec<(OsString, PathBuf)> = match listed.list() {
+        Ok(names) => names
+            .into_iter()
+            .map(|name| {
+                let path = here.join(&name);
+                (name, path)
+            })
+            .collect(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(InstallError::Io { path: here, what: "read CRI-O's drop-in directory", err: e }),
+        Err(e) => return Err(io_err(here, "read CRI-O's drop-in directory")(e)),
     };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(io_err(&here, "read CRI-O's drop-in directory"))?;
-        names.push((entry.file_name(), entry.path()));
-    }
     hook_files::by_name(&mut names);
-    for (name, _) in names {
+    for (name, path) in names {
         let Some(name) = name.to_str() else {
-            return Err(InstallError::Refused { path: here.join(&name), why: "file name is not UTF-8".into() });
+            return Err(InstallError::Refused { path, why: "file name is not UTF-8".into() });
         };
         let host_path = format!("{dir}/{name}");
-        let entry = host.path(&host_path, false);
-        let meta = entry.symlink_metadata().map_err(io_err(&entry, "read CRI-O's configuration"))?;
-        if meta.is_dir() {
+        let entry = host_file(host, &host_path, false)?;
+        let st = entry.lstat().map_err(io_err(entry.here(), "read CRI-O's configuration"))?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             read_dropins(host, &host_path, files)?;
             continue;
         }
-        let target = host.path(&host_path, true);
-        let text = std::fs::read_to_string(&target).map_err(io_err(&target, "read CRI-O's configuration"))?;
-        files.push((entry, text));
+        let target = host_file(host, &host_path, true)?;
+        let text = target.read_text().map_err(io_err(target.here(), "read CRI-O's configuration"))?;
+        files.push((entry.here().to_owned(), text));
     }
     Ok(())
 }

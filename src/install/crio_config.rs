@@ -69,7 +69,7 @@ fn hooks_dir_of(path: &Path, text: &str) -> Result<Option<Vec<String>>, ConfigEr
     for (i, key) in ["crio", "runtime"].into_iter().enumerate() {
         match item.get(key) {
             None => return Ok(None),
-            Some(table) if table.is_table_like() => item = table,
+            Some(table) if table.is_table() || table.is_inline_table() => item = table,
             Some(other) => {
                 let field = ["crio", "crio.runtime"][i];
                 return Err(err(format!("{field}: must be a table, not {}", other.type_name())));

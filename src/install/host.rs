@@ -13,14 +13,16 @@
 //! descriptor of the file's directory (`*at` calls) and a single name in
 //! it, and is resolved again each time it runs.
 //!
-//! It must never open, read, write or remove a host path by its name as the
-//! installer's own root sees it: `HostFile::here` is for messages only
-//! (`Host::path` still hands such a name to the containerd and CRI-O steps'
-//! reads, until they move to `HostFile`).
+//! It must never open, read, write, list, connect to or remove a host path
+//! by its name as the installer's own root sees it: `HostFile::here` and
+//! `Host::shown` are names for messages only. (The one host path handed on
+//! by name is for the host's own containerd run chrooted to the root, which
+//! resolves it inside the root as this module does.)
 
 use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -87,9 +89,9 @@ impl Host {
     /// operation.
     pub(crate) fn file(&self, host_path: &str, follow_last: bool) -> io::Result<HostFile> {
         let here = match self.locate(host_path, follow_last) {
-            Ok(at) => at.here,
+            Ok(at) => at.here(),
             Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => return Err(e),
-            Err(_) => self.lexical(host_path),
+            Err(_) => self.shown(host_path),
         };
         Ok(HostFile { host: self.clone(), path: host_path.to_owned(), follow_last, here })
     }
@@ -97,15 +99,7 @@ impl Host {
     /// The host path of the program `name` in the first of the usual
     /// directories that has it as a regular file (a link to one counts).
     pub(crate) fn program(&self, name: &str) -> Option<String> {
-        let is_file = |p: &String| {
-            self.file(p, true).is_ok_and(|f| {
-                f.locate().is_ok_and(|(dir, n)| {
-                    rfs::statat(&dir, n.as_os_str(), AtFlags::empty())
-                        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
-                })
-            })
-        };
-        PROGRAM_DIRS.iter().map(|d| format!("{d}/{name}")).find(is_file)
+        PROGRAM_DIRS.iter().map(|d| format!("{d}/{name}")).find(|p| self.file(p, true).is_ok_and(|f| f.is_file()))
     }
 
     /// The directories `program` looks in, for messages.
@@ -113,19 +107,10 @@ impl Host {
         PROGRAM_DIRS.join(", ")
     }
 
-    /// Where `host_path` is as the installer sees it (`file`'s `here`, or
-    /// the root joined to it as written when it does not resolve). Only for
-    /// the code that still opens a host path by that name (the containerd
-    /// and CRI-O steps, written before `HostFile`): a name is resolved
-    /// again by the kernel from the installer's root, so it should move to
-    /// `file`.
-    pub(crate) fn path(&self, host_path: &str, follow_last: bool) -> PathBuf {
-        self.file(host_path, follow_last).map_or_else(|_| self.lexical(host_path), |f| f.here)
-    }
-
-    /// `host_path` joined to the root as written, for a message about a
-    /// path that does not resolve.
-    fn lexical(&self, host_path: &str) -> PathBuf {
+    /// `host_path` joined to the root as written: the name for a message
+    /// about a path that does not resolve. Never opened: the kernel would
+    /// resolve it from the installer's root.
+    pub(crate) fn shown(&self, host_path: &str) -> PathBuf {
         self.root().join(host_path.trim_start_matches('/'))
     }
 
@@ -138,7 +123,7 @@ impl Host {
         loop {
             let (parent, name) = split_last(&path);
             let (dir, dir_here) = self.open_dir(&parent, &mut links)?;
-            let Some(name) = name else { return Ok(At { dir, name: ".".into(), here: dir_here }) };
+            let Some(name) = name else { return Ok(At { dir, name: ".".into(), dir_here }) };
             if follow_last {
                 // readlinkat fails on anything but a link: no stat first.
                 if let Ok(target) = rfs::readlinkat(&dir, name.as_os_str(), Vec::new()) {
@@ -155,15 +140,16 @@ impl Host {
                     continue;
                 }
             }
-            let here = dir_here.join(&name);
-            return Ok(At { dir, name, here });
+            return Ok(At { dir, name, dir_here });
         }
     }
 
     /// The directory `path`, opened below the root, and its name for
-    /// messages. `links` counts the links the walk follows.
+    /// messages. `links` counts the links followed so far and by the walk:
+    /// openat2 counts only those of its own resolution, so after a link
+    /// followed here (a last component) the walk goes on counting.
     fn open_dir(&self, path: &Path, links: &mut u32) -> io::Result<(OwnedFd, PathBuf)> {
-        if self.0.kernel.get() {
+        if self.0.kernel.get() && *links == 0 {
             match self.open_dir_in_root(path) {
                 Err(e) if [Errno::NOSYS, Errno::PERM].contains(&Errno::from_io_error(&e).unwrap_or(Errno::IO)) => {
                     // No openat2 here (before 5.6, or a seccomp profile
@@ -171,7 +157,7 @@ impl Host {
                     self.0.kernel.set(false);
                 }
                 Ok(fd) => {
-                    let here = self.name_below(&fd).unwrap_or_else(|| self.lexical(&path.to_string_lossy()));
+                    let here = self.name_below(&fd).unwrap_or_else(|| self.shown(&path.to_string_lossy()));
                     return Ok((fd, here));
                 }
                 Err(e) => return Err(e),
@@ -244,11 +230,22 @@ impl Host {
     }
 }
 
-/// What `locate` found: the directory, the name in it, the name for messages.
+/// What `locate` found: the directory, the name in it, and the
+/// directory's name for messages.
 struct At {
     dir: OwnedFd,
     name: OsString,
-    here: PathBuf,
+    dir_here: PathBuf,
+}
+
+impl At {
+    /// The name of what was found, for messages.
+    fn here(&self) -> PathBuf {
+        match self.name.as_bytes() {
+            b"." => self.dir_here.clone(),
+            _ => self.dir_here.join(&self.name),
+        }
+    }
 }
 
 /// A host file: a host path, found again below the root by each operation.
@@ -292,6 +289,33 @@ impl HostFile {
         self.lstat().is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
     }
 
+    pub(crate) fn is_file(&self) -> bool {
+        self.lstat().is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+    }
+
+    /// The same host path with a link as its last component followed: what
+    /// the host's programs read through a file that install replaces (the
+    /// link itself) when it writes.
+    pub(crate) fn followed(&self) -> io::Result<HostFile> {
+        self.host.file(&self.path, true)
+    }
+
+    /// The directory it is in, or, where that is missing, the nearest one
+    /// above its host path as written that is there; opened below the
+    /// root, with its name for messages.
+    pub(crate) fn nearest_dir(&self) -> io::Result<(OwnedFd, PathBuf)> {
+        let mut found = self.host.locate(&self.path, self.follow_last).map(|at| (at.dir, at.dir_here));
+        for dir in Path::new(&self.path).ancestors().skip(1) {
+            match &found {
+                Err(e) if e.raw_os_error() != Some(Errno::LOOP.raw_os_error()) => {
+                    found = self.host.open_dir(dir, &mut 0)
+                }
+                _ => break,
+            }
+        }
+        found
+    }
+
     /// Its bytes, with its status and its directory's (for trust checks).
     /// Only a regular file is read: a link (as the last component) is
     /// ELOOP, and a FIFO or device is refused before it could block.
@@ -310,6 +334,32 @@ impl HostFile {
 
     pub(crate) fn read(&self) -> io::Result<Vec<u8>> {
         self.read_with_stat().map(|(bytes, _, _)| bytes)
+    }
+
+    /// Its bytes, which must be UTF-8 text.
+    pub(crate) fn read_text(&self) -> io::Result<String> {
+        String::from_utf8(self.read()?).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+    }
+
+    /// The names in it, a directory (`.` and `..` left out), read from its
+    /// descriptor in the directory's order. A link as the last component
+    /// is ELOOP, as for `read`.
+    pub(crate) fn list(&self) -> io::Result<Vec<OsString>> {
+        let (dir, name) = self.locate()?;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dir, name.as_os_str(), flags, Mode::empty())?;
+        // Room for any entry: a name is at most 255 bytes.
+        let mut buf = [MaybeUninit::uninit(); 4096];
+        let mut entries = rfs::RawDir::new(&fd, &mut buf);
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_owned());
+            }
+        }
+        Ok(names)
     }
 
     /// Removes it (a link is removed, not followed); returns whether there
@@ -480,6 +530,75 @@ mod tests {
         }
         std::fs::remove_dir_all(root).unwrap();
         std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    #[test]
+    fn listing_reading_through_a_link_and_the_nearest_directory_stay_below_the_root() {
+        let root = scratch("more");
+        let outside = scratch("more-outside");
+        std::fs::write(outside.join("crio.conf"), "outside").unwrap();
+        let d = root.join("etc/crio/crio.conf.d");
+        std::fs::create_dir_all(d.join("20-sub")).unwrap();
+        std::fs::write(d.join("10.conf"), "inside").unwrap();
+        std::fs::write(d.join("30.conf"), b"\xff").unwrap();
+        symlink("/etc/crio/crio.conf.d/10.conf", d.join("25-link.conf")).unwrap();
+        // Absolute links out of the root: below it, they name nothing.
+        symlink(outside.join("crio.conf"), d.join("40-away.conf")).unwrap();
+        symlink(&outside, root.join("etc/away")).unwrap();
+        for host in both(&root) {
+            let file = |p: &str, follow| host.file(p, follow).unwrap();
+            let mut names = file("/etc/crio/crio.conf.d", true).list().unwrap();
+            names.sort();
+            assert_eq!(names, ["10.conf", "20-sub", "25-link.conf", "30.conf", "40-away.conf"]);
+            assert_eq!(file("/etc/away", true).list().unwrap_err().kind(), io::ErrorKind::NotFound);
+            let link = file("/etc/crio/crio.conf.d/25-link.conf", false);
+            assert!(!link.is_file());
+            let target = link.followed().unwrap();
+            assert!(target.is_file());
+            assert_eq!(target.read_text().unwrap(), "inside");
+            assert_eq!(target.here(), d.join("10.conf"));
+            let away = file("/etc/crio/crio.conf.d/40-away.conf", true);
+            assert_eq!(away.read_text().unwrap_err().kind(), io::ErrorKind::NotFound);
+            assert!(!away.is_file());
+            let err = file("/etc/crio/crio.conf.d/30.conf", true).read_text().unwrap_err();
+            assert_eq!((err.kind(), err.to_string().as_str()), (io::ErrorKind::InvalidData, "not UTF-8 text"));
+
+            // The directory a file is in (through a link), or the nearest
+            // one above it as written that is there.
+            let nearest = |p: &str, follow| file(p, follow).nearest_dir().unwrap().1;
+            assert_eq!(nearest("/etc/crio/crio.conf.d/25-link.conf", true), d);
+            assert_eq!(nearest("/etc/missing/deeper/config.toml", true), root.join("etc"));
+            assert_eq!(nearest("/etc/away/config.toml", true), root.join("etc"));
+            assert_eq!(nearest("/etc/crio/crio.conf.d/40-away.conf", true), d);
+            assert_eq!(nearest("/config.toml", true), root);
+        }
+        assert_eq!(std::fs::read_to_string(outside.join("crio.conf")).unwrap(), "outside");
+        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    /// openat2 counts the links of its own resolution only: after a link
+    /// as the last component, followed here, 40 more in its target's
+    /// directories were followed too, 41 in all, where the host's kernel
+    /// stops at 40.
+    #[test]
+    fn regression_a_last_link_and_40_more_were_followed() {
+        let root = scratch("last");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir(root.join("inside")).unwrap();
+        for i in 1..40 {
+            symlink(format!("/l{}", i + 1), root.join(format!("l{i}"))).unwrap();
+        }
+        symlink("/inside", root.join("l40")).unwrap();
+        symlink("/l1/daemon.json", root.join("etc/daemon.json")).unwrap();
+        symlink("/l2/daemon.json", root.join("etc/forty.json")).unwrap();
+        for host in both(&root) {
+            let err = host.file("/etc/daemon.json", true).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(Errno::LOOP.raw_os_error()), "{err}");
+            assert_eq!(here(&host, "/etc/forty.json", true), root.join("inside/daemon.json"));
+            assert_eq!(here(&host, "/etc/daemon.json", false), root.join("etc/daemon.json"));
+        }
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]

@@ -242,7 +242,7 @@ impl InstallPlan {
         }
         self.crio.apply()?;
         self.docker.apply()?;
-        self.containerd.apply(host, o)?;
+        self.containerd.apply(o)?;
         for p in &self.stale {
             remove(host, p)?;
         }
@@ -279,7 +279,7 @@ fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallErro
 impl UninstallPlan {
     fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
         self.docker.apply()?;
-        self.containerd.apply(host, o)?;
+        self.containerd.apply(o)?;
         let old = &self.old;
         let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
         for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
@@ -306,7 +306,7 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let here = host_file(host, &binary, false)?;
     let exe = std::fs::read("/proc/self/exe").ok();
     let same = exe.is_some() && !is_this_executable(&here) && here.read().ok() == exe;
-    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o);
+    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o)?;
     Ok(Record {
         binary: same.then_some(binary.clone()),
         docker: o.docker.then(|| manifest::Docker {

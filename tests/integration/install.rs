@@ -1171,6 +1171,110 @@ fn regression_the_41st_link_led_install_out_of_the_host_root() {
     assert_eq!(h.tree(), tree);
 }
 
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+/// The links `/l0` .. `/l40` below the root, each to the next, the last to
+/// `to`, absolute, outside the root: the shape of the 41st link's
+/// regression test.
+fn forty_one_links(h: &Host, to: &Path) {
+    for i in 0..40 {
+        std::os::unix::fs::symlink(format!("/l{}", i + 1), h.path(&format!("/l{i}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(to, h.path("/l40")).unwrap();
+}
+
+/// The containerd step read config.toml by a name that the kernel resolved
+/// from the installer's own root: a config.toml linking out of the host root
+/// (its target not there below it) was read from outside, and that text,
+/// with the runtime added, replaced the link, a backup of it beside. A path
+/// of 41 links fell back to such a name too.
+#[test]
+fn regression_containerd_read_a_config_toml_outside_the_host_root() {
+    let h = Host::new();
+    let outside = TempDir::new("outside");
+    let theirs = "version = 2\n# outside the host root\n";
+    write(&outside.join("config.toml"), theirs, 0o644);
+    let config = h.path("/etc/containerd/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(outside.join("config.toml"), &config).unwrap();
+    // Below the root the link names nothing, as the host's containerd sees
+    // it: no configuration there.
+    let out = h.install(&["--no-docker"]);
+    let skipped = format!(
+        "containerd: neither {} nor {} exists: containerd is not set up here, skipped (--no-containerd says so \
+         quietly)",
+        config.display(),
+        h.path("/run/containerd/containerd.sock").display()
+    );
+    assert!(lines(&out).contains(&skipped), "{skipped}\nnot in:\n{}", stdout(&out));
+    assert_eq!(std::fs::read_link(&config).unwrap(), outside.join("config.toml"));
+    assert_eq!(names(config.parent().unwrap()), ["config.toml"], "no backup beside it");
+
+    // 41 links, the last out of the root.
+    forty_one_links(&h, outside.path());
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker", "--containerd-config-file", "/l0/config.toml"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: cannot resolve below --host-root: Too many levels of symbolic links (os error 40)",
+            h.path("/l0/config.toml").display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    assert_eq!(std::fs::read_to_string(outside.join("config.toml")).unwrap(), theirs);
+    assert_eq!(names(outside.path()), ["config.toml"], "no backup or copy outside the root");
+}
+
+/// The CRI-O step read its configuration by names that the kernel resolved
+/// from the installer's own root: a drop-in linking out of the host root was
+/// read from outside, and its `hooks_dir` chose where install wrote. A path
+/// of 41 links fell back to such a name too. Both are refused, by name,
+/// before anything is written.
+#[test]
+fn regression_cri_o_read_a_drop_in_outside_the_host_root() {
+    let h = Host::new();
+    let outside = TempDir::new("outside");
+    let theirs = "[crio.runtime]\nhooks_dir = [\"/srv/elsewhere\"]\n";
+    write(&outside.join("crio.conf"), theirs, 0o644);
+    let dropin = h.path("/etc/crio/crio.conf.d/10-away.conf");
+    std::fs::create_dir_all(dropin.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(outside.join("crio.conf"), &dropin).unwrap();
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: cannot read CRI-O's configuration: No such file or directory (os error 2)",
+            dropin.display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+
+    // 41 links, the last out of the root.
+    std::fs::remove_file(&dropin).unwrap();
+    std::os::unix::fs::symlink("/l0/crio.conf", &dropin).unwrap();
+    forty_one_links(&h, outside.path());
+    let tree = h.tree();
+    let out = h.run("install", &["--no-docker"]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "oci-add-hooks: {}: cannot resolve below --host-root: Too many levels of symbolic links (os error 40)",
+            dropin.display()
+        ),
+    );
+    assert_eq!(h.tree(), tree);
+    assert_eq!(std::fs::read_to_string(outside.join("crio.conf")).unwrap(), theirs);
+    assert_eq!(names(outside.path()), ["crio.conf"]);
+}
+
 /// A record writable by a non-root user (`{"hooks":["/etc/ssh/sshd_config"]}`)
 /// made uninstall delete /etc/ssh/sshd_config: the record is now trusted only
 /// as a hook file is, and names only paths install could have written.

@@ -202,6 +202,23 @@ fn blocks_are_found_exactly_by_their_markers_and_removed_to_the_byte() {
     assert_eq!(find_block("version = 2\n", Some(&inserted), "oci-add-hooks"), Found::Nothing);
 }
 
+/// The runtime's tables are found in the file's order, whatever the
+/// order toml_edit keeps them in: here its options come first, another
+/// runtime between.
+#[test]
+fn without_a_block_tables_out_of_order_are_each_removed() {
+    let t = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+    let text = format!(
+        "version = 2\n{t}oci-add-hooks.options]\n  BinaryName = \"/b\"\n{t}runc]\n  runtime_type = \"r\"\n\
+         {t}oci-add-hooks]\n  runtime_type = \"io.containerd.runc.v2\"\n[metrics]\n  address = \"\"\n"
+    );
+    let found = find_tables(&parse(&text).unwrap(), "oci-add-hooks").unwrap();
+    assert_eq!(
+        remove(&text, &found),
+        format!("version = 2\n{t}runc]\n  runtime_type = \"r\"\n[metrics]\n  address = \"\"\n")
+    );
+}
+
 #[test]
 fn without_a_block_uninstall_removes_just_the_runtimes_tables() {
     let text = "version = 2\n\
