@@ -4,7 +4,9 @@
 # hooks visibly firing. Usage: tests/demo.sh path/to/oci-add-hooks
 set -euo pipefail
 shim=$(realpath "${1:?usage: $0 path/to/oci-add-hooks}")
-demo=$(mktemp -d /tmp/oci-add-hooks-demo.XXXXXX)
+# Below /run, not /tmp: the shim refuses hook files reached through a
+# directory others can write, and /tmp is one (mode 1777, sticky or not).
+demo=$(mktemp -d /run/oci-add-hooks-demo.XXXXXX)
 chmod 755 "$demo"
 id="oci-add-hooks-demo-$$"
 cleanup() { runc --root "$demo/runc" delete --force "$id" >/dev/null 2>&1 || true; rm -rf "$demo"; }

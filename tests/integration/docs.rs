@@ -149,3 +149,25 @@ fn design_md_maps_every_source_file() {
     let missing: Vec<&String> = files.iter().filter(|f| !text.contains(&format!("| `{f}` |"))).collect();
     assert!(missing.is_empty(), "{} has no row for: {missing:?}", design.display());
 }
+
+/// `make demo`, the README's first command, as it runs: a real busybox
+/// container through the built shim and runc, every injected hook writing
+/// its line. (The demo broke once unnoticed: its hook files were under
+/// /tmp, which the shim came to refuse as a directory others can write.)
+#[test]
+fn regression_make_demo_put_its_hooks_where_the_shim_refuses_them() {
+    if !util::require(&["runc", "busybox"])
+        || !util::require_root()
+        || !util::native_only("the demo runs the shim directly, not through the emulator")
+    {
+        return;
+    }
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo.sh");
+    let out = Command::new("bash").arg(demo).arg(util::bin()).output().unwrap();
+    let stdout = util::stdout(&out);
+    assert!(out.status.success(), "demo failed: {}{stdout}", util::stderr(&out));
+    assert!(stdout.contains("hello from container"), "{stdout}");
+    for stage in ["prestart", "createRuntime", "poststart", "poststop"] {
+        assert!(stdout.contains(&format!("{stage} hook ran, state: {{")), "{stage}: {stdout}");
+    }
+}
