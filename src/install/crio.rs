@@ -240,50 +240,26 @@ mod tests {
     use std::os::unix::fs::symlink;
     use std::path::Path;
 
-    /// A host root under the temp dir, removed when dropped.
-    struct Root(PathBuf);
+    use super::super::fake_host::FakeHost;
 
-    impl Root {
-        fn new(tag: &str) -> Root {
-            let root = std::env::temp_dir().join(format!("oah-crio-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
-            std::fs::create_dir_all(&root).unwrap();
-            Root(root)
-        }
-
-        fn write(&self, host_path: &str, text: &str) {
-            let here = self.0.join(host_path.trim_start_matches('/'));
-            std::fs::create_dir_all(here.parent().unwrap()).unwrap();
-            std::fs::write(here, text).unwrap();
-        }
-
-        fn plan(&self, args: &[&str], old: &[CrioFiles]) -> Result<(CrioWork, Option<CrioFiles>), InstallError> {
-            let mut all = vec!["--host-root".into(), self.0.clone().into_os_string()];
-            all.extend(args.iter().map(Into::into));
-            let o = super::super::options::parse(Action::Install, all).unwrap();
-            let files = [hooks::parse(
-                Path::new("/src/10-a.json"),
-                br#"{"hooks": {"prestart": [{"path": "/bin/true"}], "poststop": [{"path": "/usr/bin/gone"}]}}"#,
-            )
-            .unwrap()];
-            CrioWork::plan_install(&Host::open(self.0.clone()).unwrap(), &o, &files, old)
-        }
-    }
-
-    impl Drop for Root {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn plan(root: &FakeHost, args: &[&str], old: &[CrioFiles]) -> Result<(CrioWork, Option<CrioFiles>), InstallError> {
+        let o = root.options(Action::Install, args);
+        let files = [hooks::parse(
+            Path::new("/src/10-a.json"),
+            br#"{"hooks": {"prestart": [{"path": "/bin/true"}], "poststop": [{"path": "/usr/bin/gone"}]}}"#,
+        )
+        .unwrap()];
+        CrioWork::plan_install(&Host::open(root.0.clone()).unwrap(), &o, &files, old)
     }
 
     const OPENSHIFT: &str = "[crio.runtime]\nhooks_dir = [\n  \"/etc/containers/oci/hooks.d\",\n  \"/run/containers/oci/hooks.d\",\n  \"/usr/share/containers/oci/hooks.d\",\n]\n";
 
     #[test]
     fn the_first_configured_directory_gets_one_file_per_hook() {
-        let root = Root::new("first");
+        let root = FakeHost::new("first");
         root.write("/etc/crio/crio.conf.d/00-default", OPENSHIFT);
         root.write("/bin/true", "");
-        let (work, record) = root.plan(&[], &[]).unwrap();
+        let (work, record) = plan(&root, &[], &[]).unwrap();
         let (dir, why) = work.dir.as_ref().unwrap();
         assert_eq!(dir, "/etc/containers/oci/hooks.d");
         let dropin = root.0.join("etc/crio/crio.conf.d/00-default");
@@ -308,25 +284,25 @@ mod tests {
         assert_eq!(record.files, ["0001-10-a-prestart-0.json", "0002-10-a-poststop-0.json"]);
 
         // --crio-hooks-dir wins; no CRI-O and no option: no step.
-        let (work, _) = root.plan(&["--crio-hooks-dir", "/srv/hooks/"], &[]).unwrap();
+        let (work, _) = plan(&root, &["--crio-hooks-dir", "/srv/hooks/"], &[]).unwrap();
         assert_eq!(work.dir, Some(("/srv/hooks".to_owned(), "--crio-hooks-dir".to_owned())));
-        let bare = Root::new("bare");
-        let (work, record) = bare.plan(&[], &[]).unwrap();
+        let bare = FakeHost::new("bare");
+        let (work, record) = plan(&bare, &[], &[]).unwrap();
         assert!(work.dir.is_none() && work.puts.is_empty() && record.is_none());
-        let (work, _) = bare.plan(&["--crio"], &[]).unwrap();
+        let (work, _) = plan(&bare, &["--crio"], &[]).unwrap();
         assert_eq!(work.dir, Some((crio_config::DEFAULT_HOOKS_DIR.to_owned(), "CRI-O's default".to_owned())));
-        let (work, _) = root.plan(&["--no-crio"], &[]).unwrap();
+        let (work, _) = plan(&root, &["--no-crio"], &[]).unwrap();
         assert!(work.dir.is_none());
-        let err = root.plan(&["--crio-hooks-dir", "/etc/oci-add-hooks/hooks.d"], &[]).err().unwrap().to_string();
+        let err = plan(&root, &["--crio-hooks-dir", "/etc/oci-add-hooks/hooks.d"], &[]).err().unwrap().to_string();
         assert!(err.ends_with("etc/oci-add-hooks/hooks.d: is the shim's own hooks.d, which would then read each hook twice: give CRI-O another --crio-hooks-dir"), "{err}");
     }
 
     #[test]
     fn refusals_name_the_file_and_why() {
-        let root = Root::new("refuse");
+        let root = FakeHost::new("refuse");
         root.write("/etc/crio/crio.conf.d/00-default", OPENSHIFT);
         root.write("/etc/containers/oci/hooks.d/0001-10-a-prestart-0.json", "{}");
-        let err = |r: &Root, old: &[CrioFiles]| r.plan(&[], old).err().unwrap().to_string();
+        let err = |r: &FakeHost, old: &[CrioFiles]| plan(r, &[], old).err().unwrap().to_string();
         let here = root.0.join("etc/containers/oci/hooks.d/0001-10-a-prestart-0.json");
         assert_eq!(
             err(&root, &[]),
@@ -339,9 +315,9 @@ mod tests {
         // Recorded: ours to replace.
         let ours =
             CrioFiles { dir: "/etc/containers/oci/hooks.d".into(), files: vec!["0001-10-a-prestart-0.json".into()] };
-        assert!(root.plan(&[], &[ours]).is_ok());
+        assert!(plan(&root, &[], &[ours]).is_ok());
 
-        let masked = Root::new("masked");
+        let masked = FakeHost::new("masked");
         masked.write("/etc/crio/crio.conf.d/00-default", OPENSHIFT);
         masked.write("/usr/share/containers/oci/hooks.d/0002-10-a-poststop-0.json", "{}");
         assert_eq!(
@@ -354,7 +330,7 @@ mod tests {
             )
         );
 
-        let empty = Root::new("empty");
+        let empty = FakeHost::new("empty");
         empty.write("/etc/crio/crio.conf", "[crio.runtime]\nhooks_dir = []\n");
         assert_eq!(
             err(&empty, &[]),

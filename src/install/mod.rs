@@ -31,6 +31,8 @@ mod crio_config;
 mod daemon_json;
 mod docker;
 mod dockerd;
+#[cfg(test)]
+mod fake_host;
 mod files;
 mod host;
 mod manifest;
@@ -470,60 +472,7 @@ fn write_record(file: &HostFile, record: Option<&Record>) -> Result<(), InstallE
 mod tests {
     use super::*;
     use daemon_json::Change;
-
-    /// A fake host root: a temporary directory, removed when dropped.
-    struct FakeHost(PathBuf);
-
-    impl FakeHost {
-        fn new(tag: &str) -> FakeHost {
-            let root = std::env::temp_dir().join(format!("oah-plan-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
-            std::fs::create_dir_all(&root).unwrap();
-            FakeHost(root)
-        }
-
-        fn here(&self, host_path: &str) -> PathBuf {
-            self.0.join(host_path.trim_start_matches('/'))
-        }
-
-        fn write(&self, host_path: &str, text: &str) -> PathBuf {
-            let here = self.here(host_path);
-            std::fs::create_dir_all(here.parent().unwrap()).unwrap();
-            std::fs::write(&here, text).unwrap();
-            here
-        }
-
-        /// Every path below the root with the bytes of the files.
-        fn tree(&self) -> Vec<(PathBuf, Option<Vec<u8>>)> {
-            fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<Vec<u8>>)>) {
-                let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-                entries.sort();
-                for p in entries {
-                    if p.is_dir() {
-                        out.push((p.clone(), None));
-                        walk(&p, out);
-                    } else {
-                        out.push((p.clone(), Some(std::fs::read(&p).unwrap())));
-                    }
-                }
-            }
-            let mut out = Vec::new();
-            walk(&self.0, &mut out);
-            out
-        }
-
-        fn options(&self, action: Action, args: &[&str]) -> Options {
-            let mut all: Vec<OsString> = vec!["--host-root".into(), self.0.clone().into()];
-            all.extend(args.iter().map(OsString::from));
-            options::parse(action, all).unwrap()
-        }
-    }
-
-    impl Drop for FakeHost {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use fake_host::FakeHost;
 
     /// What the tests install as "this executable".
     const EXE: &[u8] = b"#!/bin/sh\nexit 0\n";
