@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::daemon_json::Previous;
 use crate::args::VERSION_LINE;
-use crate::json::write_json;
+use crate::json::{write_json, FieldError};
 
 /// The record's file name, in the configuration directory.
 pub(crate) const FILE_NAME: &str = "installed.json";
@@ -69,18 +69,6 @@ pub(crate) struct Containerd {
     /// The drop-in, and the `imports` entry added for it (version 3).
     pub(crate) dropin: Option<String>,
     pub(crate) imports_added: Option<String>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct RecordError {
-    pub(crate) field: String,
-    pub(crate) why: String,
-}
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.why)
-    }
 }
 
 /// Where the paths of one field of the record may be: what install could
@@ -162,7 +150,7 @@ impl Record {
 
     /// Refuses a path that no rule of its field allows: each is one install
     /// could have written, or nothing is removed.
-    pub(crate) fn check(&self, rules: &[Rule]) -> Result<(), RecordError> {
+    pub(crate) fn check(&self, rules: &[Rule]) -> Result<(), FieldError> {
         for (field, rule, path) in self.paths() {
             let path = path.as_str();
             let place = rules.iter().find(|r| r.field == rule).map(|r| &r.place);
@@ -173,7 +161,7 @@ impl Record {
                 }
                 Some(_) => continue,
             };
-            return Err(RecordError { field, why });
+            return Err(FieldError { field, why });
         }
         Ok(())
     }
@@ -255,11 +243,10 @@ impl Record {
         out
     }
 
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Record, RecordError> {
-        let err = |field: &str, why: &str| RecordError { field: field.into(), why: why.into() };
-        let doc: Value =
-            serde_json::from_slice(bytes).map_err(|e| err("(top level)", &format!("not valid JSON: {e}")))?;
-        let top = doc.as_object().ok_or_else(|| err("(top level)", "must be a JSON object"))?;
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Record, FieldError> {
+        let doc: Value = serde_json::from_slice(bytes)
+            .map_err(|e| FieldError::new("(top level)", format!("not valid JSON: {e}")))?;
+        let top = doc.as_object().ok_or_else(|| FieldError::new("(top level)", "must be a JSON object"))?;
         let docker = match top.get("docker") {
             None | Some(Value::Null) => None,
             Some(Value::Object(d)) => Some(Docker {
@@ -273,7 +260,7 @@ impl Record {
                     default: d.get("previous-default").filter(|v| !v.is_null()).cloned(),
                 },
             }),
-            Some(_) => return Err(err("docker", "must be an object or null")),
+            Some(_) => return Err(FieldError::new("docker", "must be an object or null")),
         };
         // Before containerd's config.toml was edited, the record named the
         // drop-in install wrote: that file is ours to remove.
@@ -281,7 +268,7 @@ impl Record {
             None | Some(Value::Null) => (None, None),
             Some(Value::String(s)) => (None, Some(s.clone())),
             Some(Value::Object(c)) => (Some(parse_containerd(c)?), None),
-            Some(_) => return Err(err("containerd", "must be an object or null")),
+            Some(_) => return Err(FieldError::new("containerd", "must be an object or null")),
         };
         Ok(Record {
             binary: opt_string(top, "binary")?,
@@ -309,10 +296,10 @@ fn containerd_json(c: &Containerd) -> Value {
     Value::Object(members.into_iter().map(|(k, v): (&str, Value)| (k.to_owned(), v)).collect())
 }
 
-fn parse_containerd(c: &Map<String, Value>) -> Result<Containerd, RecordError> {
+fn parse_containerd(c: &Map<String, Value>) -> Result<Containerd, FieldError> {
     let version = match c.get("version").and_then(Value::as_i64) {
         Some(v @ 1..=3) => v,
-        _ => return Err(RecordError { field: "containerd.version".into(), why: "must be 1, 2 or 3".into() }),
+        _ => return Err(FieldError::new("containerd.version", "must be 1, 2 or 3")),
     };
     Ok(Containerd {
         config: string(c, "containerd.config")?,
@@ -352,8 +339,8 @@ impl CrioFiles {
     /// The record's `crio`, each entry checked so that uninstall can only
     /// ever remove a `*.json` file directly in an absolute directory, as
     /// install writes them.
-    fn parse_all(top: &Map<String, Value>) -> Result<Vec<CrioFiles>, RecordError> {
-        let err = |field: String, why: &str| RecordError { field, why: why.into() };
+    fn parse_all(top: &Map<String, Value>) -> Result<Vec<CrioFiles>, FieldError> {
+        let err = |field: String, why: &str| FieldError { field, why: why.into() };
         let entries = match top.get("crio") {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(entries)) => entries,
@@ -385,28 +372,28 @@ fn key(field: &str) -> &str {
     field.rsplit('.').next().unwrap_or(field)
 }
 
-fn string(obj: &Map<String, Value>, field: &str) -> Result<String, RecordError> {
-    opt_string(obj, field)?.ok_or_else(|| RecordError { field: field.into(), why: "missing".into() })
+fn string(obj: &Map<String, Value>, field: &str) -> Result<String, FieldError> {
+    opt_string(obj, field)?.ok_or_else(|| FieldError::new(field, "missing"))
 }
 
-fn opt_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, RecordError> {
+fn opt_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, FieldError> {
     match obj.get(key(field)) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(RecordError { field: field.into(), why: "must be a string".into() }),
+        Some(_) => Err(FieldError::new(field, "must be a string")),
     }
 }
 
-fn boolean(obj: &Map<String, Value>, field: &str) -> Result<bool, RecordError> {
+fn boolean(obj: &Map<String, Value>, field: &str) -> Result<bool, FieldError> {
     match obj.get(key(field)) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(RecordError { field: field.into(), why: "must be true or false".into() }),
+        Some(_) => Err(FieldError::new(field, "must be true or false")),
     }
 }
 
-fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, RecordError> {
-    let bad = || RecordError { field: field.into(), why: "must be an array of strings".into() };
+fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, FieldError> {
+    let bad = || FieldError::new(field, "must be an array of strings");
     match obj.get(key(field)) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(bad)).collect(),

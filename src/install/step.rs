@@ -12,17 +12,17 @@ use std::path::{Path, PathBuf};
 use super::containerd_daemon::DaemonError;
 use super::daemon_json::DaemonJsonError;
 use super::dockerd::DockerdError;
-use super::manifest::RecordError;
 use crate::args::Action;
 use crate::hook_files::LoadError;
 use crate::hooks::HookError;
+use crate::json::FieldError;
 
 #[derive(Debug)]
 pub(crate) enum InstallError {
     Usage { action: Action, msg: String },
     Io { path: PathBuf, what: &'static str, err: io::Error },
     DaemonJson { path: PathBuf, err: DaemonJsonError },
-    Record { path: PathBuf, err: RecordError },
+    Record { path: PathBuf, err: FieldError },
     Hook(HookError),
     HookFiles(LoadError),
     Refused { path: PathBuf, why: String },
