@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use rustix::fs::{self as rfs, AtFlags};
 
+use super::error::{io_err, say, InstallError};
 use super::host::{Host, HostFile};
-use super::step::{io_err, say, InstallError};
 use crate::atomic;
 
 /// What a backup of a configuration file is called: `<file>.oci-add-hooks.bak`.

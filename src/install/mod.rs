@@ -17,29 +17,25 @@
 //! Each step prints one line to stdout (what `kubectl logs` shows); a step
 //! with nothing to do writes nothing.
 //!
-//! Beside it: `options` (the command line), `step` (the error and the
-//! printed line), `files` (writing host files), `docker`,
-//! `containerd_step` and `crio` (the engines' steps); pure: `daemon_json`,
-//! `manifest`, `containerd`, `crio_config`; edges: `host`, `dockerd`,
-//! `containerd_daemon`, `signals`, `sha256`.
+//! The folders are the engines: `docker/` (the step, `daemon_json`,
+//! `dockerd`), `containerd/` (the step, `config`, `dump`, `daemon`) and
+//! `crio/` (the step, `config`). What they share sits here: `options` (the
+//! command line), `error` (the error and the printed line), `files`
+//! (writing host files), `record` (the install record), and the edges
+//! `host`, `signals`, `sha256`.
 
 mod containerd;
-mod containerd_daemon;
-mod containerd_step;
 mod crio;
-mod crio_config;
-mod daemon_json;
 mod docker;
-mod dockerd;
+mod error;
 #[cfg(test)]
 mod fake_host;
 mod files;
 mod host;
-mod manifest;
 mod options;
+mod record;
 mod sha256;
 mod signals;
-mod step;
 
 use std::ffi::OsString;
 use std::io;
@@ -50,16 +46,16 @@ use crate::args::{Action, HOOK_CONFIG_PATH, PROGRAM, RUNTIME_PATH};
 use crate::hook_files::{self, LoadError};
 use crate::hooks::{self, HookFile};
 use crate::runtime::FileId;
-use containerd_step::ContainerdWork;
+use containerd::ContainerdWork;
 use crio::CrioWork;
-use daemon_json::{Previous, Runtime};
+use docker::daemon_json::Runtime;
 use docker::DockerWork;
+pub(crate) use error::InstallError;
+use error::{io_err, say};
 use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
 use host::{Host, HostFile};
-use manifest::{CrioFiles, Place, Record, Rule};
 use options::{Options, HELP};
-pub(crate) use step::InstallError;
-use step::{io_err, say};
+use record::{CrioFiles, Place, Previous, Record, Rule};
 
 /// Runs `install` or `uninstall` with the arguments after the subcommand.
 pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, InstallError> {
@@ -308,10 +304,10 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let here = host_file(host, &binary, false)?;
     let exe = std::fs::read("/proc/self/exe").ok();
     let same = exe.is_some() && !is_this_executable(&here) && here.read().ok() == exe;
-    let (containerd, old_containerd_dropin) = containerd_step::unrecorded(host, o)?;
+    let (containerd, old_containerd_dropin) = containerd::unrecorded(host, o)?;
     Ok(Record {
         binary: same.then_some(binary.clone()),
-        docker: o.docker.then(|| manifest::Docker {
+        docker: o.docker.then(|| record::Docker {
             config: o.docker_config.clone(),
             runtime: o.runtime_name.clone(),
             path: binary,
@@ -437,7 +433,7 @@ fn read_record(file: &HostFile, o: &Options) -> Result<Option<Record>, InstallEr
 /// Where install writes what each field of the record names (a new field
 /// adds its rule here, or the record is refused).
 fn record_rules(o: &Options) -> [Rule; 8] {
-    let dropin = Place::Named(containerd_step::DROPIN_NAME);
+    let dropin = Place::Named(containerd::DROPIN_NAME);
     [
         Rule { field: "hooks", place: Place::In { dir: o.hooks_dir(), suffix: ".json" } },
         Rule { field: "binary", place: Place::Named(PROGRAM) },
@@ -471,7 +467,7 @@ fn write_record(file: &HostFile, record: Option<&Record>) -> Result<(), InstallE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use daemon_json::Change;
+    use docker::daemon_json::Change;
     use fake_host::FakeHost;
 
     /// What the tests install as "this executable".

@@ -173,7 +173,7 @@ impl Options {
     }
 
     pub(crate) fn record(&self) -> String {
-        format!("{}/{}", self.config_dir.trim_end_matches('/'), super::manifest::FILE_NAME)
+        format!("{}/{}", self.config_dir.trim_end_matches('/'), super::record::FILE_NAME)
     }
 }
 

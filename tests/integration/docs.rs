@@ -118,7 +118,7 @@ fn man_page_renders_without_a_warning_and_names_this_version() {
 }
 
 /// Every source file below `src/`, as a path from the repository root
-/// (`src/install/docker.rs`).
+/// (`src/install/docker/mod.rs`).
 fn source_files() -> Vec<String> {
     fn walk(dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {

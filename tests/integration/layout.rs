@@ -51,7 +51,8 @@ fn after(text: &str, prefix: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for (i, _) in text.match_indices(prefix) {
         let before = text[..i].chars().last();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        // Not the tail of a longer path (`x::super::`, `super::super::`).
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
             continue;
         }
         let rest = &text[i + prefix.len()..];
@@ -92,9 +93,15 @@ fn edges(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<Strin
             uses.insert(resolve("", &segments).unwrap_or_else(|| "lib".to_owned()));
         }
         let parent = module.rsplit_once("::").map_or("", |(p, _)| p);
-        for segments in after(&text, "super::") {
-            let base = if parent.is_empty() { "lib" } else { parent };
-            uses.insert(resolve(parent, &segments).unwrap_or_else(|| base.to_owned()));
+        for mut segments in after(&text, "super::") {
+            // `super::super::m` climbs one more level for each `super`.
+            let mut from = parent;
+            while segments.first().is_some_and(|s| s == "super") {
+                segments.remove(0);
+                from = from.rsplit_once("::").map_or("", |(p, _)| p);
+            }
+            let base = if from.is_empty() { "lib" } else { from };
+            uses.insert(resolve(from, &segments).unwrap_or_else(|| base.to_owned()));
         }
         // A module's own children, named without a prefix (`use docker::X`,
         // `hooks::select(..)`).
@@ -185,6 +192,7 @@ fn the_reader_finds_the_edges_the_source_has() {
     let edges = edges(&modules());
     assert!(edges["hooks"].is_superset(&["json", "spec", "when"].map(String::from).into()));
     assert!(edges["install"].contains("install::docker"), "{:?}", edges["install"]);
-    assert!(edges["install::docker"].contains("install::step"), "{:?}", edges["install::docker"]);
+    assert!(edges["install::docker"].contains("install::error"), "{:?}", edges["install::docker"]);
+    assert!(edges["install::docker::dockerd"].contains("install::host"), "{:?}", edges["install::docker::dockerd"]);
     assert!(edges["lib"].contains("hooks"));
 }

@@ -9,9 +9,10 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::containerd_daemon::DaemonError;
-use super::daemon_json::DaemonJsonError;
-use super::dockerd::DockerdError;
+use super::containerd::daemon::DaemonError;
+use super::containerd::dump::DumpError;
+use super::docker::daemon_json::DaemonJsonError;
+use super::docker::dockerd::DockerdError;
 use crate::args::Action;
 use crate::hook_files::LoadError;
 use crate::hooks::HookError;
@@ -28,6 +29,7 @@ pub(crate) enum InstallError {
     Refused { path: PathBuf, why: String },
     Dockerd(DockerdError),
     Containerd(DaemonError),
+    ContainerdCheck(DumpError),
 }
 
 impl fmt::Display for InstallError {
@@ -51,6 +53,7 @@ impl fmt::Display for InstallError {
             InstallError::Refused { path, why } => write!(f, "{}: {why}", path.display()),
             InstallError::Dockerd(e) => e.fmt(f),
             InstallError::Containerd(e) => e.fmt(f),
+            InstallError::ContainerdCheck(e) => e.fmt(f),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (`oci_hooks`), put into the directory CRI-O reads hook files from.
 //!
 //! Owns finding that directory (CRI-O's configuration files read in
-//! CRI-O's order, `crio_config` working out the value), the checks made
+//! CRI-O's order, `config` working out the value), the checks made
 //! before anything is written (no file install did not write is replaced,
 //! and none in a directory CRI-O reads later hides one of ours), and
 //! writing the files. CRI-O watches its hooks directories and reads them
@@ -11,21 +11,23 @@
 //! container start, so this step must never register a runtime, edit a
 //! configuration file or signal a process.
 
+mod config;
+
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
 
 use rustix::fs::FileType;
 
-use super::crio_config::{self, HooksDirs};
+use super::error::{io_err, say, InstallError};
 use super::files::{host_file, Put};
 use super::host::{Host, HostFile};
-use super::manifest::CrioFiles;
 use super::options::Options;
-use super::step::{io_err, say, InstallError};
+use super::record::CrioFiles;
 use crate::hook_files;
 use crate::hooks::HookFile;
 use crate::oci_hooks;
+use config::HooksDirs;
 
 /// CRI-O's configuration file and drop-in directory (cri-o
 /// `pkg/config/config_unix.go` `CrioConfigPath`, `CrioConfigDropInPath`).
@@ -169,7 +171,7 @@ fn configured(host: &Host) -> Result<(String, String, Vec<String>), InstallError
     }
     read_dropins(host, DROPIN_DIR, &mut files)?;
     let HooksDirs { dirs, set_in } =
-        crio_config::hooks_dirs(&files).map_err(|e| InstallError::Refused { path: e.file, why: e.why })?;
+        config::hooks_dirs(&files).map_err(|e| InstallError::Refused { path: e.file, why: e.why })?;
     let from = match &set_in {
         Some(file) => format!("the first of crio.runtime.hooks_dir in {}", file.display()),
         None => "CRI-O's default".to_owned(),
@@ -290,7 +292,7 @@ mod tests {
         let (work, record) = plan(&bare, &[], &[]).unwrap();
         assert!(work.dir.is_none() && work.puts.is_empty() && record.is_none());
         let (work, _) = plan(&bare, &["--crio"], &[]).unwrap();
-        assert_eq!(work.dir, Some((crio_config::DEFAULT_HOOKS_DIR.to_owned(), "CRI-O's default".to_owned())));
+        assert_eq!(work.dir, Some((config::DEFAULT_HOOKS_DIR.to_owned(), "CRI-O's default".to_owned())));
         let (work, _) = plan(&root, &["--no-crio"], &[]).unwrap();
         assert!(work.dir.is_none());
         let err = plan(&root, &["--crio-hooks-dir", "/etc/oci-add-hooks/hooks.d"], &[]).err().unwrap().to_string();

@@ -14,7 +14,6 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::daemon_json::Previous;
 use crate::args::VERSION_LINE;
 use crate::json::{write_json, FieldError};
 
@@ -49,6 +48,16 @@ pub(crate) struct Docker {
     /// install created the file; uninstall removes it if it is left empty.
     pub(crate) created_config: bool,
     pub(crate) previous: Previous,
+}
+
+/// What install found in `daemon.json` before its changes, to put back on uninstall.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Previous {
+    /// The entry install replaced under our name, if any.
+    pub(crate) runtime: Option<Value>,
+    /// Whether install set `default-runtime`, and what it was before.
+    pub(crate) set_default: bool,
+    pub(crate) default: Option<Value>,
 }
 
 /// The runtime declared for containerd's CRI plugin.

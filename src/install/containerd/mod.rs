@@ -1,33 +1,45 @@
 //! The containerd step: declaring the runtime for containerd's CRI plugin
 //! and restarting containerd so that it loads it, or undoing that.
 //!
-//! Owns the plan (config.toml read, the new text worked out by
-//! `containerd`, and checked with the host's own `containerd config dump`
-//! through `containerd_daemon`: after install, containerd's whole
+//! Owns the plan (config.toml read, the new text worked out by `config`,
+//! and checked with the host's own `containerd config dump` through
+//! `dump`: after install, containerd's whole
 //! configuration must be what it was plus the one runtime) and the apply
 //! (the one-time backup, atomic writes, the restart, and, when containerd
-//! does not come back, every file put back as it was). It must never write
+//! does not come back, every file put back as it was; the restart itself
+//! is `daemon`'s). It must never write
 //! a text the check refused, and never restart containerd when no file
 //! changed.
+
+mod config;
+pub(crate) mod daemon;
+pub(crate) mod dump;
 
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::containerd::{self as config, Found, Plan, Version, Want};
-use super::containerd_daemon::{self as daemon, DaemonError, Dump, Peer};
+use super::error::{io_err, say, InstallError};
 use super::files::{backup, host_file, remove_file};
 use super::host::{Host, HostFile};
-use super::manifest::Containerd;
 use super::options::{Options, Restart};
+use super::record::Containerd;
 use super::sha256;
-use super::step::{io_err, say, InstallError};
 use crate::atomic::Scratch;
+use config::{Found, Plan, Version, Want};
+use daemon::{DaemonError, Peer};
+use dump::Dump;
 
 /// The drop-in's name in the `conf.d` directory beside config.toml
 /// (version 3; earlier versions of install wrote the same file for 1.x).
 pub(crate) const DROPIN_NAME: &str = "99-oci-add-hooks.toml";
+
+/// The host's containerd binary, for `config dump`, while it can be run.
+struct Checker<'a> {
+    host: &'a Host,
+    binary: Option<String>,
+}
 
 /// The containerd step as planned.
 #[derive(Default)]
@@ -50,12 +62,6 @@ struct Edit {
     original: Option<Vec<u8>>,
     new: Option<Vec<u8>>,
     said: String,
-}
-
-/// The host's containerd binary, for `config dump`, while it can be run.
-struct Checker<'a> {
-    host: &'a Host,
-    binary: Option<String>,
 }
 
 impl ContainerdWork {
@@ -212,7 +218,7 @@ impl ContainerdWork {
         }
         if let Some(before) = &before {
             let after = check.dump(&config, Some(&new), "it with the runtime added")?.unwrap_or_default();
-            config::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
+            dump::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
                 .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
         }
         check.said(&here, &format!("plus runtime {}", o.runtime_name));
@@ -284,7 +290,7 @@ impl ContainerdWork {
                 .map_err(|e| refused(here, e.to_string()))?
                 .unwrap_or_else(|| text.to_owned());
             let after = check.dump(config, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
-            config::dump_adds_only(before, &after, want.runtime, Some(want.binary))
+            dump::dump_adds_only(before, &after, want.runtime, Some(want.binary))
                 .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
         }
         check.said(here, &format!("plus runtime {}", want.runtime));
@@ -380,7 +386,7 @@ impl ContainerdWork {
         if let Some(before) = check.dump(&config, Some(&text), "it as it is")? {
             let after =
                 check.dump(&config, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
-            config::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
+            dump::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
                 refused(here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
             })?;
             check.said(here, &format!("without runtime {}", c.runtime));
@@ -465,7 +471,7 @@ impl ContainerdWork {
 
 impl<'a> Checker<'a> {
     fn new(host: &'a Host, o: &Options) -> Result<Checker<'a>, InstallError> {
-        let binary = daemon::find_binary(host, o.containerd_bin.as_deref()).map_err(InstallError::Containerd)?;
+        let binary = dump::find_binary(host, o.containerd_bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
         if binary.is_none() {
             say(format_args!(
                 "containerd: check skipped: no containerd binary under {} (looked in {})",
@@ -488,11 +494,12 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let config = copy.as_ref().map(|(_, host_path)| host_path.as_str());
-        let dumped = daemon::config_dump(self.host.root(), &binary, config).map_err(|e| match e {
-            DaemonError::Check { line, .. } => {
-                refused(here, format!("containerd refuses {what}: `{binary} config dump` says: {line}"))
-            }
-            e => InstallError::Containerd(e),
+        let dumped = dump::config_dump(self.host.root(), &binary, config).map_err(|e| match e {
+            dump::DumpError::Check { line, .. } => InstallError::Refused {
+                path: here.to_owned(),
+                why: format!("containerd refuses {what}: `{binary} config dump` says: {line} (nothing changed)"),
+            },
+            e => InstallError::ContainerdCheck(e),
         });
         match dumped? {
             Dump::Text(t) => Ok(Some(t)),

@@ -15,6 +15,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::super::record::Previous;
 use crate::json::{indent_of, write_json, Json};
 
 pub(crate) const RUNTIMES: &str = "runtimes";
@@ -305,16 +306,6 @@ impl fmt::Display for Change {
             }
         }
     }
-}
-
-/// What install found before its changes, to put back on uninstall.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Previous {
-    /// The entry install replaced under our name, if any.
-    pub(crate) runtime: Option<Value>,
-    /// Whether install set `default-runtime`, and what it was before.
-    pub(crate) set_default: bool,
-    pub(crate) default: Option<Value>,
 }
 
 /// Registers `rt` under `runtimes`, keeping the entry's place if one of the

@@ -1,30 +1,25 @@
-//! The host's containerd: the process behind its socket, and its binary.
+//! The host's running containerd: the process behind its socket.
 //!
 //! Owns finding the containerd process as the peer of its socket
 //! (SO_PEERCRED, never by name), stopping it with SIGTERM through a pidfd
 //! (so a pid reused in between is never signalled), waiting until its
 //! supervisor has started a new one that serves (another pid, and gRPC's
-//! HTTP/2 SETTINGS frame, which containerd sends as soon as it accepts),
-//! and running the host's own binary for `config dump` (below the host
-//! root with chroot). containerd does not reload its configuration, so a
+//! HTTP/2 SETTINGS frame, which containerd sends as soon as it accepts).
+//! (Running its binary for `config dump` is `dump`'s.) containerd does not reload its configuration, so a
 //! restart is the only way; this module must never kill it (SIGTERM only,
 //! and only when asked) nor start it: its supervisor does (systemd's
 //! `Restart=always`, `KillMode=process`, which keeps the containers'
 //! shims running).
 
-use std::ffi::CString;
 use std::fmt;
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal};
 
-use super::host::{Host, HostFile};
+use super::super::host::HostFile;
 
 /// The process name containerd runs under.
 const COMM: &str = "containerd";
@@ -58,16 +53,6 @@ pub(crate) enum DaemonError {
         pid: i32,
         secs: u64,
     },
-    Binary {
-        path: PathBuf,
-        why: String,
-    },
-    /// `config dump` failed; its last line on stderr.
-    Check {
-        binary: String,
-        config: String,
-        line: String,
-    },
 }
 
 impl fmt::Display for DaemonError {
@@ -93,10 +78,6 @@ impl fmt::Display for DaemonError {
                  process)",
                 socket.display()
             ),
-            DaemonError::Binary { path, why } => write!(f, "{}: {why}", path.display()),
-            DaemonError::Check { binary, config, line } => {
-                write!(f, "`{binary} --config {config} config dump` fails: {line}")
-            }
         }
     }
 }
@@ -218,87 +199,9 @@ fn is_settings(head: &[u8; 9]) -> bool {
     head[3] == 4 && head[5..9] == [0, 0, 0, 0]
 }
 
-/// The host's containerd binary (a host path): `given`, else the first of
-/// the usual places; `None` if there is none.
-pub(crate) fn find_binary(host: &Host, given: Option<&str>) -> Result<Option<String>, DaemonError> {
-    let Some(given) = given else { return Ok(host.program(COMM)) };
-    if !host.file(given, true).is_ok_and(|f| f.is_file()) {
-        let path = host.file(given, false).map_or_else(|_| host.shown(given), |f| f.here().to_owned());
-        return Err(DaemonError::Binary { path, why: "--containerd-bin: no such file".into() });
-    }
-    Ok(Some(given.to_owned()))
-}
-
-/// What `config dump` made of a file.
-#[derive(Debug)]
-pub(crate) enum Dump {
-    Text(String),
-    /// The binary could not be run here, and why (a host root without its
-    /// loader and libraries, as a test's).
-    Skipped(String),
-}
-
-/// Runs the host's `binary --config CONFIG config dump` (`config default`
-/// when `config` is `None`: what containerd runs on without a file), in
-/// the host root: chrooted when it is not `/`, from `/` as its service
-/// runs, so that imports resolve as containerd resolves them.
-pub(crate) fn config_dump(root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DaemonError> {
-    let mut cmd = Command::new(binary);
-    match config {
-        Some(c) => cmd.arg("--config").arg(c).args(["config", "dump"]),
-        None => cmd.args(["config", "default"]),
-    };
-    cmd.stdin(Stdio::null()).env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    if root == Path::new("/") {
-        cmd.current_dir("/");
-    } else {
-        let dir = CString::new(root.as_os_str().as_bytes())
-            .map_err(|_| DaemonError::Binary { path: root.to_owned(), why: "has a NUL byte".into() })?;
-        // SAFETY: runs in the child between fork and exec; chroot and chdir
-        // are plain syscalls (async-signal-safe), on a string made before
-        // the fork, and nothing is allocated.
-        unsafe {
-            cmd.pre_exec(move || {
-                rustix::process::chroot(dir.as_c_str())?;
-                rustix::process::chdir(c"/")?;
-                Ok(())
-            });
-        }
-    }
-    let shown = root.join(binary.trim_start_matches('/'));
-    let out = match cmd.output() {
-        Ok(o) => o,
-        // The binary or its loader is not there (a dynamic binary under a
-        // root without /lib), or it is not for this machine.
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(8) => {
-            return Ok(Dump::Skipped(format!("cannot run {}: {e}", shown.display())))
-        }
-        Err(e) => {
-            let why = match e.kind() {
-                io::ErrorKind::PermissionDenied => {
-                    format!("cannot run it chrooted to the host root: {e} (the installer needs CAP_SYS_CHROOT)")
-                }
-                _ => format!("cannot run it: {e}"),
-            };
-            return Err(DaemonError::Binary { path: shown, why });
-        }
-    };
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no message)");
-        return Err(DaemonError::Check {
-            binary: binary.to_owned(),
-            config: config.unwrap_or("(none)").to_owned(),
-            line: format!("{} ({})", line.trim(), out.status),
-        });
-    }
-    String::from_utf8(out.stdout)
-        .map(Dump::Text)
-        .map_err(|_| DaemonError::Binary { path: shown, why: "config dump printed something that is not UTF-8".into() })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::super::host::Host;
     use super::*;
     use std::os::unix::net::UnixListener;
 
@@ -331,21 +234,5 @@ mod tests {
         drop(listener);
         assert!(matches!(peer(&file).unwrap(), Peer::NotRunning(why) if why.contains("refused")));
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn no_binary_under_a_root_is_none_and_a_given_one_must_exist() {
-        let root = std::env::temp_dir().join(format!("oah-ctrd-bin-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
-        let host = Host::open(root.clone()).unwrap();
-        assert_eq!(find_binary(&host, None).unwrap(), None);
-        assert_eq!(
-            find_binary(&host, Some("/opt/containerd")).unwrap_err().to_string(),
-            format!("{}/opt/containerd: --containerd-bin: no such file", root.display())
-        );
-        std::fs::write(root.join("usr/bin/containerd"), "").unwrap();
-        assert_eq!(find_binary(&host, None).unwrap().as_deref(), Some("/usr/bin/containerd"));
-        std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! containerd's configuration as text: which shape a `config.toml` has,
 //! the one block install adds to a version 1 or 2 file, the drop-in and
-//! `imports` entry of a version 3 file, finding and taking them out again,
-//! and the rule a `config dump` after install must keep.
+//! `imports` entry of a version 3 file, and finding and taking them out
+//! again. (The rule a `config dump` after install must keep is `dump`'s.)
 //!
 //! Pure: plain functions over strings. toml_edit only reads (values, and
 //! where they are in the text); the operator's text is never re-serialised:
@@ -229,7 +229,7 @@ impl Config {
 }
 
 /// A TOML key as text: bare when it can be, else a basic string.
-fn key_text(key: &str) -> String {
+pub(crate) fn key_text(key: &str) -> String {
     let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if bare {
         key.to_owned()
@@ -240,7 +240,7 @@ fn key_text(key: &str) -> String {
 
 /// A TOML basic string (`"..."`). A JSON string is one, as TOML's escapes
 /// are JSON's, except that TOML also wants DEL escaped.
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     crate::json::json_text(&s.into()).replace('\u{7f}', "\\u007F")
 }
 
@@ -668,71 +668,6 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
         Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob_match(rest, &s[1..]),
         Some((c, rest)) => s.first() == Some(c) && glob_match(rest, &s[1..]),
     }
-}
-
-/// Checks that `after` (a `config dump`) is `before` plus runtime
-/// `runtime`'s tables and nothing else: every other line the same, in the
-/// same order, the `imports` line aside (it names the files dumped). With
-/// `binary`, the runtime must be there and run it.
-pub(crate) fn dump_adds_only(before: &str, after: &str, runtime: &str, binary: Option<&str>) -> Result<(), String> {
-    let (b, _) = without_runtime(before, runtime);
-    let (a, section) = without_runtime(after, runtime);
-    if let Some(binary) = binary {
-        let shows = |s: &[(usize, &str)]| {
-            s.iter().any(|(_, l)| {
-                let l = l.trim();
-                l == format!("BinaryName = {}", quoted(binary)) || l == format!("BinaryName = '{binary}'")
-            })
-        };
-        match section {
-            None => return Err(format!("runtime {runtime} is not in it: containerd did not read the new table")),
-            Some(s) if !shows(&s) => {
-                return Err(format!("runtime {runtime} does not have BinaryName {binary:?} in it"))
-            }
-            Some(_) => {}
-        }
-    }
-    for i in 0..a.len().max(b.len()) {
-        let (x, y) = (b.get(i), a.get(i));
-        if x.map(|l| l.1) != y.map(|l| l.1) {
-            let show =
-                |l: Option<&(usize, &str)>| l.map_or("(end)".to_owned(), |(n, t)| format!("line {n}: {:?}", t.trim()));
-            return Err(format!("it differs from before elsewhere: before, {}; after, {}", show(x), show(y)));
-        }
-    }
-    Ok(())
-}
-
-/// A dump's lines (numbered from 1) without the top-level `imports` line
-/// and without runtime `runtime`'s tables, and those tables' lines.
-#[allow(clippy::type_complexity)]
-fn without_runtime<'a>(dump: &'a str, runtime: &str) -> (Vec<(usize, &'a str)>, Option<Vec<(usize, &'a str)>>) {
-    let names = [key_text(runtime), quoted(runtime), format!("'{runtime}'")];
-    let is_header = |l: &str| l.starts_with('[');
-    let path = |l: &str| l.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let ours = |l: &str| names.iter().any(|n| path(l).ends_with(&format!(".containerd.runtimes.{n}")));
-    let mut kept = Vec::new();
-    let mut section: Option<Vec<(usize, &str)>> = None;
-    let mut inside: Option<String> = None;
-    let mut seen_header = false;
-    for (i, line) in dump.lines().enumerate() {
-        let t = line.trim();
-        if is_header(t) {
-            seen_header = true;
-            inside = match &inside {
-                Some(p) if path(t).starts_with(&format!("{p}.")) => inside,
-                _ if ours(t) => Some(path(t)),
-                _ => None,
-            };
-        } else if !seen_header && t.starts_with("imports =") {
-            continue;
-        }
-        match inside {
-            Some(_) => section.get_or_insert_with(Vec::new).push((i + 1, line)),
-            None => kept.push((i + 1, line)),
-        }
-    }
-    (kept, section)
 }
 
 #[cfg(test)]

@@ -243,32 +243,6 @@ fn without_a_block_uninstall_removes_just_the_runtimes_tables() {
 }
 
 #[test]
-fn a_dump_may_gain_the_runtime_and_nothing_else() {
-    let before = fixture!("debian.dump");
-    // Debian's file plus runc as built in plus the runtime (FINDINGS 1c, c3).
-    dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", Some(BIN)).unwrap();
-    // Plus the runtime alone: runc's table goes (FINDINGS 1b).
-    let e = dump_adds_only(before, fixture!("b.dump"), "oci-add-hooks", Some(BIN)).unwrap_err();
-    assert!(e.starts_with("it differs from before elsewhere: before, line 102: \"[plugins.\\\"io.containerd.grpc.v1.cri\\\".containerd.runtimes.runc]\""), "{e}");
-    assert_eq!(
-        dump_adds_only(before, before, "oci-add-hooks", Some(BIN)).unwrap_err(),
-        "runtime oci-add-hooks is not in it: containerd did not read the new table"
-    );
-    assert_eq!(
-        dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", Some("/other")).unwrap_err(),
-        "runtime oci-add-hooks does not have BinaryName \"/other\" in it"
-    );
-    // Uninstall's direction: the same rule, read the other way.
-    dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", None).unwrap();
-    dump_adds_only(before, before, "oci-add-hooks", None).unwrap();
-    // The imports line names the file dumped: not a difference.
-    let moved = before.replace("/work/scratch/cri/dump/cur.toml", "/etc/containerd/.config.toml.tmp");
-    dump_adds_only(before, &moved, "oci-add-hooks", None).unwrap();
-    let e = dump_adds_only(before, &moved.replace("/usr/lib/cni", "/opt/cni/bin"), "x", None).unwrap_err();
-    assert!(e.contains("before, line 72: \"bin_dir = \\\"/usr/lib/cni\\\"\"; after, line 72:"), "{e}");
-}
-
-#[test]
 fn version_3_gets_a_drop_in_and_an_import() {
     let root = fixture!("v3/config.toml");
     let file = parse(root).unwrap();

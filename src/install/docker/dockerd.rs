@@ -29,7 +29,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, Signal};
 use serde_json::{Map, Value};
 
-use super::host::HostFile;
+use super::super::host::HostFile;
 
 /// The process and program name dockerd runs under.
 pub(crate) const DOCKERD: &str = "dockerd";

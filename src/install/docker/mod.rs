@@ -10,18 +10,21 @@
 //! confirmed. The edit itself is `daemon_json`'s, the process `dockerd`'s.
 //! This module must never restart dockerd.
 
+pub(crate) mod daemon_json;
+pub(crate) mod dockerd;
+
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::daemon_json::{self, Change, Doc, Runtime};
-use super::dockerd::{self, Found, Want, DOCKERD};
+use super::error::{io_err, say, InstallError};
 use super::files::{backup, host_file, remove_file};
 use super::host::{Host, HostFile};
-use super::manifest;
 use super::options::Options;
-use super::step::{io_err, say, InstallError};
+use super::record;
+use daemon_json::{Change, Doc, Runtime};
+use dockerd::{Found, Want, DOCKERD};
 
 /// The Docker step as planned: the edits of `daemon.json` files, worked
 /// out before any is written, the dockerd to reload and what it must show
@@ -62,8 +65,8 @@ impl DockerWork {
         host: &Host,
         o: &Options,
         rt: &Runtime,
-        old: Option<&manifest::Docker>,
-    ) -> Result<(DockerWork, Option<manifest::Docker>), InstallError> {
+        old: Option<&record::Docker>,
+    ) -> Result<(DockerWork, Option<record::Docker>), InstallError> {
         let mut work = DockerWork::default();
         if let Some(od) = old {
             if !(o.docker && od.config == o.docker_config && od.runtime == o.runtime_name) {
@@ -80,7 +83,7 @@ impl DockerWork {
     pub(crate) fn plan_uninstall(
         host: &Host,
         o: &Options,
-        old: Option<&manifest::Docker>,
+        old: Option<&record::Docker>,
     ) -> Result<DockerWork, InstallError> {
         let mut work = DockerWork::default();
         if let Some(od) = old {
@@ -144,7 +147,7 @@ impl DockerWork {
     }
 
     /// Removes the registration `d` describes.
-    fn undo(&mut self, host: &Host, d: &manifest::Docker) -> Result<(), InstallError> {
+    fn undo(&mut self, host: &Host, d: &record::Docker) -> Result<(), InstallError> {
         self.involved = true;
         let config = host_file(host, &d.config, true)?;
         if !config.exists().map_err(io_err(config.here(), "look at"))? {
@@ -165,8 +168,8 @@ impl DockerWork {
         host: &Host,
         o: &Options,
         rt: &Runtime,
-        old: Option<&manifest::Docker>,
-    ) -> Result<Option<manifest::Docker>, InstallError> {
+        old: Option<&record::Docker>,
+    ) -> Result<Option<record::Docker>, InstallError> {
         let config = host_file(host, &o.docker_config, true)?;
         let here = config.here().to_owned();
         let pidfile = host_file(host, &o.docker_pidfile, true)?;
@@ -218,7 +221,7 @@ impl DockerWork {
         }
         let created_config = same.is_some_and(|d| d.created_config) || e.original.is_none();
         e.changes.extend(changes);
-        Ok(Some(manifest::Docker {
+        Ok(Some(record::Docker {
             config: o.docker_config.clone(),
             runtime: rt.name.clone(),
             path: rt.path.clone(),
