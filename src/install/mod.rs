@@ -307,8 +307,8 @@ fn unrecorded(host: &Host, o: &Options) -> Result<Record, InstallError> {
     let (containerd, old_containerd_dropin) = containerd::unrecorded(host, o)?;
     Ok(Record {
         binary: same.then_some(binary.clone()),
-        docker: o.docker.then(|| record::Docker {
-            config: o.docker_config.clone(),
+        docker: o.docker.enabled.then(|| record::Docker {
+            config: o.docker.config.clone(),
             runtime: o.runtime_name.clone(),
             path: binary,
             created_config: false,

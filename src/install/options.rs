@@ -101,27 +101,46 @@ pub(crate) struct Options {
     pub(crate) hooks: Vec<PathBuf>,
     pub(crate) runtime_path: String,
     pub(crate) runtime_name: String,
-    pub(crate) set_default: bool,
-    pub(crate) docker: bool,
-    pub(crate) docker_config: String,
-    pub(crate) docker_pidfile: String,
+    pub(crate) wait: bool,
+    pub(crate) docker: DockerOptions,
+    pub(crate) containerd: ContainerdOptions,
+    pub(crate) crio: CrioOptions,
+}
+
+/// The Docker step's options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DockerOptions {
+    /// false with `--no-docker`; else when Docker is set up here.
+    pub(crate) enabled: bool,
+    pub(crate) config: String,
+    pub(crate) pidfile: String,
     /// Given: this one; `None`: found from dockerd (`dockerd::api_socket`).
-    pub(crate) docker_socket: Option<String>,
+    pub(crate) socket: Option<String>,
     pub(crate) reload: bool,
+    pub(crate) set_default: bool,
+}
+
+/// The containerd step's options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ContainerdOptions {
     /// `--containerd` (`Some(true)`), `--no-containerd` (`Some(false)`), or
     /// neither: when containerd's config file or socket exists.
-    pub(crate) containerd: Option<bool>,
-    pub(crate) containerd_config: String,
-    pub(crate) containerd_socket: String,
-    pub(crate) containerd_bin: Option<String>,
-    pub(crate) containerd_restart: Restart,
-    pub(crate) containerd_timeout: u64,
+    pub(crate) enabled: Option<bool>,
+    pub(crate) config: String,
+    pub(crate) socket: String,
+    pub(crate) bin: Option<String>,
+    pub(crate) restart: Restart,
+    pub(crate) timeout: u64,
     pub(crate) pod_annotations: Vec<String>,
-    /// The CRI-O step: Some(true) with `--crio` or `--crio-hooks-dir`,
-    /// Some(false) with `--no-crio`, None: if CRI-O is there.
-    pub(crate) crio: Option<bool>,
-    pub(crate) crio_hooks_dir: Option<String>,
-    pub(crate) wait: bool,
+}
+
+/// The CRI-O step's options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CrioOptions {
+    /// Some(true) with `--crio` or `--crio-hooks-dir`, Some(false) with
+    /// `--no-crio`, None: if CRI-O is there.
+    pub(crate) enabled: Option<bool>,
+    pub(crate) hooks_dir: Option<String>,
 }
 
 /// How containerd is made to load its new configuration.
@@ -143,22 +162,25 @@ impl Default for Options {
             hooks: Vec::new(),
             runtime_path: DEFAULT_RUNTIME.into(),
             runtime_name: "oci-add-hooks".into(),
-            set_default: false,
-            docker: true,
-            docker_config: "/etc/docker/daemon.json".into(),
-            docker_pidfile: "/var/run/docker.pid".into(),
-            docker_socket: None,
-            reload: true,
-            containerd: None,
-            containerd_config: "/etc/containerd/config.toml".into(),
-            containerd_socket: "/run/containerd/containerd.sock".into(),
-            containerd_bin: None,
-            containerd_restart: Restart::Signal,
-            containerd_timeout: 60,
-            pod_annotations: Vec::new(),
-            crio: None,
-            crio_hooks_dir: None,
             wait: false,
+            docker: DockerOptions {
+                enabled: true,
+                config: "/etc/docker/daemon.json".into(),
+                pidfile: "/var/run/docker.pid".into(),
+                socket: None,
+                reload: true,
+                set_default: false,
+            },
+            containerd: ContainerdOptions {
+                enabled: None,
+                config: "/etc/containerd/config.toml".into(),
+                socket: "/run/containerd/containerd.sock".into(),
+                bin: None,
+                restart: Restart::Signal,
+                timeout: 60,
+                pod_annotations: Vec::new(),
+            },
+            crio: CrioOptions { enabled: None, hooks_dir: None },
         }
     }
 }
@@ -241,21 +263,18 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
     let mut p = pico_args::Arguments::from_vec(split);
     let d = Options::default();
     let flag = |p: &mut pico_args::Arguments, name: &'static str| p.contains(name);
-    let mut o = Options {
-        help: flag(&mut p, "--help") | flag(&mut p, "-h"),
-        set_default: flag(&mut p, "--set-default"),
-        docker: !flag(&mut p, "--no-docker"),
-        reload: !flag(&mut p, "--no-reload"),
-        crio: match (flag(&mut p, "--crio"), flag(&mut p, "--no-crio")) {
-            (true, true) => return Err("--crio, --no-crio: give one or the other".into()),
-            (true, false) => Some(true),
-            (false, true) => Some(false),
-            (false, false) => None,
-        },
-        wait: flag(&mut p, "--wait"),
-        ..d.clone()
+    let mut o =
+        Options { help: flag(&mut p, "--help") | flag(&mut p, "-h"), wait: flag(&mut p, "--wait"), ..d.clone() };
+    o.docker.set_default = flag(&mut p, "--set-default");
+    o.docker.enabled = !flag(&mut p, "--no-docker");
+    o.docker.reload = !flag(&mut p, "--no-reload");
+    o.crio.enabled = match (flag(&mut p, "--crio"), flag(&mut p, "--no-crio")) {
+        (true, true) => return Err("--crio, --no-crio: give one or the other".into()),
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
     };
-    o.containerd = match (flag(&mut p, "--containerd"), flag(&mut p, "--no-containerd")) {
+    o.containerd.enabled = match (flag(&mut p, "--containerd"), flag(&mut p, "--no-containerd")) {
         (true, true) => return Err("--containerd and --no-containerd: give one or the other".into()),
         (force, skip) => (force || skip).then_some(force),
     };
@@ -278,28 +297,28 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
     for (field, name) in [
         (&mut o.bin_dir, "--bin-dir"),
         (&mut o.config_dir, "--config-dir"),
-        (&mut o.docker_config, "--docker-config"),
-        (&mut o.docker_pidfile, "--docker-pidfile"),
-        (&mut o.containerd_config, "--containerd-config-file"),
-        (&mut o.containerd_socket, "--containerd-socket"),
+        (&mut o.docker.config, "--docker-config"),
+        (&mut o.docker.pidfile, "--docker-pidfile"),
+        (&mut o.containerd.config, "--containerd-config-file"),
+        (&mut o.containerd.socket, "--containerd-socket"),
     ] {
         if let Some(v) = utf8_value(&mut p, name)? {
             *field = host_path(name, v)?;
         }
     }
     if let Some(v) = utf8_value(&mut p, "--docker-socket")? {
-        o.docker_socket = Some(host_path("--docker-socket", v)?);
+        o.docker.socket = Some(host_path("--docker-socket", v)?);
     }
-    containerd_options(&mut p, &mut o)?;
+    containerd_options(&mut p, &mut o.containerd)?;
     if let Some(v) = utf8_value(&mut p, "--crio-hooks-dir")? {
-        if o.crio == Some(false) {
+        if o.crio.enabled == Some(false) {
             return Err("--crio-hooks-dir: names where --no-crio puts nothing".into());
         }
         if v.trim_end_matches('/').is_empty() {
             return Err(format!("--crio-hooks-dir: {v:?}: must be a directory below /"));
         }
-        o.crio_hooks_dir = Some(host_path("--crio-hooks-dir", v)?);
-        o.crio = Some(true);
+        o.crio.hooks_dir = Some(host_path("--crio-hooks-dir", v)?);
+        o.crio.enabled = Some(true);
     }
     if let Some(v) = utf8_value(&mut p, "--runtime-path")? {
         o.runtime_path = v;
@@ -327,17 +346,17 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
 }
 
 /// The containerd step's options that are not plain host paths.
-fn containerd_options(p: &mut pico_args::Arguments, o: &mut Options) -> Result<(), String> {
+fn containerd_options(p: &mut pico_args::Arguments, o: &mut ContainerdOptions) -> Result<(), String> {
     if let Some(v) = utf8_value(p, "--containerd-bin")? {
-        o.containerd_bin = Some(host_path("--containerd-bin", v)?);
+        o.bin = Some(host_path("--containerd-bin", v)?);
     }
-    o.containerd_restart = match utf8_value(p, "--containerd-restart")?.as_deref() {
+    o.restart = match utf8_value(p, "--containerd-restart")?.as_deref() {
         None | Some("signal") => Restart::Signal,
         Some("none") => Restart::None,
         Some(v) => return Err(format!("--containerd-restart: {v:?}: must be signal or none")),
     };
     if let Some(v) = utf8_value(p, "--containerd-timeout")? {
-        o.containerd_timeout = v
+        o.timeout = v
             .parse()
             .ok()
             .filter(|s| (1..=3600).contains(s))
@@ -476,22 +495,22 @@ mod tests {
         assert_eq!(o.hooks, [PathBuf::from("/cfg/a.json"), PathBuf::from("/cfg/dir")]);
         assert_eq!((o.runtime_path.as_str(), o.runtime_name.as_str()), ("/usr/bin/crun", "hooked"));
         assert_eq!(
-            (o.docker_config.as_str(), o.docker_pidfile.as_str(), o.docker_socket.as_deref()),
+            (o.docker.config.as_str(), o.docker.pidfile.as_str(), o.docker.socket.as_deref()),
             ("/d/daemon.json", "/d/pid", Some("/d/sock"))
         );
-        assert!(o.set_default && !o.docker && !o.reload && o.wait);
-        assert_eq!(o.containerd, Some(true));
+        assert!(o.docker.set_default && !o.docker.enabled && !o.docker.reload && o.wait);
+        assert_eq!(o.containerd.enabled, Some(true));
         assert_eq!(
-            (o.containerd_config.as_str(), o.containerd_socket.as_str(), o.containerd_bin.as_deref()),
+            (o.containerd.config.as_str(), o.containerd.socket.as_str(), o.containerd.bin.as_deref()),
             ("/c/config.toml", "/c/sock", Some("/c/containerd"))
         );
-        assert_eq!((o.containerd_restart, o.containerd_timeout), (Restart::None, 5));
+        assert_eq!((o.containerd.restart, o.containerd.timeout), (Restart::None, 5));
         // Comma-separated lists (a ConfigMap key), empty ones, duplicates.
-        assert_eq!(o.pod_annotations, ["example.com/*", "other.org/gpu"]);
-        assert_eq!(install(&["--no-containerd"]).unwrap().containerd, Some(false));
-        assert_eq!((o.crio, o.crio_hooks_dir.as_deref()), (Some(true), Some("/etc/containers/oci/hooks.d")));
-        assert_eq!(install(&["--crio"]).unwrap().crio, Some(true));
-        assert_eq!(install(&["--no-crio"]).unwrap().crio, Some(false));
+        assert_eq!(o.containerd.pod_annotations, ["example.com/*", "other.org/gpu"]);
+        assert_eq!(install(&["--no-containerd"]).unwrap().containerd.enabled, Some(false));
+        assert_eq!((o.crio.enabled, o.crio.hooks_dir.as_deref()), (Some(true), Some("/etc/containers/oci/hooks.d")));
+        assert_eq!(install(&["--crio"]).unwrap().crio.enabled, Some(true));
+        assert_eq!(install(&["--no-crio"]).unwrap().crio.enabled, Some(false));
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! SHA-256 (FIPS 180-4), for the one line install logs about the binary it
-//! put on a host: an operator compares it with the release's SHA256SUMS.
+//! SHA-256 (FIPS 180-4): the digest install logs for the binary it puts on
+//! a host (an operator compares it with the release's SHA256SUMS), and the
+//! digests the install record keeps of the text install changed, to tell on
+//! uninstall whether a file is back as it was.
 //!
-//! Owns the digest only; it is not used to trust anything. Written out here
-//! rather than pulling a crypto crate (and its dependencies) into a binary
-//! that runs on every container start.
+//! Owns the digest only. It must never be used to trust anything: the
+//! record is trusted by its owner and mode, not by a hash. Written out here
+//! rather than pulling a crypto crate (and its dependencies) into the
+//! binary.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,

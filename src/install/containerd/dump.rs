@@ -103,7 +103,7 @@ pub(crate) fn config_dump(root: &Path, binary: &str, config: Option<&str>) -> Re
         Ok(o) => o,
         // The binary or its loader is not there (a dynamic binary under a
         // root without /lib), or it is not for this machine.
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(8) => {
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOEXEC) => {
             return Ok(Dump::Skipped(format!("cannot run {}: {e}", shown.display())))
         }
         Err(e) => {

@@ -73,9 +73,9 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<(ContainerdWork, Option<Containerd>), InstallError> {
-        let mut work = ContainerdWork { config: shown(host, &o.containerd_config), ..Default::default() };
+        let mut work = ContainerdWork { config: shown(host, &o.containerd.config), ..Default::default() };
         let enabled = enabled(host, o, true)?;
-        let same = old.filter(|c| enabled && c.config == o.containerd_config && c.runtime == o.runtime_name);
+        let same = old.filter(|c| enabled && c.config == o.containerd.config && c.runtime == o.runtime_name);
         if let Some(c) = old.filter(|_| same.is_none()) {
             work.undo(host, o, c)?;
         }
@@ -100,7 +100,7 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<ContainerdWork, InstallError> {
-        let mut work = ContainerdWork { config: shown(host, &o.containerd_config), ..Default::default() };
+        let mut work = ContainerdWork { config: shown(host, &o.containerd.config), ..Default::default() };
         work.purpose = ("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone()));
         if let Some(c) = old {
             work.undo(host, o, c)?;
@@ -163,7 +163,7 @@ impl ContainerdWork {
         old: Option<&Containerd>,
         old_dropin: Option<&str>,
     ) -> Result<Option<Containerd>, InstallError> {
-        let config = host_file(host, &o.containerd_config, true)?;
+        let config = host_file(host, &o.containerd.config, true)?;
         let here = config.here().to_owned();
         let (_, text) = self.current(&config)?;
         let exists = text.is_some();
@@ -171,7 +171,7 @@ impl ContainerdWork {
         let file =
             config::parse(if exists { &text } else { config::CREATED }).map_err(|e| refused(&here, e.to_string()))?;
         let mut check = Checker::new(host, o)?;
-        let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.pod_annotations };
+        let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.containerd.pod_annotations };
         if file.version() == Version::V3 {
             return self.declare_dropin(host, o, &mut check, &config, &text, &want, old, old_dropin);
         }
@@ -199,7 +199,7 @@ impl ContainerdWork {
         let at = config::place(&text, &found, recorded);
         let (new, inserted) = config::insert(if exists { &base } else { config::CREATED }, at, &block);
         let record = Containerd {
-            config: o.containerd_config.clone(),
+            config: o.containerd.config.clone(),
             version: file.version().number(),
             runtime: o.runtime_name.clone(),
             created_config: !exists || old.is_some_and(|c| c.created_config),
@@ -223,7 +223,7 @@ impl ContainerdWork {
         }
         check.said(&here, &format!("plus runtime {}", o.runtime_name));
         if !exists {
-            self.dirs.extend(parent(&o.containerd_config));
+            self.dirs.extend(parent(&o.containerd.config));
         }
         let also =
             if declares_default { format!(", and {default} as containerd has it built in") } else { String::new() };
@@ -251,7 +251,7 @@ impl ContainerdWork {
         old_dropin: Option<&str>,
     ) -> Result<Option<Containerd>, InstallError> {
         let here = config.here();
-        let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
+        let dir = parent(&o.containerd.config).unwrap_or_else(|| "/".into());
         let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
         let dropin_file = host_file(host, &dropin, false)?;
         let dropin_here = dropin_file.here();
@@ -318,7 +318,7 @@ impl ContainerdWork {
             ));
         }
         Ok(Some(Containerd {
-            config: o.containerd_config.clone(),
+            config: o.containerd.config.clone(),
             version: 3,
             runtime: want.runtime.to_owned(),
             created_config: false,
@@ -405,8 +405,8 @@ impl ContainerdWork {
 
     /// Finds the containerd to restart, before anything is written.
     fn find_peer(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
-        if !self.edits.is_empty() && o.containerd_restart == Restart::Signal {
-            let socket = host_file(host, &o.containerd_socket, true)?;
+        if !self.edits.is_empty() && o.containerd.restart == Restart::Signal {
+            let socket = host_file(host, &o.containerd.socket, true)?;
             self.peer = Some((daemon::peer(&socket).map_err(InstallError::Containerd)?, socket));
         }
         Ok(())
@@ -438,7 +438,7 @@ impl ContainerdWork {
                 say(format_args!("containerd: not running ({why}): it reads {} when it starts", self.config.display()))
             }
             Some((Peer::Containerd(pid), socket)) => {
-                let (pid, timeout) = (*pid, Duration::from_secs(o.containerd_timeout));
+                let (pid, timeout) = (*pid, Duration::from_secs(o.containerd.timeout));
                 match daemon::stop(pid).and_then(|()| daemon::wait_serving(socket, pid, timeout)) {
                     Ok(new) => {
                         say(format_args!("containerd: restarted to {what} runtime {runtime} (pid {pid} -> {new})"))
@@ -471,7 +471,7 @@ impl ContainerdWork {
 
 impl<'a> Checker<'a> {
     fn new(host: &'a Host, o: &Options) -> Result<Checker<'a>, InstallError> {
-        let binary = dump::find_binary(host, o.containerd_bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
+        let binary = dump::find_binary(host, o.containerd.bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
         if binary.is_none() {
             say(format_args!(
                 "containerd: check skipped: no containerd binary under {} (looked in {})",
@@ -528,11 +528,11 @@ impl<'a> Checker<'a> {
 /// containerd's config file or socket is there (saying so when it is not,
 /// if `say_skip`).
 pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> Result<bool, InstallError> {
-    if let Some(forced) = o.containerd {
+    if let Some(forced) = o.containerd.enabled {
         return Ok(forced);
     }
-    let config = host_file(host, &o.containerd_config, true)?;
-    let socket = host_file(host, &o.containerd_socket, true)?;
+    let config = host_file(host, &o.containerd.config, true)?;
+    let socket = host_file(host, &o.containerd.socket, true)?;
     let found = exists(&config)? || exists(&socket)?;
     if !found && say_skip {
         say(format_args!(
@@ -552,13 +552,13 @@ pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Containerd>
     if !enabled(host, o, false)? {
         return Ok((None, None));
     }
-    let text = host_file(host, &o.containerd_config, true)?.read_text().unwrap_or_default();
+    let text = host_file(host, &o.containerd.config, true)?.read_text().unwrap_or_default();
     let version = config::parse(&text).map_or(Version::V2, |c| c.version());
-    let dir = parent(&o.containerd_config).unwrap_or_else(|| "/".into());
+    let dir = parent(&o.containerd.config).unwrap_or_else(|| "/".into());
     let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
     let dropin_ours = is_ours(&host_file(host, &dropin, false)?);
     let record = |block: Option<String>, dropin: Option<String>| Containerd {
-        config: o.containerd_config.clone(),
+        config: o.containerd.config.clone(),
         version: version.number(),
         runtime: o.runtime_name.clone(),
         block,
@@ -579,7 +579,7 @@ fn parent(path: &str) -> Option<String> {
     Path::new(path).parent().and_then(Path::to_str).map(str::to_owned)
 }
 
-/// Where config.toml (`o.containerd_config`) is, for the messages of the
+/// Where config.toml (`o.containerd.config`) is, for the messages of the
 /// restart: the name it resolves to, or as written.
 fn shown(host: &Host, config: &str) -> PathBuf {
     host.file(config, true).map_or_else(|_| host.shown(config), |f| f.here().to_owned())

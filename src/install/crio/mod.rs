@@ -55,10 +55,10 @@ impl CrioWork {
         files: &[HookFile],
         old: &[CrioFiles],
     ) -> Result<(CrioWork, Option<CrioFiles>), InstallError> {
-        if !o.crio.unwrap_or_else(|| present(host)) {
+        if !o.crio.enabled.unwrap_or_else(|| present(host)) {
             return Ok((CrioWork::default(), None));
         }
-        let (dir, why, later) = match &o.crio_hooks_dir {
+        let (dir, why, later) = match &o.crio.hooks_dir {
             Some(dir) => (dir.trim_end_matches('/').to_owned(), "--crio-hooks-dir".to_owned(), Vec::new()),
             None => configured(host)?,
         };

@@ -69,11 +69,11 @@ impl DockerWork {
     ) -> Result<(DockerWork, Option<record::Docker>), InstallError> {
         let mut work = DockerWork::default();
         if let Some(od) = old {
-            if !(o.docker && od.config == o.docker_config && od.runtime == o.runtime_name) {
+            if !(o.docker.enabled && od.config == o.docker.config && od.runtime == o.runtime_name) {
                 work.undo(host, od)?;
             }
         }
-        let registered = if o.docker { work.register(host, o, rt, old)? } else { None };
+        let registered = if o.docker.enabled { work.register(host, o, rt, old)? } else { None };
         work.find_dockerd(host, o)?;
         work.want = registered.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
         Ok((work, registered))
@@ -170,9 +170,9 @@ impl DockerWork {
         rt: &Runtime,
         old: Option<&record::Docker>,
     ) -> Result<Option<record::Docker>, InstallError> {
-        let config = host_file(host, &o.docker_config, true)?;
+        let config = host_file(host, &o.docker.config, true)?;
         let here = config.here().to_owned();
-        let pidfile = host_file(host, &o.docker_pidfile, true)?;
+        let pidfile = host_file(host, &o.docker.pidfile, true)?;
         // Docker installed but never configured, and stopped, has its
         // directory (/etc/docker) and its program, and nothing else: it
         // reads the runtime from the file install creates when it next
@@ -200,12 +200,12 @@ impl DockerWork {
                 why: "does not exist, so there is nowhere to create daemon.json (is Docker installed? --docker-config, --no-docker)".into(),
             });
         }
-        let same = old.filter(|d| d.config == o.docker_config && d.runtime == o.runtime_name);
+        let same = old.filter(|d| d.config == o.docker.config && d.runtime == o.runtime_name);
         let mut previous = same.map(|d| d.previous.clone()).unwrap_or_default();
-        let e = self.edit(host, &o.docker_config)?;
+        let e = self.edit(host, &o.docker.config)?;
         let json_err = |err| InstallError::DaemonJson { path: here.clone(), err };
-        let mut changes = daemon_json::merge(&mut e.doc.config, rt, o.set_default).map_err(json_err)?;
-        if !o.set_default && previous.set_default && daemon_json::default_is(&e.doc.config, &rt.name) {
+        let mut changes = daemon_json::merge(&mut e.doc.config, rt, o.docker.set_default).map_err(json_err)?;
+        if !o.docker.set_default && previous.set_default && daemon_json::default_is(&e.doc.config, &rt.name) {
             changes.push(daemon_json::restore_default(&mut e.doc.config, previous.default.take()));
             previous.set_default = false;
         }
@@ -222,7 +222,7 @@ impl DockerWork {
         let created_config = same.is_some_and(|d| d.created_config) || e.original.is_none();
         e.changes.extend(changes);
         Ok(Some(record::Docker {
-            config: o.docker_config.clone(),
+            config: o.docker.config.clone(),
             runtime: rt.name.clone(),
             path: rt.path.clone(),
             created_config,
@@ -239,17 +239,17 @@ impl DockerWork {
     /// stand in the way). A peer that is not a dockerd (systemd, for an
     /// activated docker.socket) leaves the pidfile's.
     fn find_dockerd(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
-        if !self.involved || !o.reload {
+        if !self.involved || !o.docker.reload {
             return Ok(());
         }
-        let pidfile = host_file(host, &o.docker_pidfile, true)?;
+        let pidfile = host_file(host, &o.docker.pidfile, true)?;
         let text = match pidfile.read() {
             Ok(t) => Some(t),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(pidfile.here(), "read")(e)),
         };
         let by_pidfile = dockerd::find(pidfile.here(), text.as_deref());
-        let socket = match &o.docker_socket {
+        let socket = match &o.docker.socket {
             Some(s) => Some(s.clone()),
             None => {
                 let mut hosts = match &by_pidfile {
