@@ -14,6 +14,11 @@
 //! made). Without `--bench`, as `cargo test --all-targets` runs it, it does
 //! nothing: starting a Docker engine is not part of `make test`.
 
+// Test code: a panic is a failed test, so it may unwrap, and its helpers
+// are `pub` to the modules that share them (Cargo.toml's lints are for the
+// program itself).
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
 // From the integration tests' util, the files this bench uses every item of
 // (tests/integration/util/mod.rs says which), as modules of the same names.
 #[path = "../tests/integration/util/basics.rs"]

@@ -18,6 +18,11 @@
 //! --all-targets` runs it, every case runs twice with its checks and
 //! nothing is timed, so the harness cannot rot unnoticed.
 
+// Test code: a panic is a failed test, so it may unwrap, and its helpers
+// are `pub` to the modules that share them (Cargo.toml's lints are for the
+// program itself).
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
 // From the integration tests' util, the files this bench uses every item of
 // (tests/integration/util/mod.rs says which), as modules of the same names.
 #[path = "../tests/integration/util/basics.rs"]

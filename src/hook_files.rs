@@ -256,7 +256,9 @@ fn in_order(found: &[Found]) -> Vec<usize> {
 }
 
 /// Sorts by file name in byte order. Stable: files of the same name named
-/// directly keep their given order.
+/// directly keep their given order. (For the installer, which puts files in
+/// the order the shim reads them; the shim sorts its own with `in_order`.)
+#[cfg(any(test, feature = "install"))]
 pub(crate) fn by_name(files: &mut [(OsString, PathBuf)]) {
     let names: Vec<&[u8]> = files.iter().map(|(name, _)| name.as_bytes()).collect();
     let order = order_by_name(&names);

@@ -12,10 +12,6 @@
 //! shim's modules and nothing of the shim uses it; the `install` feature
 //! (on by default) builds it. See docs/design.md for the map.
 
-// Everything that is not the crate's API (for the fuzz targets, the benches
-// and the tests) is `pub(crate)`: this keeps it so.
-#![warn(unreachable_pub)]
-
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;

@@ -1,6 +1,11 @@
 //! The integration tests: one test binary (as ripgrep and just do), running
 //! the built `oci-add-hooks` as a user or a container engine would.
 
+// Test code: a panic is a failed test, so it may unwrap, and its helpers
+// are `pub` to the modules that share them (Cargo.toml's lints are for the
+// program itself).
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
 mod util;
 
 mod containerd;
