@@ -1,9 +1,13 @@
-//! What every step of an install shares: its error, and the one line it
-//! prints.
+//! What every step of an install shares: its error, the report a plan
+//! returns, and the log an apply writes.
 //!
-//! Each step of `install` and `uninstall` prints one line to stdout (what
-//! `kubectl logs` shows) and fails with an `InstallError` that names the
-//! host file and why. It must never print anything but those lines.
+//! A plan says what it found and why in its `Report` (a Docker not set up,
+//! a check skipped, a file already as wanted), which the CLI prints before
+//! anything changes; an apply says each thing it does in a `Log` as it does
+//! it, one line each (what `kubectl logs` shows). Both are lines of text,
+//! so a unit test reads them as a user would. A step fails with an
+//! `InstallError` that names the host file and why. Nothing here may print
+//! anything but those lines, and only a `Log` made for stdout prints.
 
 use std::fmt;
 use std::io;
@@ -64,7 +68,58 @@ pub(crate) fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::
     move |err| InstallError::Io { path: path.to_owned(), what, err }
 }
 
-/// One line of what was done.
-pub(crate) fn say(line: impl fmt::Display) {
-    println!("{line}");
+/// What a plan found and will do, and why, line by line: returned with the
+/// plan, printed by the CLI before the plan is applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Report(Vec<String>);
+
+impl Report {
+    pub(crate) fn note(&mut self, line: impl fmt::Display) {
+        self.0.push(line.to_string());
+    }
+
+    pub(crate) fn lines(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Another plan's lines after this one's.
+    pub(crate) fn append(&mut self, other: &mut Report) {
+        self.0.append(&mut other.0);
+    }
+}
+
+/// Where an apply says what it does, as it does it: stdout, or kept for a
+/// unit test to read.
+#[derive(Debug)]
+pub(crate) struct Log(Option<Vec<String>>);
+
+impl Log {
+    pub(crate) fn stdout() -> Log {
+        Log(None)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn kept() -> Log {
+        Log(Some(Vec::new()))
+    }
+
+    /// One line of what was done.
+    pub(crate) fn say(&mut self, line: impl fmt::Display) {
+        match &mut self.0 {
+            None => println!("{line}"),
+            Some(lines) => lines.push(line.to_string()),
+        }
+    }
+
+    /// A plan's report, before its apply.
+    pub(crate) fn report(&mut self, report: &Report) {
+        for line in report.lines() {
+            self.say(line);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn lines(&self) -> &[String] {
+        self.0.as_deref().unwrap_or_default()
+    }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use rustix::fs::{self as rfs, AtFlags};
 
-use super::error::{io_err, say, InstallError};
+use super::error::{io_err, InstallError, Log};
 use super::host::{Host, HostFile};
 use crate::atomic;
 
@@ -63,10 +63,10 @@ pub(crate) fn host_file(host: &Host, host_path: &str, follow_last: bool) -> Resu
 
 /// Removes the host file `host_path` (a link is removed, not followed),
 /// saying so; one that is gone already is fine.
-pub(crate) fn remove(host: &Host, host_path: &str) -> Result<(), InstallError> {
+pub(crate) fn remove(host: &Host, host_path: &str, log: &mut Log) -> Result<(), InstallError> {
     let file = host_file(host, host_path, false)?;
     if remove_file(&file)? {
-        say(format_args!("removed {}", file.here().display()));
+        log.say(format_args!("removed {}", file.here().display()));
     }
     Ok(())
 }
@@ -95,30 +95,30 @@ pub(crate) fn missing_dirs(host: &Host, dirs: &[String]) -> Vec<String> {
 
 /// Creates the host directory `dir` (mode 0755) unless it exists; its
 /// parent must.
-pub(crate) fn create_dir(host: &Host, dir: &str) -> Result<(), InstallError> {
+pub(crate) fn create_dir(host: &Host, dir: &str, log: &mut Log) -> Result<(), InstallError> {
     let file = host_file(host, dir, true)?;
     if file.is_dir() {
         return Ok(());
     }
     file.create_dir(0o755).map_err(io_err(file.here(), "create directory"))?;
-    say(format_args!("created directory {}", file.here().display()));
+    log.say(format_args!("created directory {}", file.here().display()));
     Ok(())
 }
 
 /// Removes the host directory `dir` if it is empty (install had created it).
-pub(crate) fn remove_dir_if_empty(host: &Host, dir: &str) {
+pub(crate) fn remove_dir_if_empty(host: &Host, dir: &str, log: &mut Log) {
     let Ok(file) = host.file(dir, true) else { return };
     match file.remove_dir() {
-        Ok(true) => say(format_args!("removed directory {} (install had created it)", file.here().display())),
+        Ok(true) => log.say(format_args!("removed directory {} (install had created it)", file.here().display())),
         Ok(false) => {}
         // Not empty: something else lives there now.
-        Err(_) => say(format_args!("{}: not empty, left in place", file.here().display())),
+        Err(_) => log.say(format_args!("{}: not empty, left in place", file.here().display())),
     }
 }
 
 /// Keeps a configuration file as it was before install first changed it,
 /// once, beside it: an existing backup is never overwritten.
-pub(crate) fn backup(config: &HostFile, original: &[u8]) -> Result<(), InstallError> {
+pub(crate) fn backup(config: &HostFile, original: &[u8], log: &mut Log) -> Result<(), InstallError> {
     let here = config.here();
     let mut bak = here.as_os_str().to_owned();
     bak.push(BACKUP_SUFFIX);
@@ -132,6 +132,6 @@ pub(crate) fn backup(config: &HostFile, original: &[u8]) -> Result<(), InstallEr
         Err(e) => return Err(io_err(&bak, "look for the backup")(e.into())),
     }
     atomic::write_at(&dir, &name, original, Some(mode)).map_err(io_err(&bak, "write backup"))?;
-    say(format_args!("backed up {} to {}", here.display(), bak.display()));
+    log.say(format_args!("backed up {} to {}", here.display(), bak.display()));
     Ok(())
 }

@@ -14,8 +14,11 @@
 //! put there and this one does not want is removed, and the record is made
 //! exact. Uninstall undoes the Docker and containerd steps first, so that
 //! neither names a binary that is gone.
-//! Each step prints one line to stdout (what `kubectl logs` shows); a step
-//! with nothing to do writes nothing.
+//! The plans return a report of what they found and why (the CLI prints
+//! it before the apply), and the apply says each thing it does, one line
+//! to stdout (what `kubectl logs` shows); a step with nothing to do writes
+//! nothing. The engines' daemons and binaries are reached only through
+//! `Engines`, the host's own in a run, stand-ins in the unit tests.
 //!
 //! The folders are the engines: `docker/` (the step, `daemon_json`,
 //! `dockerd`), `containerd/` (the step, `config`, `dump`, `daemon`) and
@@ -51,7 +54,7 @@ use crio::CrioWork;
 use docker::daemon_json::Runtime;
 use docker::DockerWork;
 pub(crate) use error::InstallError;
-use error::{io_err, say};
+use error::{io_err, Log, Report};
 use files::{create_dir, host_file, missing_dirs, remove, remove_dir_if_empty, remove_file, Put};
 use host::{Host, HostFile};
 use options::{Options, HELP};
@@ -71,13 +74,20 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
     };
     let host = Host::open(o.host_root.clone())
         .map_err(|e| InstallError::Refused { path: o.host_root.clone(), why: format!("--host-root: {e}") })?;
+    let log = &mut Log::stdout();
     match action {
         Action::Install => {
             let exe_path = Path::new("/proc/self/exe");
             let exe = std::fs::read(exe_path).map_err(io_err(exe_path, "read this executable"))?;
-            plan_install(&host, &o, exe)?.apply(&host, &o)?
+            let plan = plan_install(&host, &o, exe, &SYSTEM)?;
+            log.report(&plan.report);
+            plan.apply(&host, &o, &SYSTEM, log)?
         }
-        Action::Uninstall => plan_uninstall(&host, &o)?.apply(&host, &o)?,
+        Action::Uninstall => {
+            let plan = plan_uninstall(&host, &o, &SYSTEM)?;
+            log.report(&plan.report);
+            plan.apply(&host, &o, &SYSTEM, log)?
+        }
     }
     if let Some(blocked) = blocked {
         let stays = match action {
@@ -86,18 +96,29 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
         };
         match action {
             Action::Install => {
-                say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)"))
+                log.say(format_args!("waiting for SIGTERM or SIGINT{stays} (remove it with oci-add-hooks uninstall)"))
             }
-            Action::Uninstall => say("waiting for SIGTERM or SIGINT"),
+            Action::Uninstall => log.say("waiting for SIGTERM or SIGINT"),
         }
         let sig = blocked.wait().map_err(io_err(Path::new("(signals)"), "wait for SIGTERM"))?;
-        say(format_args!("{sig}: exiting{stays}"));
+        log.say(format_args!("{sig}: exiting{stays}"));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The engines' daemons and binaries, as the steps reach them.
+pub(crate) struct Engines<'a> {
+    docker: &'a dyn docker::Docker,
+    containerd: &'a dyn containerd::Containerd,
+}
+
+/// The host's own.
+const SYSTEM: Engines<'static> = Engines { docker: &docker::System, containerd: &containerd::System };
+
 /// What an install will do, worked out by reading and checking only.
 struct InstallPlan {
+    /// What the plan found, and why, for the CLI to print.
+    report: Report,
     /// The install record.
     record: HostFile,
     old: Record,
@@ -130,7 +151,7 @@ struct HookPut {
 }
 
 /// Plans the install of `exe`, the bytes of this executable.
-fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, InstallError> {
+fn plan_install(host: &Host, o: &Options, exe: Vec<u8>, engines: &Engines) -> Result<InstallPlan, InstallError> {
     let record = host_file(host, &o.record(), false)?;
     let old = read_record(&record, o)?.unwrap_or_default();
 
@@ -143,7 +164,7 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
     hook_files::by_name(&mut by_name);
     let in_order: Vec<HookFile> =
         by_name.iter().filter_map(|(_, p)| sources.iter().find(|h| h.source == *p)).map(|h| h.parsed.clone()).collect();
-    let (crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
+    let (mut crio, crio_record) = CrioWork::plan_install(host, o, &in_order, &old.crio)?;
     for h in sources {
         let host_path = format!("{hooks_dir}/{}", h.name);
         let file = host_file(host, &host_path, false)?;
@@ -175,10 +196,11 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         path: binary_path.clone(),
         args: vec![HOOK_CONFIG_PATH.into(), hooks_dir.clone(), RUNTIME_PATH.into(), o.runtime_path.clone()],
     };
-    let (docker, registered) = DockerWork::plan_install(host, o, &rt, old.docker.as_ref())?;
-    let (containerd, declared) = ContainerdWork::plan_install(
+    let (mut docker, registered) = DockerWork::plan_install(host, o, engines.docker, &rt, old.docker.as_ref())?;
+    let (mut containerd, declared) = ContainerdWork::plan_install(
         host,
         o,
+        engines.containerd,
         &binary_path,
         old.containerd.as_ref(),
         old.old_containerd_dropin.as_deref(),
@@ -209,17 +231,21 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>) -> Result<InstallPlan, I
         false => Binary::Foreign { here: binary_here.here().to_owned(), sha: sha256::hex(&exe) },
     };
     let hooks = hooks.into_iter().map(|(_, h)| h).collect();
-    Ok(InstallPlan { record, old, new, create_dirs, binary, hooks, crio, docker, containerd, stale })
+    let mut report = Report::default();
+    for r in [&mut crio.report, &mut docker.report, &mut containerd.report] {
+        report.append(r);
+    }
+    Ok(InstallPlan { report, record, old, new, create_dirs, binary, hooks, crio, docker, containerd, stale })
 }
 
 impl InstallPlan {
-    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
+    fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<(), InstallError> {
         for d in &self.create_dirs {
-            create_dir(host, d)?;
+            create_dir(host, d, log)?;
         }
-        write_record(&self.record, Some(&self.old.union(&self.new)))?;
+        write_record(&self.record, Some(&self.old.union(&self.new)), log)?;
         match &self.binary {
-            Binary::Foreign { here, sha } => say(format_args!(
+            Binary::Foreign { here, sha } => log.say(format_args!(
                 "{}: already this executable (sha256 {sha}), but not put there by install: left as it is, and \
                  uninstall leaves it",
                 here.display(),
@@ -227,68 +253,75 @@ impl InstallPlan {
             Binary::Put(put) => {
                 let sha = sha256::hex(&put.bytes);
                 match put.apply()? {
-                    true => say(format_args!("installed {} (sha256 {sha})", put.here.display())),
-                    false => say(format_args!("{}: already installed (sha256 {sha}), unchanged", put.here.display())),
+                    true => log.say(format_args!("installed {} (sha256 {sha})", put.here.display())),
+                    false => {
+                        log.say(format_args!("{}: already installed (sha256 {sha}), unchanged", put.here.display()))
+                    }
                 }
             }
         }
         for h in &self.hooks {
             match h.put.apply()? {
-                true => say(format_args!("installed {} (from {})", h.put.here.display(), h.source.display())),
-                false => say(format_args!("{}: already installed, unchanged", h.put.here.display())),
+                true => log.say(format_args!("installed {} (from {})", h.put.here.display(), h.source.display())),
+                false => log.say(format_args!("{}: already installed, unchanged", h.put.here.display())),
             }
         }
-        self.crio.apply()?;
-        self.docker.apply()?;
-        self.containerd.apply(o)?;
+        self.crio.apply(log)?;
+        self.docker.apply(engines.docker, log)?;
+        self.containerd.apply(o, engines.containerd, log)?;
         for p in &self.stale {
-            remove(host, p)?;
+            remove(host, p, log)?;
         }
-        write_record(&self.record, Some(&self.new))
+        write_record(&self.record, Some(&self.new), log)
     }
 }
 
 /// What an uninstall will do: undo what the record says install did.
 struct UninstallPlan {
+    report: Report,
     record: HostFile,
     old: Record,
     docker: DockerWork,
     containerd: ContainerdWork,
 }
 
-fn plan_uninstall(host: &Host, o: &Options) -> Result<UninstallPlan, InstallError> {
+fn plan_uninstall(host: &Host, o: &Options, engines: &Engines) -> Result<UninstallPlan, InstallError> {
     let record = host_file(host, &o.record(), false)?;
+    let mut report = Report::default();
     let old = match read_record(&record, o)? {
         Some(r) => r,
         None => {
-            say(format_args!(
+            report.note(format_args!(
                 "{}: no install record; removing what the options name, where it is ours",
                 record.here().display()
             ));
             unrecorded(host, o)?
         }
     };
-    let docker = DockerWork::plan_uninstall(host, o, old.docker.as_ref())?;
-    let containerd =
-        ContainerdWork::plan_uninstall(host, o, old.containerd.as_ref(), old.old_containerd_dropin.as_deref())?;
-    Ok(UninstallPlan { record, old, docker, containerd })
+    let mut docker = DockerWork::plan_uninstall(host, o, engines.docker, old.docker.as_ref())?;
+    let old_dropin = old.old_containerd_dropin.as_deref();
+    let mut containerd =
+        ContainerdWork::plan_uninstall(host, o, engines.containerd, old.containerd.as_ref(), old_dropin)?;
+    report.append(&mut docker.report);
+    report.append(&mut containerd.report);
+    Ok(UninstallPlan { report, record, old, docker, containerd })
 }
 
 impl UninstallPlan {
-    fn apply(self, host: &Host, o: &Options) -> Result<(), InstallError> {
-        self.docker.apply()?;
-        self.containerd.apply(o)?;
+    fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<(), InstallError> {
+        self.docker.apply(engines.docker, log)?;
+        self.containerd.apply(o, engines.containerd, log)?;
         let old = &self.old;
         let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
         for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
-            remove(host, p)?;
+            remove(host, p, log)?;
         }
-        write_record(&self.record, None)?;
+        write_record(&self.record, None, log)?;
         for d in old.created_dirs.iter().rev() {
-            remove_dir_if_empty(host, d);
+            remove_dir_if_empty(host, d, log);
         }
         if old.is_empty() {
-            say("nothing to remove");
+            log.say("nothing to remove");
         }
         Ok(())
     }
@@ -450,14 +483,14 @@ fn record_rules(o: &Options) -> [Rule; 8] {
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).
-fn write_record(file: &HostFile, record: Option<&Record>) -> Result<(), InstallError> {
+fn write_record(file: &HostFile, record: Option<&Record>, log: &mut Log) -> Result<(), InstallError> {
     match record {
         Some(r) => {
             Put::new(file.clone(), r.to_bytes(), 0o644).apply()?;
         }
         None => {
             if remove_file(file)? {
-                say(format_args!("removed {}", file.here().display()));
+                log.say(format_args!("removed {}", file.here().display()));
             }
         }
     }
@@ -487,7 +520,7 @@ mod tests {
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
 
-        let plan = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).unwrap();
+        let plan = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec(), &SYSTEM).unwrap();
         assert_eq!(host.tree(), before, "a plan writes nothing");
         assert_eq!(
             plan.create_dirs,
@@ -524,17 +557,17 @@ mod tests {
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let h = Host::open(host.0.clone()).unwrap();
-        plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
+        plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap().apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
         let installed = host.tree();
 
-        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        let plan = plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap();
         assert!(plan.create_dirs.is_empty());
         assert!(matches!(&plan.binary, Binary::Put(p) if p.same));
         assert!(plan.hooks.iter().all(|h| h.put.same));
         assert!(plan.docker.changes().iter().all(|(_, c)| c.is_empty()));
         assert!(plan.stale.is_empty());
         assert_eq!(plan.new, plan.old);
-        plan.apply(&h, &o).unwrap();
+        plan.apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
         assert_eq!(host.tree(), installed);
     }
 
@@ -546,10 +579,10 @@ mod tests {
         let b = src.write("/20-b.json", HOOK);
         let h = Host::open(host.0.clone()).unwrap();
         let both = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--hooks", b.to_str().unwrap()]);
-        plan_install(&h, &both, EXE.to_vec()).unwrap().apply(&h, &both).unwrap();
+        plan_install(&h, &both, EXE.to_vec(), &SYSTEM).unwrap().apply(&h, &both, &SYSTEM, &mut Log::kept()).unwrap();
 
         let one = host.options(Action::Install, &["--hooks", a.to_str().unwrap(), "--bin-dir", "/opt/bin"]);
-        let plan = plan_install(&h, &one, EXE.to_vec()).unwrap();
+        let plan = plan_install(&h, &one, EXE.to_vec(), &SYSTEM).unwrap();
         assert_eq!(plan.stale, ["/etc/oci-add-hooks/hooks.d/20-b.json", "/usr/local/bin/oci-add-hooks"]);
         assert_eq!(plan.create_dirs, ["/opt", "/opt/bin"]);
         // Docker is not set up on this host: nothing of it is planned.
@@ -564,7 +597,8 @@ mod tests {
         let hook = src.write("/10-a.json", HOOK);
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
         let before = host.tree();
-        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err =
+            plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec(), &SYSTEM).err().unwrap().to_string();
         assert!(
             err.starts_with(&format!("{}/10-a.json: exists and was not put there by install", hooks_d(&host))),
             "{err}"
@@ -580,7 +614,8 @@ mod tests {
         let dir = host.here("/etc/oci-add-hooks/hooks.d");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let o = host.options(Action::Install, &[]);
-        let err = plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec()).err().unwrap().to_string();
+        let err =
+            plan_install(&Host::open(host.0.clone()).unwrap(), &o, EXE.to_vec(), &SYSTEM).err().unwrap().to_string();
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
     }
 
@@ -594,27 +629,27 @@ mod tests {
         let h = Host::open(host.0.clone()).unwrap();
         let before = host.tree();
         let o = host.options(Action::Install, &["--no-docker", "--pod-annotations", "example.com/*"]);
-        let plan = plan_install(&h, &o, EXE.to_vec()).unwrap();
+        let plan = plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap();
         assert_eq!(host.tree(), before, "a plan writes nothing");
         assert_eq!(plan.containerd.changes(), [config.as_path()]);
         let rec = plan.new.containerd.clone().unwrap();
         assert_eq!((rec.config.as_str(), rec.version, rec.created_config), ("/etc/containerd/config.toml", 2, false));
-        plan.apply(&h, &o).unwrap();
+        plan.apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
         let text = std::fs::read_to_string(&config).unwrap();
         assert!(text.starts_with(debian) && text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
         assert!(text.contains("\n  pod_annotations = [\"example.com/*\"]\n"), "{text}");
 
         // Again: nothing to write. Other annotations: the block is rewritten.
-        assert!(plan_install(&h, &o, EXE.to_vec()).unwrap().containerd.changes().is_empty());
+        assert!(plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap().containerd.changes().is_empty());
         let other = host.options(Action::Install, &["--no-docker"]);
-        let plan = plan_install(&h, &other, EXE.to_vec()).unwrap();
+        let plan = plan_install(&h, &other, EXE.to_vec(), &SYSTEM).unwrap();
         assert_eq!(plan.containerd.changes(), [config.as_path()]);
-        plan.apply(&h, &other).unwrap();
+        plan.apply(&h, &other, &SYSTEM, &mut Log::kept()).unwrap();
         let text = std::fs::read_to_string(&config).unwrap();
         assert!(!text.contains("pod_annotations") && text.matches("# BEGIN").count() == 1, "{text}");
 
         let u = host.options(Action::Uninstall, &[]);
-        plan_uninstall(&h, &u).unwrap().apply(&h, &u).unwrap();
+        plan_uninstall(&h, &u, &SYSTEM).unwrap().apply(&h, &u, &SYSTEM, &mut Log::kept()).unwrap();
         assert_eq!(std::fs::read_to_string(&config).unwrap(), debian);
         let mut want = before;
         want.push((host.here("/etc/containerd/config.toml.oci-add-hooks.bak"), Some(debian.as_bytes().to_vec())));
@@ -631,10 +666,10 @@ mod tests {
         let h = Host::open(host.0.clone()).unwrap();
         let before = host.tree();
         let o = host.options(Action::Install, &["--hooks", hook.to_str().unwrap()]);
-        plan_install(&h, &o, EXE.to_vec()).unwrap().apply(&h, &o).unwrap();
+        plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap().apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
 
         let u = host.options(Action::Uninstall, &[]);
-        let plan = plan_uninstall(&h, &u).unwrap();
+        let plan = plan_uninstall(&h, &u, &SYSTEM).unwrap();
         assert_eq!(plan.old.hooks, ["/etc/oci-add-hooks/hooks.d/10-a.json"]);
         let daemon_json = host.here("/etc/docker/daemon.json");
         assert_eq!(
@@ -644,7 +679,7 @@ mod tests {
                 &[Change::RemovedRuntime { name: "oci-add-hooks".into() }, Change::RemovedRuntimes][..]
             )]
         );
-        plan.apply(&h, &u).unwrap();
+        plan.apply(&h, &u, &SYSTEM, &mut Log::kept()).unwrap();
         // As it was, but for the one-time backup install kept.
         let mut want = before;
         let backup = host.here("/etc/docker/daemon.json.oci-add-hooks.bak");

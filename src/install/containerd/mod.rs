@@ -3,13 +3,14 @@
 //!
 //! Owns the plan (config.toml read, the new text worked out by `config`,
 //! and checked with the host's own `containerd config dump` through
-//! `dump`: after install, containerd's whole
-//! configuration must be what it was plus the one runtime) and the apply
-//! (the one-time backup, atomic writes, the restart, and, when containerd
-//! does not come back, every file put back as it was; the restart itself
-//! is `daemon`'s). It must never write
-//! a text the check refused, and never restart containerd when no file
-//! changed.
+//! `dump`: after install, containerd's whole configuration must be what it
+//! was plus the one runtime), which returns what it found in its report,
+//! and the apply (the one-time backup, atomic writes, the restart, and,
+//! when containerd does not come back, every file put back as it was).
+//! The host's containerd, its binary and its process, is reached only
+//! through the `Containerd` seam (`System`: `dump` and `daemon`), so that
+//! the unit tests give a stand-in. It must never write a text the check
+//! refused, and never restart containerd when no file changed.
 
 mod config;
 pub(crate) mod daemon;
@@ -20,30 +21,68 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::error::{io_err, say, InstallError};
+use super::error::{io_err, InstallError, Log, Report};
 use super::files::{backup, host_file, remove_file};
 use super::host::{Host, HostFile};
 use super::options::{Options, Restart};
-use super::record::Containerd;
+use super::record::Containerd as Record;
 use super::sha256;
 use crate::atomic::Scratch;
 use config::{Found, Plan, Version, Want};
 use daemon::{DaemonError, Peer};
-use dump::Dump;
+use dump::{Dump, DumpError};
 
 /// The drop-in's name in the `conf.d` directory beside config.toml
 /// (version 3; earlier versions of install wrote the same file for 1.x).
 pub(crate) const DROPIN_NAME: &str = "99-oci-add-hooks.toml";
 
+/// What the step asks of the host's containerd: its binary's `config
+/// dump`, and the process serving its socket. `System` is the host's own;
+/// the unit tests give a stand-in.
+pub(crate) trait Containerd {
+    /// `dump::config_dump`.
+    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError>;
+    /// `daemon::peer`.
+    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError>;
+    /// `daemon::stop`.
+    fn stop(&self, pid: i32) -> Result<(), DaemonError>;
+    /// `daemon::wait_serving`.
+    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError>;
+}
+
+/// The host's own containerd.
+pub(crate) struct System;
+
+impl Containerd for System {
+    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError> {
+        dump::config_dump(root, binary, config)
+    }
+
+    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError> {
+        daemon::peer(socket)
+    }
+
+    fn stop(&self, pid: i32) -> Result<(), DaemonError> {
+        daemon::stop(pid)
+    }
+
+    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
+        daemon::wait_serving(socket, old, timeout)
+    }
+}
+
 /// The host's containerd binary, for `config dump`, while it can be run.
 struct Checker<'a> {
     host: &'a Host,
+    sys: &'a dyn Containerd,
     binary: Option<String>,
 }
 
 /// The containerd step as planned.
 #[derive(Default)]
 pub(crate) struct ContainerdWork {
+    /// What the plan found, for the CLI to print.
+    pub(crate) report: Report,
     edits: Vec<Edit>,
     /// Host directories the edits need.
     dirs: Vec<String>,
@@ -69,18 +108,19 @@ impl ContainerdWork {
     pub(crate) fn plan_install(
         host: &Host,
         o: &Options,
+        sys: &dyn Containerd,
         binary: &str,
-        old: Option<&Containerd>,
+        old: Option<&Record>,
         old_dropin: Option<&str>,
-    ) -> Result<(ContainerdWork, Option<Containerd>), InstallError> {
+    ) -> Result<(ContainerdWork, Option<Record>), InstallError> {
         let mut work = ContainerdWork { config: shown(host, &o.containerd.config), ..Default::default() };
-        let enabled = enabled(host, o, true)?;
+        let enabled = enabled(host, o, Some(&mut work.report))?;
         let same = old.filter(|c| enabled && c.config == o.containerd.config && c.runtime == o.runtime_name);
         if let Some(c) = old.filter(|_| same.is_none()) {
-            work.undo(host, o, c)?;
+            work.undo(host, o, sys, c)?;
         }
         let record = match enabled {
-            true => work.declare(host, o, binary, same, old_dropin)?,
+            true => work.declare(host, o, sys, binary, same, old_dropin)?,
             false => None,
         };
         let dropin = record.as_ref().and_then(|r| r.dropin.as_deref());
@@ -88,7 +128,7 @@ impl ContainerdWork {
             work.remove_old_dropin(host, d)?;
         }
         work.purpose = ("load", o.runtime_name.clone());
-        work.find_peer(host, o)?;
+        work.find_peer(host, o, sys)?;
         Ok((work, record))
     }
 
@@ -97,18 +137,19 @@ impl ContainerdWork {
     pub(crate) fn plan_uninstall(
         host: &Host,
         o: &Options,
-        old: Option<&Containerd>,
+        sys: &dyn Containerd,
+        old: Option<&Record>,
         old_dropin: Option<&str>,
     ) -> Result<ContainerdWork, InstallError> {
         let mut work = ContainerdWork { config: shown(host, &o.containerd.config), ..Default::default() };
         work.purpose = ("drop", old.map_or(o.runtime_name.clone(), |c| c.runtime.clone()));
         if let Some(c) = old {
-            work.undo(host, o, c)?;
+            work.undo(host, o, sys, c)?;
         }
         if let Some(d) = old_dropin {
             work.remove_old_dropin(host, d)?;
         }
-        work.find_peer(host, o)?;
+        work.find_peer(host, o, sys)?;
         Ok(work)
     }
 
@@ -159,10 +200,11 @@ impl ContainerdWork {
         &mut self,
         host: &Host,
         o: &Options,
+        sys: &dyn Containerd,
         binary: &str,
-        old: Option<&Containerd>,
+        old: Option<&Record>,
         old_dropin: Option<&str>,
-    ) -> Result<Option<Containerd>, InstallError> {
+    ) -> Result<Option<Record>, InstallError> {
         let config = host_file(host, &o.containerd.config, true)?;
         let here = config.here().to_owned();
         let (_, text) = self.current(&config)?;
@@ -170,7 +212,7 @@ impl ContainerdWork {
         let text = text.unwrap_or_default();
         let file =
             config::parse(if exists { &text } else { config::CREATED }).map_err(|e| refused(&here, e.to_string()))?;
-        let mut check = Checker::new(host, o)?;
+        let mut check = Checker::new(host, sys, o, &mut self.report)?;
         let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.containerd.pod_annotations };
         if file.version() == Version::V3 {
             return self.declare_dropin(host, o, &mut check, &config, &text, &want, old, old_dropin);
@@ -182,12 +224,12 @@ impl ContainerdWork {
             Found::Nothing => file,
             _ => config::parse(&base).map_err(|e| refused(&here, e.to_string()))?,
         };
-        let before = check.dump(&config, exists.then_some(base.as_str()), "it as it is")?;
+        let before = check.dump(&config, exists.then_some(base.as_str()), "it as it is", &mut self.report)?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(&here, e))).transpose()?;
         let (block, default, declares_default) = match config::plan(&file, dump.as_ref(), &want) {
             Ok(Plan::Add { text, default, declares_default }) => (text, default, declares_default),
             Ok(Plan::CriDisabled) => {
-                say(format_args!(
+                self.report.note(format_args!(
                     "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare, \
                      nothing changed",
                     here.display()
@@ -198,7 +240,7 @@ impl ContainerdWork {
         };
         let at = config::place(&text, &found, recorded);
         let (new, inserted) = config::insert(if exists { &base } else { config::CREATED }, at, &block);
-        let record = Containerd {
+        let record = Record {
             config: o.containerd.config.clone(),
             version: file.version().number(),
             runtime: o.runtime_name.clone(),
@@ -209,7 +251,7 @@ impl ContainerdWork {
             imports_added: None,
         };
         if exists && new == text {
-            say(format_args!(
+            self.report.note(format_args!(
                 "{}: declares runtime {} as wanted already: unchanged, containerd not restarted",
                 here.display(),
                 o.runtime_name
@@ -217,11 +259,12 @@ impl ContainerdWork {
             return Ok(Some(record));
         }
         if let Some(before) = &before {
-            let after = check.dump(&config, Some(&new), "it with the runtime added")?.unwrap_or_default();
+            let after =
+                check.dump(&config, Some(&new), "it with the runtime added", &mut self.report)?.unwrap_or_default();
             dump::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
                 .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
         }
-        check.said(&here, &format!("plus runtime {}", o.runtime_name));
+        check.said(&here, &format!("plus runtime {}", o.runtime_name), &mut self.report);
         if !exists {
             self.dirs.extend(parent(&o.containerd.config));
         }
@@ -247,9 +290,9 @@ impl ContainerdWork {
         config: &HostFile,
         text: &str,
         want: &Want,
-        old: Option<&Containerd>,
+        old: Option<&Record>,
         old_dropin: Option<&str>,
-    ) -> Result<Option<Containerd>, InstallError> {
+    ) -> Result<Option<Record>, InstallError> {
         let here = config.here();
         let dir = parent(&o.containerd.config).unwrap_or_else(|| "/".into());
         let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
@@ -265,12 +308,12 @@ impl ContainerdWork {
             ));
         }
         let file = config::parse(text).map_err(|e| refused(here, e.to_string()))?;
-        let before = check.dump(config, Some(text), "it as it is")?;
+        let before = check.dump(config, Some(text), "it as it is", &mut self.report)?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(here, e))).transpose()?;
         let content = match config::plan(&file, dump.as_ref(), want) {
             Ok(Plan::Add { text, .. }) => text,
             Ok(Plan::CriDisabled) => {
-                say(format_args!(
+                self.report.note(format_args!(
                     "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare",
                     here.display()
                 ));
@@ -289,11 +332,12 @@ impl ContainerdWork {
             let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
                 .map_err(|e| refused(here, e.to_string()))?
                 .unwrap_or_else(|| text.to_owned());
-            let after = check.dump(config, Some(&check_root), "it with the drop-in")?.unwrap_or_default();
+            let after =
+                check.dump(config, Some(&check_root), "it with the drop-in", &mut self.report)?.unwrap_or_default();
             dump::dump_adds_only(before, &after, want.runtime, Some(want.binary))
                 .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
         }
-        check.said(here, &format!("plus runtime {}", want.runtime));
+        check.said(here, &format!("plus runtime {}", want.runtime), &mut self.report);
         let conf_d = format!("{}/conf.d", dir.trim_end_matches('/'));
         if !host_file(host, &conf_d, true)?.is_dir() {
             self.dirs.push(conf_d);
@@ -311,13 +355,13 @@ impl ContainerdWork {
             None => old.and_then(|c| c.imports_added.clone()),
         };
         if self.edits.is_empty() {
-            say(format_args!(
+            self.report.note(format_args!(
                 "{}: declares runtime {} as wanted already: unchanged, containerd not restarted",
                 dropin_here.display(),
                 want.runtime
             ));
         }
-        Ok(Some(Containerd {
+        Ok(Some(Record {
             config: o.containerd.config.clone(),
             version: 3,
             runtime: want.runtime.to_owned(),
@@ -330,7 +374,7 @@ impl ContainerdWork {
     }
 
     /// Undoes what `c` records.
-    fn undo(&mut self, host: &Host, o: &Options, c: &Containerd) -> Result<(), InstallError> {
+    fn undo(&mut self, host: &Host, o: &Options, sys: &dyn Containerd, c: &Record) -> Result<(), InstallError> {
         let config = host_file(host, &c.config, true)?;
         let here = config.here();
         let (_, text) = self.current(&config)?;
@@ -341,7 +385,7 @@ impl ContainerdWork {
             }
         }
         let Some(text) = text else {
-            say(format_args!("{}: not there: nothing to remove", here.display()));
+            self.report.note(format_args!("{}: not there: nothing to remove", here.display()));
             return Ok(());
         };
         if let Some(entry) = &c.imports_added {
@@ -361,7 +405,11 @@ impl ContainerdWork {
         let gone = c.created_config && new == config::CREATED;
         let said = match &found {
             Found::Nothing => {
-                say(format_args!("{}: runtime {} is not declared there: nothing to remove", here.display(), c.runtime));
+                self.report.note(format_args!(
+                    "{}: runtime {} is not declared there: nothing to remove",
+                    here.display(),
+                    c.runtime
+                ));
                 return Ok(());
             }
             _ if gone => format!("removed {} (install had created it)", here.display()),
@@ -382,14 +430,14 @@ impl ContainerdWork {
                 c.runtime
             ),
         };
-        let mut check = Checker::new(host, o)?;
-        if let Some(before) = check.dump(&config, Some(&text), "it as it is")? {
-            let after =
-                check.dump(&config, (!gone).then_some(new.as_str()), "it without the runtime")?.unwrap_or_default();
+        let mut check = Checker::new(host, sys, o, &mut self.report)?;
+        if let Some(before) = check.dump(&config, Some(&text), "it as it is", &mut self.report)? {
+            let left = (!gone).then_some(new.as_str());
+            let after = check.dump(&config, left, "it without the runtime", &mut self.report)?.unwrap_or_default();
             dump::dump_adds_only(&after, &before, &c.runtime, None).map_err(|why| {
                 refused(here, format!("containerd's own config dump without runtime {}: {why}", c.runtime))
             })?;
-            check.said(here, &format!("without runtime {}", c.runtime));
+            check.said(here, &format!("without runtime {}", c.runtime), &mut self.report);
         }
         self.edit(&config, (!gone).then_some(new), said)
     }
@@ -404,10 +452,10 @@ impl ContainerdWork {
     }
 
     /// Finds the containerd to restart, before anything is written.
-    fn find_peer(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
+    fn find_peer(&mut self, host: &Host, o: &Options, sys: &dyn Containerd) -> Result<(), InstallError> {
         if !self.edits.is_empty() && o.containerd.restart == Restart::Signal {
             let socket = host_file(host, &o.containerd.socket, true)?;
-            self.peer = Some((daemon::peer(&socket).map_err(InstallError::Containerd)?, socket));
+            self.peer = Some((sys.peer(&socket).map_err(InstallError::Containerd)?, socket));
         }
         Ok(())
     }
@@ -415,33 +463,34 @@ impl ContainerdWork {
     /// Writes the edits (after a one-time backup of config.toml), then
     /// has containerd load them; puts every file back if it does not come
     /// back.
-    pub(crate) fn apply(self, o: &Options) -> Result<(), InstallError> {
+    pub(crate) fn apply(self, o: &Options, sys: &dyn Containerd, log: &mut Log) -> Result<(), InstallError> {
         if self.edits.is_empty() {
             return Ok(());
         }
         for e in &self.edits {
             if let (Some(original), Some(_)) = (&e.original, &e.new) {
                 if e.file.here() == self.config {
-                    backup(&e.file, original)?;
+                    backup(&e.file, original, log)?;
                 }
             }
             write(&e.file, e.new.as_deref(), e.original.is_some())?;
-            say(&e.said);
+            log.say(&e.said);
         }
         let (what, runtime) = &self.purpose;
         match &self.peer {
-            None => say(format_args!(
+            None => log.say(format_args!(
                 "containerd: restart it to {what} runtime {runtime} (it does not reload its configuration): \
                  systemctl restart containerd"
             )),
-            Some((Peer::NotRunning(why), _)) => {
-                say(format_args!("containerd: not running ({why}): it reads {} when it starts", self.config.display()))
-            }
+            Some((Peer::NotRunning(why), _)) => log.say(format_args!(
+                "containerd: not running ({why}): it reads {} when it starts",
+                self.config.display()
+            )),
             Some((Peer::Containerd(pid), socket)) => {
                 let (pid, timeout) = (*pid, Duration::from_secs(o.containerd.timeout));
-                match daemon::stop(pid).and_then(|()| daemon::wait_serving(socket, pid, timeout)) {
+                match sys.stop(pid).and_then(|()| sys.wait_serving(socket, pid, timeout)) {
                     Ok(new) => {
-                        say(format_args!("containerd: restarted to {what} runtime {runtime} (pid {pid} -> {new})"))
+                        log.say(format_args!("containerd: restarted to {what} runtime {runtime} (pid {pid} -> {new})"))
                     }
                     Err(e) => return Err(self.roll_back(e)),
                 }
@@ -470,23 +519,34 @@ impl ContainerdWork {
 }
 
 impl<'a> Checker<'a> {
-    fn new(host: &'a Host, o: &Options) -> Result<Checker<'a>, InstallError> {
+    fn new(
+        host: &'a Host,
+        sys: &'a dyn Containerd,
+        o: &Options,
+        report: &mut Report,
+    ) -> Result<Checker<'a>, InstallError> {
         let binary = dump::find_binary(host, o.containerd.bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
         if binary.is_none() {
-            say(format_args!(
+            report.note(format_args!(
                 "containerd: check skipped: no containerd binary under {} (looked in {})",
                 host.root().display(),
                 Host::program_dirs()
             ));
         }
-        Ok(Checker { host, binary })
+        Ok(Checker { host, sys, binary })
     }
 
     /// containerd's dump of `text` as config.toml (`file`: a scratch copy
     /// beside it, so that relative imports resolve the same), or of no file
     /// at all; `None` once the binary cannot be run. A refusal names `what`
     /// was checked.
-    fn dump(&mut self, file: &HostFile, text: Option<&str>, what: &str) -> Result<Option<String>, InstallError> {
+    fn dump(
+        &mut self,
+        file: &HostFile,
+        text: Option<&str>,
+        what: &str,
+        report: &mut Report,
+    ) -> Result<Option<String>, InstallError> {
         let Some(binary) = self.binary.clone() else { return Ok(None) };
         let here = file.here();
         let copy = match text {
@@ -494,7 +554,7 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let config = copy.as_ref().map(|(_, host_path)| host_path.as_str());
-        let dumped = dump::config_dump(self.host.root(), &binary, config).map_err(|e| match e {
+        let dumped = self.sys.config_dump(self.host.root(), &binary, config).map_err(|e| match e {
             dump::DumpError::Check { line, .. } => InstallError::Refused {
                 path: here.to_owned(),
                 why: format!("containerd refuses {what}: `{binary} config dump` says: {line} (nothing changed)"),
@@ -504,7 +564,7 @@ impl<'a> Checker<'a> {
         match dumped? {
             Dump::Text(t) => Ok(Some(t)),
             Dump::Skipped(why) => {
-                say(format_args!("containerd: check skipped: {why}"));
+                report.note(format_args!("containerd: check skipped: {why}"));
                 self.binary = None;
                 Ok(None)
             }
@@ -513,9 +573,9 @@ impl<'a> Checker<'a> {
 
     /// Says that the check passed: the whole configuration is as before,
     /// `change` ("plus runtime X" or "without runtime X").
-    fn said(&self, here: &Path, change: &str) {
+    fn said(&self, here: &Path, change: &str, report: &mut Report) {
         if let Some(b) = &self.binary {
-            say(format_args!(
+            report.note(format_args!(
                 "containerd: checked the new {} with `{b} config dump`: containerd's whole configuration as \
                  before, {change}",
                 here.display()
@@ -525,17 +585,17 @@ impl<'a> Checker<'a> {
 }
 
 /// Whether the step runs: `--containerd`, `--no-containerd`, or whether
-/// containerd's config file or socket is there (saying so when it is not,
-/// if `say_skip`).
-pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> Result<bool, InstallError> {
+/// containerd's config file or socket is there (saying so in `report`
+/// when it is not).
+pub(crate) fn enabled(host: &Host, o: &Options, report: Option<&mut Report>) -> Result<bool, InstallError> {
     if let Some(forced) = o.containerd.enabled {
         return Ok(forced);
     }
     let config = host_file(host, &o.containerd.config, true)?;
     let socket = host_file(host, &o.containerd.socket, true)?;
     let found = exists(&config)? || exists(&socket)?;
-    if !found && say_skip {
-        say(format_args!(
+    if let Some(report) = report.filter(|_| !found) {
+        report.note(format_args!(
             "containerd: neither {} nor {} exists: containerd is not set up here, skipped (--no-containerd says \
              so quietly)",
             config.here().display(),
@@ -548,8 +608,8 @@ pub(crate) fn enabled(host: &Host, o: &Options, say_skip: bool) -> Result<bool, 
 /// With no install record: what is recognisably install's in containerd's
 /// configuration (the block by its marker lines, the drop-in by its first
 /// line), and the `conf.d` drop-in of an earlier install.
-pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Containerd>, Option<String>), InstallError> {
-    if !enabled(host, o, false)? {
+pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Record>, Option<String>), InstallError> {
+    if !enabled(host, o, None)? {
         return Ok((None, None));
     }
     let text = host_file(host, &o.containerd.config, true)?.read_text().unwrap_or_default();
@@ -557,13 +617,13 @@ pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Containerd>
     let dir = parent(&o.containerd.config).unwrap_or_else(|| "/".into());
     let dropin = format!("{}/conf.d/{DROPIN_NAME}", dir.trim_end_matches('/'));
     let dropin_ours = is_ours(&host_file(host, &dropin, false)?);
-    let record = |block: Option<String>, dropin: Option<String>| Containerd {
+    let record = |block: Option<String>, dropin: Option<String>| Record {
         config: o.containerd.config.clone(),
         version: version.number(),
         runtime: o.runtime_name.clone(),
         block,
         dropin,
-        ..Containerd::default()
+        ..Record::default()
     };
     Ok(match version {
         Version::V3 => (dropin_ours.then(|| record(None, Some(dropin))), None),

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use rustix::fs::FileType;
 
-use super::error::{io_err, say, InstallError};
+use super::error::{io_err, InstallError, Log, Report};
 use super::files::{host_file, Put};
 use super::host::{Host, HostFile};
 use super::options::Options;
@@ -41,8 +41,8 @@ pub(crate) struct CrioWork {
     dir: Option<(String, String)>,
     /// Each file, and the hook it comes from.
     puts: Vec<(Put, String)>,
-    /// Hook paths that are not on the host.
-    missing: Vec<String>,
+    /// What the plan found: hook paths that are not on the host.
+    pub(crate) report: Report,
 }
 
 impl CrioWork {
@@ -73,6 +73,7 @@ impl CrioWork {
         let converted = oci_hooks::convert(files).map_err(InstallError::Hook)?;
         let mut work = CrioWork::default();
         let mut names = Vec::with_capacity(converted.files.len());
+        let mut missing: Vec<String> = Vec::new();
         for f in converted.files {
             let file = host_file(host, &format!("{dir}/{}", f.name), false)?;
             let here = file.here().to_owned();
@@ -101,8 +102,8 @@ impl CrioWork {
                 }
             }
             let on_host = || host.file(&f.hook_path, true).is_ok_and(|h| h.exists().unwrap_or(false));
-            if !work.missing.contains(&f.hook_path) && !on_host() {
-                work.missing.push(f.hook_path.clone());
+            if !missing.contains(&f.hook_path) && !on_host() {
+                missing.push(f.hook_path.clone());
             }
             let from = f.from();
             work.puts.push((Put::new(file, f.bytes, 0o644), from));
@@ -112,6 +113,12 @@ impl CrioWork {
         if let Ok(st) = dir_file.lstat() {
             hook_files::check_trusted(dir_file.here(), st.st_uid, st.st_mode, rustix::process::geteuid().as_raw())
                 .map_err(InstallError::HookFiles)?;
+        }
+        for path in &missing {
+            work.report.note(format_args!(
+                "{path}: not on this host; CRI-O and podman leave out a hook whose path is missing when they read \
+                 {dir}, and CRI-O reads it again only when a file there changes"
+            ));
         }
         let record = (!names.is_empty()).then(|| CrioFiles { dir: dir.clone(), files: names });
         work.dir = Some((dir, why));
@@ -124,21 +131,15 @@ impl CrioWork {
     }
 
     /// Writes the files that are not in place yet.
-    pub(crate) fn apply(&self) -> Result<(), InstallError> {
+    pub(crate) fn apply(&self, log: &mut Log) -> Result<(), InstallError> {
         let Some((dir, why)) = &self.dir else { return Ok(()) };
         for (put, from) in &self.puts {
             match put.apply()? {
-                true => say(format_args!("installed {} (from {from})", put.here.display())),
-                false => say(format_args!("{}: already installed, unchanged", put.here.display())),
+                true => log.say(format_args!("installed {} (from {from})", put.here.display())),
+                false => log.say(format_args!("{}: already installed, unchanged", put.here.display())),
             }
         }
-        for path in &self.missing {
-            say(format_args!(
-                "{path}: not on this host; CRI-O and podman leave out a hook whose path is missing when they read \
-                 {dir}, and CRI-O reads it again only when a file there changes"
-            ));
-        }
-        say(format_args!(
+        log.say(format_args!(
             "CRI-O: hooks.d files in {dir} ({why}); CRI-O reads them again on every change there and podman at \
              each container start: nothing registered, edited or signalled"
         ));
@@ -280,7 +281,11 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(work.missing, ["/usr/bin/gone"]);
+        assert_eq!(
+            work.report.lines(),
+            ["/usr/bin/gone: not on this host; CRI-O and podman leave out a hook whose path is missing when they \
+              read /etc/containers/oci/hooks.d, and CRI-O reads it again only when a file there changes"]
+        );
         assert_eq!(work.dir_to_create(), Some("/etc/containers/oci/hooks.d"));
         let record = record.unwrap();
         assert_eq!(record.files, ["0001-10-a-prestart-0.json", "0002-10-a-poststop-0.json"]);

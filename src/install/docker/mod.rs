@@ -7,7 +7,9 @@
 //! `runtimes` or `default-runtime` that its file no longer has when it
 //! reloads, so a file that drops one is first written as dockerd must see
 //! it (`daemon_json::for_reload`), and as it is to be once the reload is
-//! confirmed. The edit itself is `daemon_json`'s, the process `dockerd`'s.
+//! confirmed. The edit itself is `daemon_json`'s, the process `dockerd`'s,
+//! reached only through the `Docker` seam (`System`: `dockerd`), so that the
+//! unit tests give a stand-in. The plan returns what it found in its report.
 //! This module must never restart dockerd.
 
 pub(crate) mod daemon_json;
@@ -18,19 +20,73 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::error::{io_err, say, InstallError};
+use super::error::{io_err, InstallError, Log, Report};
 use super::files::{backup, host_file, remove_file};
 use super::host::{Host, HostFile};
 use super::options::Options;
 use super::record;
 use daemon_json::{Change, Doc, Runtime};
-use dockerd::{Found, Want, DOCKERD};
+use dockerd::{Dockerd, DockerdError, Found, Want, DOCKERD};
+
+/// What the step asks of the running dockerd. `System` is the host's own;
+/// the unit tests give a stand-in.
+pub(crate) trait Docker {
+    /// `dockerd::find`: the dockerd the pidfile (its bytes) names.
+    fn by_pidfile(&self, pidfile: &Path, text: Option<&[u8]>) -> Result<Found, DockerdError>;
+    /// The pid serving `socket` (`dockerd::peer_pid`), if it is reached.
+    fn peer(&self, socket: &HostFile) -> Option<i32>;
+    /// `dockerd::open`: `pid`, if it is a dockerd.
+    fn open(&self, pid: i32) -> Option<Dockerd>;
+    /// `Dockerd::hosts`.
+    fn hosts(&self, d: &Dockerd) -> Vec<String>;
+    /// `Dockerd::reload`.
+    fn reload(&self, d: &Dockerd) -> Result<bool, DockerdError>;
+    /// `dockerd::shows`.
+    fn shows(&self, socket: &HostFile, name: &str, want: &Want) -> Result<bool, DockerdError>;
+    /// `dockerd::confirm`.
+    fn confirm(&self, socket: &HostFile, name: &str, want: &Want) -> Result<(), DockerdError>;
+}
+
+/// The host's own dockerd.
+pub(crate) struct System;
+
+impl Docker for System {
+    fn by_pidfile(&self, pidfile: &Path, text: Option<&[u8]>) -> Result<Found, DockerdError> {
+        dockerd::find(pidfile, text)
+    }
+
+    fn peer(&self, socket: &HostFile) -> Option<i32> {
+        socket.connect().ok().and_then(|c| dockerd::peer_pid(&c))
+    }
+
+    fn open(&self, pid: i32) -> Option<Dockerd> {
+        dockerd::open(pid).ok().flatten()
+    }
+
+    fn hosts(&self, d: &Dockerd) -> Vec<String> {
+        d.hosts()
+    }
+
+    fn reload(&self, d: &Dockerd) -> Result<bool, DockerdError> {
+        d.reload()
+    }
+
+    fn shows(&self, socket: &HostFile, name: &str, want: &Want) -> Result<bool, DockerdError> {
+        dockerd::shows(socket, name, want)
+    }
+
+    fn confirm(&self, socket: &HostFile, name: &str, want: &Want) -> Result<(), DockerdError> {
+        dockerd::confirm(socket, name, want)
+    }
+}
 
 /// The Docker step as planned: the edits of `daemon.json` files, worked
 /// out before any is written, the dockerd to reload and what it must show
 /// once it has.
 #[derive(Default)]
 pub(crate) struct DockerWork {
+    /// What the plan found, for the CLI to print.
+    pub(crate) report: Report,
     edits: Vec<Edit>,
     /// Whether dockerd is involved at all (a file is edited or checked).
     involved: bool,
@@ -64,6 +120,7 @@ impl DockerWork {
     pub(crate) fn plan_install(
         host: &Host,
         o: &Options,
+        sys: &dyn Docker,
         rt: &Runtime,
         old: Option<&record::Docker>,
     ) -> Result<(DockerWork, Option<record::Docker>), InstallError> {
@@ -74,7 +131,7 @@ impl DockerWork {
             }
         }
         let registered = if o.docker.enabled { work.register(host, o, rt, old)? } else { None };
-        work.find_dockerd(host, o)?;
+        work.find_dockerd(host, o, sys)?;
         work.want = registered.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
         Ok((work, registered))
     }
@@ -83,13 +140,14 @@ impl DockerWork {
     pub(crate) fn plan_uninstall(
         host: &Host,
         o: &Options,
+        sys: &dyn Docker,
         old: Option<&record::Docker>,
     ) -> Result<DockerWork, InstallError> {
         let mut work = DockerWork::default();
         if let Some(od) = old {
             work.undo(host, od)?;
         }
-        work.find_dockerd(host, o)?;
+        work.find_dockerd(host, o, sys)?;
         work.want = old.map(|d| (d.runtime.clone(), Want::Absent { path: d.path.clone() }));
         Ok(work)
     }
@@ -105,13 +163,13 @@ impl DockerWork {
     /// reload that cannot be confirmed leaves them as dockerd was shown them:
     /// writing the rest now could race its reload, which would then keep
     /// what the file no longer has.
-    pub(crate) fn apply(mut self) -> Result<(), InstallError> {
+    pub(crate) fn apply(mut self, sys: &dyn Docker, log: &mut Log) -> Result<(), InstallError> {
         let dockerd = self.dockerd.take();
-        let changed = self.write(matches!(dockerd, Some(Found::Dockerd(_))))?;
-        match reload(dockerd, self.socket.take(), changed, self.want.take())? {
-            true => self.finish(),
+        let changed = self.write(matches!(dockerd, Some(Found::Dockerd(_))), log)?;
+        match reload(sys, dockerd, self.socket.take(), changed, self.want.take(), log)? {
+            true => self.finish(log),
             false => {
-                self.leave();
+                self.leave(log);
                 Ok(())
             }
         }
@@ -183,7 +241,7 @@ impl DockerWork {
         let exists = |f: &HostFile| f.exists().map_err(io_err(f.here(), "look at"));
         let installed = dir_found && host.program(DOCKERD).is_some();
         if !exists(&config)? && !installed && !exists(&pidfile)? {
-            say(format_args!(
+            self.report.note(format_args!(
                 "Docker: neither {} nor {} exists, and no {} with {DOCKERD} in {}: Docker is not set up here, \
                  skipped (--no-docker says so quietly)",
                 here.display(),
@@ -238,7 +296,7 @@ impl DockerWork {
     /// signalled is the one asked to confirm, and a stale pidfile does not
     /// stand in the way). A peer that is not a dockerd (systemd, for an
     /// activated docker.socket) leaves the pidfile's.
-    fn find_dockerd(&mut self, host: &Host, o: &Options) -> Result<(), InstallError> {
+    fn find_dockerd(&mut self, host: &Host, o: &Options, sys: &dyn Docker) -> Result<(), InstallError> {
         if !self.involved || !o.docker.reload {
             return Ok(());
         }
@@ -248,12 +306,12 @@ impl DockerWork {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(pidfile.here(), "read")(e)),
         };
-        let by_pidfile = dockerd::find(pidfile.here(), text.as_deref());
+        let by_pidfile = sys.by_pidfile(pidfile.here(), text.as_deref());
         let socket = match &o.docker.socket {
             Some(s) => Some(s.clone()),
             None => {
                 let mut hosts = match &by_pidfile {
-                    Ok(Found::Dockerd(d)) => d.hosts(),
+                    Ok(Found::Dockerd(d)) => sys.hosts(d),
                     _ => Vec::new(),
                 };
                 if hosts.is_empty() {
@@ -263,10 +321,10 @@ impl DockerWork {
             }
         };
         self.socket = socket.map(|s| host_file(host, &s, true)).transpose()?;
-        let peer = self.socket.as_ref().and_then(|s| s.connect().ok()).and_then(|c| dockerd::peer_pid(&c));
+        let peer = self.socket.as_ref().and_then(|s| sys.peer(s));
         let known = matches!(&by_pidfile, Ok(Found::Dockerd(d)) if Some(d.pid) == peer);
         if let (Some(pid), false) = (peer, known) {
-            if let Ok(Some(d)) = dockerd::open(pid) {
+            if let Some(d) = sys.open(pid) {
                 self.dockerd = Some(Found::Dockerd(d));
                 return Ok(());
             }
@@ -276,10 +334,10 @@ impl DockerWork {
     }
 
     /// Says what `apply` left as dockerd was shown it.
-    fn leave(&mut self) {
+    fn leave(&mut self, log: &mut Log) {
         for e in &mut self.edits {
             if let Some(kept) = e.pending.take() {
-                say(format_args!(
+                log.say(format_args!(
                     "{}: left {} as dockerd was shown them (harmless): its reload could not be confirmed, and \
                      writing the file back now could race it, after which dockerd would keep the runtime",
                     e.here.display(),
@@ -294,16 +352,16 @@ impl DockerWork {
     /// file that drops `runtimes` or `default-runtime` is first written as
     /// dockerd must see it (`daemon_json::for_reload`), and `finish` writes
     /// the document after the reload.
-    fn write(&mut self, reloading: bool) -> Result<bool, InstallError> {
+    fn write(&mut self, reloading: bool, log: &mut Log) -> Result<bool, InstallError> {
         let mut changed = false;
         for e in &mut self.edits {
             if e.changes.is_empty() {
-                say(format_args!("{}: already as wanted, unchanged", e.here.display()));
+                log.say(format_args!("{}: already as wanted, unchanged", e.here.display()));
                 continue;
             }
             changed = true;
             if let Some(original) = &e.original {
-                backup(&e.file, original)?;
+                backup(&e.file, original, log)?;
             }
             let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
             match shown {
@@ -313,21 +371,21 @@ impl DockerWork {
                     write_daemon_json(&e.file, &daemon_json::to_bytes(&doc), e.original.is_some())?;
                     e.pending = Some(kept);
                 }
-                None => e.write_final()?,
+                None => e.write_final(log)?,
             }
             for c in &e.changes {
-                say(format_args!("{}: {c}", e.here.display()));
+                log.say(format_args!("{}: {c}", e.here.display()));
             }
         }
         Ok(changed)
     }
 
     /// Writes the documents held back for dockerd's reload.
-    fn finish(&mut self) -> Result<(), InstallError> {
+    fn finish(&mut self, log: &mut Log) -> Result<(), InstallError> {
         for e in &mut self.edits {
             if let Some(kept) = e.pending.take() {
-                e.write_final()?;
-                say(format_args!(
+                e.write_final(log)?;
+                log.say(format_args!(
                     "{}: dropped {} now that dockerd has reloaded (it keeps a setting the file no longer has)",
                     e.here.display(),
                     kept.join(" and ")
@@ -339,10 +397,10 @@ impl DockerWork {
 }
 
 impl Edit {
-    fn write_final(&self) -> Result<(), InstallError> {
+    fn write_final(&self, log: &mut Log) -> Result<(), InstallError> {
         if self.remove_if_empty && self.doc.config.is_empty() {
             remove_file(&self.file)?;
-            say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
+            log.say(format_args!("removed {} (install had created it, and it is empty now)", self.here.display()));
             return Ok(());
         }
         write_daemon_json(&self.file, &daemon_json::to_bytes(&self.doc), self.original.is_some())
@@ -372,20 +430,22 @@ fn json_hosts(config: &Map<String, Value>) -> Option<Vec<String>> {
 /// reads the file when it starts); not when dockerd was signalled and the
 /// reload could not be confirmed.
 fn reload(
+    sys: &dyn Docker,
     found: Option<Found>,
     socket: Option<HostFile>,
     changed: bool,
     want: Option<(String, Want)>,
+    log: &mut Log,
 ) -> Result<bool, InstallError> {
     let d = match found {
         None => {
             if changed {
-                say("dockerd: not signalled (--no-reload): it loads the change on SIGHUP or restart");
+                log.say("dockerd: not signalled (--no-reload): it loads the change on SIGHUP or restart");
             }
             return Ok(true);
         }
         Some(Found::NotRunning(why)) => {
-            say(format_args!("dockerd: not running ({why}): it loads daemon.json when it starts"));
+            log.say(format_args!("dockerd: not running ({why}): it loads daemon.json when it starts"));
             return Ok(true);
         }
         Some(Found::Dockerd(d)) => d,
@@ -398,32 +458,32 @@ fn reload(
     };
     let needed = changed
         || match (&socket, &want) {
-            (Ok(s), Some((name, w))) => !dockerd::shows(s, name, w).map_err(InstallError::Dockerd)?,
+            (Ok(s), Some((name, w))) => !sys.shows(s, name, w).map_err(InstallError::Dockerd)?,
             _ => false,
         };
     if !needed {
-        say(format_args!("dockerd (pid {pid}): has loaded what daemon.json says, not signalled"));
+        log.say(format_args!("dockerd (pid {pid}): has loaded what daemon.json says, not signalled"));
         return Ok(true);
     }
-    if !d.reload().map_err(InstallError::Dockerd)? {
-        say(format_args!(
+    if !sys.reload(&d).map_err(InstallError::Dockerd)? {
+        log.say(format_args!(
             "dockerd (pid {pid}): has exited since it was found, not signalled: it loads daemon.json when it starts"
         ));
         return Ok(true);
     }
     match (&socket, &want) {
         (Ok(s), Some((name, w))) => {
-            dockerd::confirm(s, name, w).map_err(InstallError::Dockerd)?;
+            sys.confirm(s, name, w).map_err(InstallError::Dockerd)?;
             let what = if matches!(w, Want::Present { .. }) { "visible" } else { "gone" };
-            say(format_args!("dockerd (pid {pid}): SIGHUP sent, runtime {name} {what} in GET /info"));
+            log.say(format_args!("dockerd (pid {pid}): SIGHUP sent, runtime {name} {what} in GET /info"));
             Ok(true)
         }
         (Ok(_), None) => {
-            say(format_args!("dockerd (pid {pid}): SIGHUP sent; nothing to confirm"));
+            log.say(format_args!("dockerd (pid {pid}): SIGHUP sent; nothing to confirm"));
             Ok(false)
         }
         (Err(why), _) => {
-            say(format_args!("dockerd (pid {pid}): SIGHUP sent; not confirmed ({why})"));
+            log.say(format_args!("dockerd (pid {pid}): SIGHUP sent; not confirmed ({why})"));
             Ok(false)
         }
     }
