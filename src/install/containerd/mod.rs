@@ -690,3 +690,6 @@ fn dump_unreadable(here: &Path, e: config::ConfigError) -> InstallError {
 fn scratch_err(near: &Path, err: io::Error) -> InstallError {
     InstallError::Io { path: near.to_owned(), what: "write a copy beside it for containerd to check", err }
 }
+
+#[cfg(test)]
+mod tests;

@@ -217,6 +217,14 @@ fn uids(status: &[u8]) -> Option<(u32, u32)> {
 }
 
 impl Dockerd {
+    /// A Dockerd for the Docker step's unit tests, whose stand-in never
+    /// signals it: it holds this process's own `/proc` entry.
+    #[cfg(test)]
+    pub(crate) fn stand_in(pid: i32) -> Dockerd {
+        let proc = rfs::open("/proc/self", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+        Dockerd { pid, proc: proc.unwrap(), pidfd: None }
+    }
+
     /// dockerd's own `-H`/`--host` arguments, from its command line.
     pub(crate) fn hosts(&self) -> Vec<String> {
         read_at(&self.proc, "cmdline").map(|c| host_arguments(&c)).unwrap_or_default()

@@ -488,3 +488,6 @@ fn reload(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! The containerd step's plan, apply and rollback on a fake host root, with
+//! a stand-in for the host's containerd: its `config dump` answers with
+//! dumps containerd 1.6.20 made of the same files (tests/fixtures/containerd/),
+//! and its process is a pid that is stopped and comes back, or does not.
+//! What the real containerd does with the files is proven by the node
+//! tests (tests/integration/containerd/); these pin the step's decisions
+//! and what it says.
+
+use std::cell::RefCell;
+
+use super::*;
+use crate::args::Action;
+use crate::install::fake_host::FakeHost;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/", $name))
+    };
+}
+
+const DEBIAN: &str = fixture!("debian.toml");
+const BINARY: &str = "/usr/local/bin/oci-add-hooks";
+
+/// A stand-in for the host's containerd.
+struct StandIn {
+    /// What `config dump` prints for a config.toml's text (`None`: no
+    /// file), or the line it fails with.
+    dump: fn(Option<&str>) -> Result<String, String>,
+    /// What serves the socket.
+    peer: Peer,
+    /// The pid that serves after the restart; `None`: none does in time.
+    back: Option<i32>,
+    /// The pids sent SIGTERM, and the files' texts each dump was asked for.
+    stopped: RefCell<Vec<i32>>,
+    dumped: RefCell<Vec<Option<String>>>,
+}
+
+impl StandIn {
+    fn new(peer: Peer, back: Option<i32>) -> StandIn {
+        StandIn { dump: debian_dumps, peer, back, stopped: RefCell::default(), dumped: RefCell::default() }
+    }
+}
+
+/// containerd 1.6.20's dumps: of Debian's file, and of it with install's
+/// block (runc as built in, and the runtime).
+fn debian_dumps(text: Option<&str>) -> Result<String, String> {
+    match text {
+        Some(t) if t == DEBIAN => Ok(fixture!("debian.dump").to_owned()),
+        Some(t) if t.starts_with(DEBIAN) && t.contains("# BEGIN oci-add-hooks") => Ok(fixture!("c3.dump").to_owned()),
+        other => Err(format!("no dump recorded for {other:?}")),
+    }
+}
+
+impl Containerd for StandIn {
+    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError> {
+        assert_eq!(binary, "/usr/bin/containerd");
+        // The scratch copy beside config.toml, as the host path containerd
+        // is given.
+        let text = config.map(|c| std::fs::read_to_string(root.join(c.trim_start_matches('/'))).unwrap());
+        self.dumped.borrow_mut().push(text.clone());
+        (self.dump)(text.as_deref()).map(Dump::Text).map_err(|line| DumpError::Check {
+            binary: binary.to_owned(),
+            config: config.unwrap_or("(none)").to_owned(),
+            line,
+        })
+    }
+
+    fn peer(&self, _socket: &HostFile) -> Result<Peer, DaemonError> {
+        Ok(match &self.peer {
+            Peer::Containerd(pid) => Peer::Containerd(*pid),
+            Peer::NotRunning(why) => Peer::NotRunning(why.clone()),
+        })
+    }
+
+    fn stop(&self, pid: i32) -> Result<(), DaemonError> {
+        self.stopped.borrow_mut().push(pid);
+        Ok(())
+    }
+
+    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
+        self.back.ok_or(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs: timeout.as_secs() })
+    }
+}
+
+/// A host with Debian's config.toml and a containerd binary to check with.
+fn debian_host(tag: &str) -> (FakeHost, Host) {
+    let fake = FakeHost::new(tag);
+    fake.write("/etc/containerd/config.toml", DEBIAN);
+    fake.write("/usr/bin/containerd", "");
+    let host = Host::open(fake.0.clone()).unwrap();
+    (fake, host)
+}
+
+fn plan(host: &Host, o: &Options, sys: &StandIn) -> Result<(ContainerdWork, Option<Record>), InstallError> {
+    ContainerdWork::plan_install(host, o, sys, BINARY, None, None)
+}
+
+#[test]
+fn the_plan_is_checked_by_config_dump_and_the_apply_restarts_the_containerd_it_found() {
+    let (fake, host) = debian_host("ctrd-step");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::Containerd(100), Some(101));
+    let before = fake.tree();
+
+    let (work, record) = plan(&host, &o, &sys).unwrap();
+    assert_eq!(fake.tree(), before, "a plan writes nothing (its scratch copies are gone)");
+    let config = fake.here("/etc/containerd/config.toml");
+    assert_eq!(work.changes(), [config.as_path()]);
+    assert_eq!(
+        work.report.lines(),
+        [format!(
+            "containerd: checked the new {} with `/usr/bin/containerd config dump`: containerd's whole \
+             configuration as before, plus runtime oci-add-hooks",
+            config.display()
+        )]
+    );
+    // The file as it is, then with the block: both dumped, nothing else.
+    let dumped = sys.dumped.borrow().clone();
+    assert_eq!(dumped.len(), 2);
+    assert_eq!(dumped[0].as_deref(), Some(DEBIAN));
+    assert!(dumped[1].as_deref().is_some_and(|t| t.starts_with(DEBIAN) && t.contains("BinaryName")));
+    let record = record.unwrap();
+    assert_eq!((record.version, record.runtime.as_str()), (2, "oci-add-hooks"));
+    assert!(sys.stopped.borrow().is_empty(), "the plan signals nothing");
+
+    let mut log = Log::kept();
+    work.apply(&o, &sys, &mut log).unwrap();
+    assert_eq!(*sys.stopped.borrow(), [100]);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(text, format!("{DEBIAN}\n{}", record.block.as_deref().unwrap().trim_start_matches('\n')));
+    assert_eq!(
+        log.lines(),
+        [
+            format!("backed up {} to {}.oci-add-hooks.bak", config.display(), config.display()),
+            format!(
+                "{}: declared runtime oci-add-hooks (runc with the options of runtime runc, and runc as containerd \
+                 has it built in) in install's block",
+                config.display()
+            ),
+            "containerd: restarted to load runtime oci-add-hooks (pid 100 -> 101)".to_owned(),
+        ]
+    );
+
+    // Planned again: as wanted already, nothing to write or restart.
+    let sys = StandIn::new(Peer::Containerd(101), Some(102));
+    let old = record.clone();
+    let (work, _) = ContainerdWork::plan_install(&host, &o, &sys, BINARY, Some(&old), None).unwrap();
+    assert!(work.changes().is_empty());
+    assert_eq!(
+        work.report.lines().last().unwrap(),
+        &format!(
+            "{}: declares runtime oci-add-hooks as wanted already: unchanged, containerd not restarted",
+            config.display()
+        )
+    );
+    let mut log = Log::kept();
+    work.apply(&o, &sys, &mut log).unwrap();
+    assert!(log.lines().is_empty() && sys.stopped.borrow().is_empty());
+}
+
+#[test]
+fn a_containerd_that_does_not_come_back_gets_every_file_put_back() {
+    let (fake, host) = debian_host("ctrd-back");
+    let o = fake.options(Action::Install, &["--no-docker", "--containerd-timeout", "7"]);
+    let sys = StandIn::new(Peer::Containerd(200), None);
+    let (work, _) = plan(&host, &o, &sys).unwrap();
+    let config = fake.here("/etc/containerd/config.toml");
+    let socket = fake.here("/run/containerd/containerd.sock");
+
+    let mut log = Log::kept();
+    let err = work.apply(&o, &sys, &mut log).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: containerd (pid 200) did not come back within 7s after SIGTERM ({} is not served by a new \
+             process); every file install changed is put back as it was, for containerd's supervisor to start it \
+             with",
+            config.display(),
+            socket.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), DEBIAN, "byte for byte");
+    assert_eq!(*sys.stopped.borrow(), [200]);
+    assert_eq!(log.lines().len(), 2, "the backup and the write, then the error: {:?}", log.lines());
+}
+
+#[test]
+fn a_config_dump_that_refuses_the_new_file_names_what_containerd_said_and_nothing_is_planned() {
+    let (fake, host) = debian_host("ctrd-refuse");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let mut sys = StandIn::new(Peer::Containerd(300), Some(301));
+    sys.dump = |text| match text {
+        Some(t) if t == DEBIAN => Ok(fixture!("debian.dump").to_owned()),
+        _ => Err("failed to load TOML: near line 3 (exit status: 1)".to_owned()),
+    };
+    let before = fake.tree();
+    let err = plan(&host, &o, &sys).err().unwrap().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: containerd refuses it with the runtime added: `/usr/bin/containerd config dump` says: failed to \
+             load TOML: near line 3 (exit status: 1) (nothing changed)",
+            fake.here("/etc/containerd/config.toml").display()
+        )
+    );
+    assert_eq!(fake.tree(), before, "no scratch copy is left");
+    assert!(sys.stopped.borrow().is_empty());
+}
+
+#[test]
+fn a_disabled_cri_is_reported_and_nothing_is_planned() {
+    let fake = FakeHost::new("ctrd-nocri");
+    let text = "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n";
+    fake.write("/etc/containerd/config.toml", text);
+    let host = Host::open(fake.0.clone()).unwrap();
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    // No binary: the file itself says the CRI is off.
+    let sys = StandIn::new(Peer::Containerd(400), Some(401));
+    let (work, record) = plan(&host, &o, &sys).unwrap();
+    assert!(work.changes().is_empty() && record.is_none());
+    let config = fake.here("/etc/containerd/config.toml");
+    assert_eq!(
+        work.report.lines().last().unwrap(),
+        &format!(
+            "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare, nothing changed",
+            config.display()
+        )
+    );
+}
+
+#[test]
+fn without_a_restart_or_a_running_containerd_the_log_says_what_loads_the_runtime() {
+    let (fake, host) = debian_host("ctrd-none");
+    let config = fake.here("/etc/containerd/config.toml");
+
+    let o = fake.options(Action::Install, &["--no-docker", "--containerd-restart", "none"]);
+    let sys = StandIn::new(Peer::Containerd(500), Some(501));
+    let (work, _) = plan(&host, &o, &sys).unwrap();
+    let mut log = Log::kept();
+    work.apply(&o, &sys, &mut log).unwrap();
+    assert_eq!(
+        log.lines().last().unwrap(),
+        "containerd: restart it to load runtime oci-add-hooks (it does not reload its configuration): systemctl \
+         restart containerd"
+    );
+    assert!(sys.stopped.borrow().is_empty(), "--containerd-restart none signals nothing");
+
+    std::fs::write(&config, DEBIAN).unwrap();
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::NotRunning("no socket".into()), None);
+    let (work, _) = plan(&host, &o, &sys).unwrap();
+    let mut log = Log::kept();
+    work.apply(&o, &sys, &mut log).unwrap();
+    assert_eq!(
+        log.lines().last().unwrap(),
+        &format!("containerd: not running (no socket): it reads {} when it starts", config.display())
+    );
+}
+
+#[test]
+fn uninstall_checks_the_dump_without_the_runtime_and_restarts() {
+    let (fake, host) = debian_host("ctrd-undo");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::Containerd(600), Some(601));
+    let (work, record) = plan(&host, &o, &sys).unwrap();
+    work.apply(&o, &sys, &mut Log::kept()).unwrap();
+    let config = fake.here("/etc/containerd/config.toml");
+
+    let u = fake.options(Action::Uninstall, &[]);
+    let sys = StandIn::new(Peer::Containerd(601), Some(602));
+    let work = ContainerdWork::plan_uninstall(&host, &u, &sys, record.as_ref(), None).unwrap();
+    assert_eq!(work.changes(), [config.as_path()]);
+    assert_eq!(
+        work.report.lines(),
+        [format!(
+            "containerd: checked the new {} with `/usr/bin/containerd config dump`: containerd's whole \
+             configuration as before, without runtime oci-add-hooks",
+            config.display()
+        )]
+    );
+    let mut log = Log::kept();
+    work.apply(&u, &sys, &mut log).unwrap();
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), DEBIAN);
+    assert_eq!(
+        log.lines(),
+        [
+            format!("{}: removed runtime oci-add-hooks; the file is as it was before install", config.display()),
+            "containerd: restarted to drop runtime oci-add-hooks (pid 601 -> 602)".to_owned(),
+        ]
+    );
+}
