@@ -619,42 +619,34 @@ mod tests {
         assert!(err.starts_with(&format!("{}: writable by group or others (mode 0777)", dir.display())), "{err}");
     }
 
-    /// The containerd step in a fake host root: no containerd binary to
-    /// check with (the step says so), no socket (not running).
+    /// Install copied runc's options from a table of 1.6.20's built-ins
+    /// where it could not run containerd's `config dump`, and so declared
+    /// on 1.7 and 2.x a runtime that behaved unlike runc. Without a binary
+    /// to ask, it now refuses, naming the option that gives one.
     #[test]
-    fn containerd_config_is_planned_without_writing_and_given_back_byte_for_byte() {
+    fn regression_install_guessed_the_runtimes_a_containerd_it_could_not_run_has() {
         let host = FakeHost::new("ctrd");
         let debian = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/containerd/debian.toml"));
         let config = host.write("/etc/containerd/config.toml", debian);
         let h = Host::open(host.0.clone()).unwrap();
         let before = host.tree();
-        let o = host.options(Action::Install, &["--no-docker", "--pod-annotations", "example.com/*"]);
+        let o = host.options(Action::Install, &["--no-docker"]);
+        let err = plan_install(&h, &o, EXE.to_vec(), &SYSTEM).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: install copies the default runtime as this containerd has it, from its own `config dump`, and \
+                 there is no containerd binary under {} (looked in /usr/local/bin, /usr/bin, /usr/local/sbin, \
+                 /usr/sbin, /bin, /sbin): give the host's containerd binary with --containerd-bin (nothing changed)",
+                config.display(),
+                host.0.display()
+            )
+        );
+        assert_eq!(host.tree(), before);
+        // A file that disables the CRI needs no dump: left alone.
+        host.write("/etc/containerd/config.toml", "disabled_plugins = [\"cri\"]\n");
         let plan = plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap();
-        assert_eq!(host.tree(), before, "a plan writes nothing");
-        assert_eq!(plan.containerd.changes(), [config.as_path()]);
-        let rec = plan.new.containerd.clone().unwrap();
-        assert_eq!((rec.config.as_str(), rec.version, rec.created_config), ("/etc/containerd/config.toml", 2, false));
-        plan.apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
-        let text = std::fs::read_to_string(&config).unwrap();
-        assert!(text.starts_with(debian) && text.ends_with("# END oci-add-hooks runtime oci-add-hooks\n"), "{text}");
-        assert!(text.contains("\n  pod_annotations = [\"example.com/*\"]\n"), "{text}");
-
-        // Again: nothing to write. Other annotations: the block is rewritten.
-        assert!(plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap().containerd.changes().is_empty());
-        let other = host.options(Action::Install, &["--no-docker"]);
-        let plan = plan_install(&h, &other, EXE.to_vec(), &SYSTEM).unwrap();
-        assert_eq!(plan.containerd.changes(), [config.as_path()]);
-        plan.apply(&h, &other, &SYSTEM, &mut Log::kept()).unwrap();
-        let text = std::fs::read_to_string(&config).unwrap();
-        assert!(!text.contains("pod_annotations") && text.matches("# BEGIN").count() == 1, "{text}");
-
-        let u = host.options(Action::Uninstall, &[]);
-        plan_uninstall(&h, &u, &SYSTEM).unwrap().apply(&h, &u, &SYSTEM, &mut Log::kept()).unwrap();
-        assert_eq!(std::fs::read_to_string(&config).unwrap(), debian);
-        let mut want = before;
-        want.push((host.here("/etc/containerd/config.toml.oci-add-hooks.bak"), Some(debian.as_bytes().to_vec())));
-        want.sort();
-        assert_eq!(host.tree(), want);
+        assert!(plan.containerd.changes().is_empty() && plan.new.containerd.is_none());
     }
 
     #[test]

@@ -26,24 +26,6 @@ pub(crate) const HEADER: &str = "# Written by `oci-add-hooks install`; `oci-add-
 pub(crate) const CREATED: &str = "version = 2\n";
 /// The runc shim's runtime type; `BinaryName` is one of its options.
 const RUNC_V2: &str = "io.containerd.runc.v2";
-/// containerd 1.6/1.7's built-in runtime list is this one runtime (its CRI
-/// plugin's `DefaultConfig`; FINDINGS 1a), with these options as `config
-/// dump` shows them. Declaring any runtime drops it (FINDINGS 1b), so the
-/// block declares it as it is built in when the file does not.
-const BUILTIN_RUNC: &str = "runc";
-const BUILTIN_RUNC_OPTIONS: [(&str, &str); 11] = [
-    ("BinaryName", "\"\""),
-    ("CriuImagePath", "\"\""),
-    ("CriuPath", "\"\""),
-    ("CriuWorkPath", "\"\""),
-    ("IoGid", "0"),
-    ("IoUid", "0"),
-    ("NoNewKeyring", "false"),
-    ("NoPivotRoot", "false"),
-    ("Root", "\"\""),
-    ("ShimCgroup", "\"\""),
-    ("SystemdCgroup", "false"),
-];
 
 /// A config's schema, by its `version` key: 1 when there is none, even in
 /// an empty file (FINDINGS 1f); 3 is containerd 2.x's.
@@ -76,10 +58,14 @@ impl Version {
         }
     }
 
-    /// The names in `disabled_plugins` that disable the CRI: in version 1
-    /// only `cri` does (the long name is listed but CRI still loads,
-    /// FINDINGS 1g); in 2.x either plugin (both serve the CRI).
-    fn cri_disabled_by(self) -> &'static [&'static str] {
+    /// The plugins that serve the CRI, each of which a dump must have and
+    /// `disabled_plugins` must not name for the CRI to run: in version 1
+    /// only `cri` counts (the long name is listed but CRI still loads,
+    /// FINDINGS 1g); in 2.x both the gRPC service and the runtime plugin
+    /// (containerd's docs/cri/config.md; measured with 2.1.9: a version 1
+    /// file's `disabled_plugins = ["cri"]` becomes the gRPC plugin's name,
+    /// and its section is gone from the dump).
+    fn cri_plugins(self) -> &'static [&'static str] {
         match self {
             Version::V1 => &["cri"],
             Version::V2 => &["io.containerd.grpc.v1.cri"],
@@ -113,13 +99,6 @@ fn err(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
 pub(crate) struct Config {
     doc: Document<String>,
     version: Version,
-}
-
-/// A runtime's type and options, as written (each option `key = value`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Runtime {
-    pub(crate) runtime_type: Option<String>,
-    pub(crate) options: Vec<(String, String)>,
 }
 
 pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -175,16 +154,17 @@ impl Config {
         self.doc.get("plugins")?.get(self.version.cri())?.get("containerd")
     }
 
-    /// Whether the CRI plugin is there: a dump of a config that disables it
-    /// has no section for it (FINDINGS 1g).
+    /// Whether the CRI's plugins are there: a dump of a config that
+    /// disables one has no section for it (FINDINGS 1g).
     fn has_cri(&self) -> bool {
-        self.doc.get("plugins").and_then(|p| p.get(self.version.cri())).is_some()
+        let plugins = self.doc.get("plugins");
+        self.version.cri_plugins().iter().all(|name| plugins.and_then(|p| p.get(name)).is_some())
     }
 
     /// Whether `disabled_plugins` disables the CRI.
     pub(crate) fn cri_disabled(&self) -> bool {
         let names = self.doc.get("disabled_plugins").and_then(Item::as_array);
-        names.is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| self.version.cri_disabled_by().contains(&s))))
+        names.is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| self.version.cri_plugins().contains(&s))))
     }
 
     /// `default_runtime_name`, if the config sets it.
@@ -198,33 +178,133 @@ impl Config {
         table.map(|t| t.into_iter().map(|(k, _)| k).collect()).unwrap_or_default()
     }
 
-    /// The type and options of runtime `name`, if declared.
-    fn runtime(&self, name: &str) -> Result<Option<Runtime>, ConfigError> {
+    /// Runtime `name`'s whole table, if declared: every key, and the tables
+    /// below it (`options`).
+    pub(crate) fn runtime(&self, name: &str) -> Result<Option<Table>, ConfigError> {
         let Some(rt) = self.cri_containerd().and_then(|c| c.get("runtimes")).and_then(|r| r.get(name)) else {
             return Ok(None);
         };
-        let field =
-            |key: &str| format!("plugins.{}.containerd.runtimes.{}{key}", key_text(self.version.cri()), key_text(name));
-        let runtime_type = match rt.get("runtime_type") {
-            None => None,
-            Some(t) => Some(t.as_str().ok_or_else(|| err(field(".runtime_type"), "must be a string"))?.to_owned()),
-        };
-        let mut options = Vec::new();
-        if let Some(table) = rt.get("options") {
-            let table = entries(table).ok_or_else(|| err(field(".options"), "must be a table"))?;
-            for (key, value) in table {
-                match value {
-                    Some(v) if !v.is_inline_table() => options.push((key_text(key), raw(&self.doc, v.span()))),
-                    _ => {
-                        return Err(err(
-                            field(&format!(".options.{}", key_text(key))),
-                            "a table: only plain values are copied",
-                        ))
-                    }
+        let field = format!("plugins.{}.containerd.runtimes.{}", key_text(self.version.cri()), key_text(name));
+        Table::read(&self.doc, rt, &field).map(Some)
+    }
+
+    /// The runtime type of runtime `name`'s table.
+    fn runtime_type<'t>(&self, table: &'t Table) -> Option<&'t str> {
+        table.get("runtime_type").map(|e| e.text.as_str())
+    }
+}
+
+/// One key of a table, with its value as written (`raw`) and as compared
+/// (`text`: a string's or array's contents the same however they are
+/// quoted; containerd 1.x dumps `"x"`, 2.x `'x'`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) key: String,
+    pub(crate) raw: String,
+    pub(crate) text: String,
+}
+
+/// A runtime's table as a configuration has it: its values in order, then
+/// the tables below it, each the same way. Written back, it is the same
+/// table in another file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub(crate) values: Vec<Entry>,
+    pub(crate) tables: Vec<(String, Table)>,
+}
+
+impl Table {
+    /// The table at `item` (`[name]` or inline), `field` naming it.
+    fn read(doc: &Document<String>, item: &Item, field: &str) -> Result<Table, ConfigError> {
+        let mut table = Table::default();
+        let entries = entries(item).ok_or_else(|| err(field, "must be a table"))?;
+        for (key, value) in entries {
+            let at = format!("{field}.{}", key_text(key));
+            match (value, item.get(key)) {
+                (Some(Value::InlineTable(_)), Some(sub)) | (None, Some(sub @ Item::Table(_))) => {
+                    table.tables.push((key.to_owned(), Table::read(doc, sub, &at)?))
                 }
+                (Some(v), _) => {
+                    table.values.push(Entry { key: key.to_owned(), raw: raw(doc, v.span()), text: text(doc, v) })
+                }
+                _ => return Err(err(at, "an array of tables: not copied")),
             }
         }
-        Ok(Some(Runtime { runtime_type, options }))
+        Ok(table)
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
+        self.values.iter().find(|e| e.key == key)
+    }
+
+    /// Sets `key` to the TOML value `raw` (its compared form `text`), in its
+    /// place or last.
+    fn set(&mut self, key: &str, raw: String, text: String) {
+        match self.values.iter_mut().find(|e| e.key == key) {
+            Some(e) => (e.raw, e.text) = (raw, text),
+            None => self.values.push(Entry { key: key.to_owned(), raw, text }),
+        }
+    }
+
+    /// The table `key` below this one, made if it is not there.
+    fn table_mut(&mut self, key: &str) -> &mut Table {
+        let i = match self.tables.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                self.tables.push((key.to_owned(), Table::default()));
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[i].1
+    }
+
+    /// The table as `[header]` and its lines, then its tables below it.
+    fn write(&self, out: &mut String, header: &str, depth: usize) {
+        let indent = "  ".repeat(depth);
+        out.push_str(&format!("{indent}[{header}]\n"));
+        for e in &self.values {
+            out.push_str(&format!("{indent}  {} = {}\n", key_text(&e.key), e.raw));
+        }
+        for (key, sub) in &self.tables {
+            sub.write(out, &format!("{header}.{}", key_text(key)), depth + 1);
+        }
+    }
+
+    /// Whether two tables hold the same keys with the same values (their
+    /// order and quoting aside), and where they first differ.
+    pub(crate) fn differs(&self, other: &Table) -> Option<String> {
+        for e in &self.values {
+            match other.get(&e.key) {
+                None => return Some(format!("{} = {} is missing", e.key, e.raw)),
+                Some(o) if o.text != e.text => return Some(format!("{} = {}, not {}", e.key, o.raw, e.raw)),
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = other.values.iter().find(|o| self.get(&o.key).is_none()) {
+            return Some(format!("{} = {} is not in the original", extra.key, extra.raw));
+        }
+        let names = |t: &Table| t.tables.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        let (mine, theirs) = (names(self), names(other));
+        if mine.iter().any(|k| !theirs.contains(k)) || theirs.iter().any(|k| !mine.contains(k)) {
+            return Some(format!("its tables are {theirs:?}, not {mine:?}"));
+        }
+        for (key, sub) in &self.tables {
+            let o = other.tables.iter().find(|(k, _)| k == key).map(|(_, t)| t).unwrap_or(sub);
+            if let Some(why) = sub.differs(o) {
+                return Some(format!("{}.{why}", key_text(key)));
+            }
+        }
+        None
+    }
+}
+
+/// A value as compared: strings by their contents, arrays item by item,
+/// anything else as written.
+fn text(doc: &Document<String>, v: &Value) -> String {
+    match v {
+        Value::String(s) => quoted(s.value()),
+        Value::Array(a) => format!("[{}]", a.iter().map(|v| text(doc, v)).collect::<Vec<_>>().join(", ")),
+        other => raw(doc, other.span()),
     }
 }
 
@@ -253,33 +333,33 @@ pub(crate) struct Want<'a> {
 }
 
 /// What a configuration needs, worked out from the file (`file`, without
-/// any block of ours) and containerd's dump of it (`dump`), when the host's
-/// containerd could make one.
+/// any block of ours) and the host's containerd's dump of it (`dump`).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Plan {
-    /// `disabled_plugins` turns the CRI off: nothing to declare.
+    /// The CRI is off (`disabled_plugins`): nothing to declare.
     CriDisabled,
     /// The text to add: a block (versions 1 and 2) or a drop-in (3).
     Add {
         text: String,
-        /// The runtime whose options were copied, and whether the text
+        /// The runtime whose table was copied, and whether the text
         /// declares it too.
         default: String,
         declares_default: bool,
     },
 }
 
-/// Works out what to add for `want`. The default runtime's options come
-/// from the dump when there is one (what containerd itself sees), else
-/// from the file, else from containerd's built-in runc.
-pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<Plan, ConfigError> {
+/// Works out what to add for `want`: the default runtime's whole table as
+/// containerd dumps it (every key this release has, its defaults filled
+/// in), copied under the new runtime's name with the shim as `BinaryName`
+/// and `pod_annotations` as given. Without a dump (the host's containerd
+/// could not be run) only a disabled CRI can be told from the file; any
+/// other plan would be a guess at the runtimes this release has built in,
+/// so it is `None` and the caller refuses.
+pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<Option<Plan>, ConfigError> {
     let v = file.version;
-    let disabled = match dump {
-        Some(d) => !d.has_cri(),
-        None => file.cri_disabled(),
-    };
-    if disabled {
-        return Ok(Plan::CriDisabled);
+    let Some(dump) = dump else { return Ok(file.cri_disabled().then_some(Plan::CriDisabled)) };
+    if !dump.has_cri() {
+        return Ok(Some(Plan::CriDisabled));
     }
     let prefix = format!("plugins.{}.containerd", key_text(v.cri()));
     let declared = file.runtimes();
@@ -289,46 +369,35 @@ pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<
             "already declared, and not by install: not touched; remove it, or give --runtime-name another name",
         ));
     }
-    let default = dump.and_then(Config::default_runtime_name).or(file.default_runtime_name()).unwrap_or(BUILTIN_RUNC);
-    let default = default.to_owned();
+    let dump_prefix = format!("plugins.{}.containerd", key_text(dump.version.cri()));
+    let default = dump.default_runtime_name().unwrap_or_default().to_owned();
     if default == want.runtime {
         return Err(err(
             format!("{prefix}.default_runtime_name"),
             format!("{default:?} is the runtime install would declare: give --runtime-name another name"),
         ));
     }
-    let broken = || {
+    let table = dump.runtime(&default)?.ok_or_else(|| {
         err(
-            format!("{prefix}.default_runtime_name"),
+            format!("{dump_prefix}.default_runtime_name"),
             format!(
-                "{default:?} names no runtime in containerd.runtimes, so containerd's CRI plugin does not load \
-                 with this configuration (FINDINGS: \"no corresponding runtime configured\"); fix it first"
+                "{default:?} names no runtime in containerd's own config dump, so its CRI plugin does not load with \
+                 this configuration (FINDINGS: \"no corresponding runtime configured\"); fix it first"
             ),
         )
-    };
-    let from_dump = match dump {
-        Some(d) => Some(d.runtime(&default)?.ok_or_else(broken)?),
-        None => None,
-    };
-    let runtime = match (from_dump, file.runtime(&default)?) {
-        (Some(rt), _) | (None, Some(rt)) => rt,
-        // Version 3 merges deeply: containerd's own runc stays, and empty
-        // options are runc's defaults.
-        (None, None) if v == Version::V3 => Runtime { runtime_type: None, options: Vec::new() },
-        (None, None) if declared.is_empty() && default == BUILTIN_RUNC => builtin_runc(),
-        (None, None) => return Err(broken()),
-    };
-    if let Some(t) = runtime.runtime_type.as_deref().filter(|t| *t != RUNC_V2) {
+    })?;
+    if let Some(t) = dump.runtime_type(&table).filter(|t| *t != quoted(RUNC_V2)) {
         return Err(err(
-            format!("{prefix}.runtimes.{}.runtime_type", key_text(&default)),
+            format!("{dump_prefix}.runtimes.{}.runtime_type", key_text(&default)),
             format!(
-                "{t:?}: the default runtime is not the runc shim ({RUNC_V2}), so its options are not runc's \
-                 and cannot be copied"
+                "{t}: the default runtime is not the runc shim ({RUNC_V2:?}), so the shim cannot stand in for it \
+                 as runc's BinaryName"
             ),
         ));
     }
-    // Declaring a runtime drops the built-in list (FINDINGS 1b): declare
-    // the default one too, as it is, if the file declares none.
+    // Declaring a runtime drops 1.x's built-in list (FINDINGS 1b): a file
+    // that declares none gets the default too, exactly as dumped. (2.x
+    // merges deeply, and gets the same table again: nothing changes.)
     let declares_default = v != Version::V3 && declared.is_empty();
     let mut text = String::new();
     match v {
@@ -336,8 +405,8 @@ pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<
             text.push_str(HEADER);
             text.push('\n');
             text.push_str(&format!(
-                "# Runtime {} (a RuntimeClass handler): runc with the options of runtime {default},\n\
-                 # through the shim. containerd 2.x merges this file into config.toml, which imports it.\n\
+                "# Runtime {} (a RuntimeClass handler): runtime {default} as containerd has it, through the shim.\n\
+                 # containerd 2.x merges this file into config.toml, which imports it.\n\
                  version = 3\n\n",
                 want.runtime
             ));
@@ -345,51 +414,37 @@ pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<
         _ => {
             text.push_str(&begin(want.runtime));
             text.push_str(&format!(
-                "# Runtime {} (a RuntimeClass handler): runc with the options of runtime {default}, through\n\
-                 # the shim. Edit outside this block: install rewrites it, uninstall removes it.\n",
+                "# Runtime {} (a RuntimeClass handler): runtime {default} as containerd has it, through the\n\
+                 # shim. Edit outside this block: install rewrites it, uninstall removes it.\n",
                 want.runtime
             ));
             if declares_default {
                 text.push_str(&format!(
-                    "# {default} is declared as containerd has it built in: declaring any runtime replaces that list.\n"
+                    "# {default} as containerd has it built in: declaring any runtime replaces that list.\n"
                 ));
-                table(&mut text, &prefix, &default, None, &runtime.options);
+                table.write(&mut text, &format!("{prefix}.runtimes.{}", key_text(&default)), 0);
             }
         }
     }
-    let mut options = runtime.options.clone();
-    let binary = quoted(want.binary);
-    match options.iter_mut().find(|(k, _)| k == "BinaryName") {
-        Some(o) => o.1 = binary,
-        None => options.insert(0, ("BinaryName".into(), binary)),
-    }
-    table(&mut text, &prefix, want.runtime, Some(want.pod_annotations), &options);
+    for_shim(&table, want).write(&mut text, &format!("{prefix}.runtimes.{}", key_text(want.runtime)), 0);
     if v != Version::V3 {
         text.push_str(&end(want.runtime));
     }
-    Ok(Plan::Add { text, default, declares_default })
+    Ok(Some(Plan::Add { text, default, declares_default }))
 }
 
-/// containerd 1.6/1.7's built-in runc runtime.
-fn builtin_runc() -> Runtime {
-    Runtime {
-        runtime_type: Some(RUNC_V2.into()),
-        options: BUILTIN_RUNC_OPTIONS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+/// The default runtime's table as the new runtime has it: the shim as
+/// runc's `BinaryName`, and `pod_annotations` as given (none given: as
+/// the default has them).
+pub(crate) fn for_shim(default: &Table, want: &Want) -> Table {
+    let mut table = default.clone();
+    let binary = quoted(want.binary);
+    table.table_mut("options").set("BinaryName", binary.clone(), binary);
+    if !want.pod_annotations.is_empty() {
+        let list = format!("[{}]", want.pod_annotations.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "));
+        table.set("pod_annotations", list.clone(), list);
     }
-}
-
-/// A runtime's table and its options table.
-fn table(out: &mut String, prefix: &str, name: &str, pod_annotations: Option<&[String]>, options: &[(String, String)]) {
-    let header = format!("{prefix}.runtimes.{}", key_text(name));
-    out.push_str(&format!("[{header}]\n  runtime_type = {}\n", quoted(RUNC_V2)));
-    if let Some(p) = pod_annotations.filter(|p| !p.is_empty()) {
-        let list: Vec<String> = p.iter().map(|s| quoted(s)).collect();
-        out.push_str(&format!("  pod_annotations = [{}]\n", list.join(", ")));
-    }
-    out.push_str(&format!("  [{header}.options]\n"));
-    for (k, v) in options {
-        out.push_str(&format!("    {k} = {v}\n"));
-    }
+    table
 }
 
 /// The block's first line: uninstall finds the block by it and `end`.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::host::Host;
-use super::config::{key_text, quoted};
+use super::config::{self, key_text, quoted, Want};
 
 /// The program containerd is.
 const PROGRAM: &str = "containerd";
@@ -163,6 +163,30 @@ pub(crate) fn dump_adds_only(before: &str, after: &str, runtime: &str, binary: O
     Ok(())
 }
 
+/// Whether the dump `text` has runtime `runtime`.
+pub(crate) fn has_runtime(text: &str, runtime: &str) -> bool {
+    without_runtime(text, runtime).1.is_some()
+}
+
+/// Checks that runtime `want.runtime` in the dump `after` is runtime
+/// `default` of the dump `before` with the shim's changes
+/// (`config::for_shim`), every key and table of it: the new handler
+/// behaves as the default one does but for the shim.
+pub(crate) fn runtime_is_copy(before: &str, after: &str, default: &str, want: &Want) -> Result<(), String> {
+    let unreadable = |e: config::ConfigError| format!("it is not TOML that can be read: {e}");
+    let (before, after) = (config::parse(before).map_err(unreadable)?, config::parse(after).map_err(unreadable)?);
+    let table = |c: &config::Config, name: &str| c.runtime(name).map_err(|e| e.to_string());
+    let (Some(original), Some(copy)) = (table(&before, default)?, table(&after, want.runtime)?) else {
+        return Err(format!("runtime {default} or {} is not in it", want.runtime));
+    };
+    match config::for_shim(&original, want).differs(&copy) {
+        None => Ok(()),
+        Some(why) => {
+            Err(format!("runtime {} is not runtime {default} with the shim as its BinaryName: {why}", want.runtime))
+        }
+    }
+}
+
 /// A dump's lines (numbered from 1) without the top-level `imports` line
 /// and without runtime `runtime`'s tables, and those tables' lines.
 #[allow(clippy::type_complexity)]
@@ -225,27 +249,90 @@ mod tests {
 
     #[test]
     fn a_dump_may_gain_the_runtime_and_nothing_else() {
-        let before = fixture!("debian.dump");
-        // Debian's file plus runc as built in plus the runtime (FINDINGS 1c, c3).
-        dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", Some(BIN)).unwrap();
+        let before = fixture!("1.6.20/debian.dump");
+        // Debian's file plus runc as built in plus the runtime.
+        let after = fixture!("1.6.20/debian.after.dump");
+        dump_adds_only(before, after, "oci-add-hooks", Some(BIN)).unwrap();
         // Plus the runtime alone: runc's table goes (FINDINGS 1b).
-        let e = dump_adds_only(before, fixture!("b.dump"), "oci-add-hooks", Some(BIN)).unwrap_err();
+        let e = dump_adds_only(before, fixture!("1.6.20/runtime-only.dump"), "oci-add-hooks", Some(BIN)).unwrap_err();
         assert!(e.starts_with("it differs from before elsewhere: before, line 102: \"[plugins.\\\"io.containerd.grpc.v1.cri\\\".containerd.runtimes.runc]\""), "{e}");
         assert_eq!(
             dump_adds_only(before, before, "oci-add-hooks", Some(BIN)).unwrap_err(),
             "runtime oci-add-hooks is not in it: containerd did not read the new table"
         );
         assert_eq!(
-            dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", Some("/other")).unwrap_err(),
+            dump_adds_only(before, after, "oci-add-hooks", Some("/other")).unwrap_err(),
             "runtime oci-add-hooks does not have BinaryName \"/other\" in it"
         );
         // Uninstall's direction: the same rule, read the other way.
-        dump_adds_only(before, fixture!("c3.dump"), "oci-add-hooks", None).unwrap();
+        dump_adds_only(before, after, "oci-add-hooks", None).unwrap();
         dump_adds_only(before, before, "oci-add-hooks", None).unwrap();
         // The imports line names the file dumped: not a difference.
-        let moved = before.replace("/work/scratch/cri/dump/cur.toml", "/etc/containerd/.config.toml.tmp");
+        let moved = before.replace("/tmp/oah-fixtures/config.toml", "/etc/containerd/.config.toml.tmp");
         dump_adds_only(before, &moved, "oci-add-hooks", None).unwrap();
         let e = dump_adds_only(before, &moved.replace("/usr/lib/cni", "/opt/cni/bin"), "x", None).unwrap_err();
         assert!(e.contains("before, line 72: \"bin_dir = \\\"/usr/lib/cni\\\"\"; after, line 72:"), "{e}");
+    }
+
+    /// What each release made of the files with install's block: the
+    /// dump as before plus the runtime, and the runtime runc's table with
+    /// the shim (record.sh dumped the golden blocks).
+    #[test]
+    fn each_release_dumps_the_block_as_runc_plus_the_shim() {
+        macro_rules! case {
+            ($release:literal, $shape:literal) => {
+                (
+                    concat!($release, " ", $shape),
+                    include_str!(concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/tests/fixtures/containerd/",
+                        $release,
+                        "/",
+                        $shape,
+                        ".dump"
+                    )),
+                    include_str!(concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/tests/fixtures/containerd/",
+                        $release,
+                        "/",
+                        $shape,
+                        ".after.dump"
+                    )),
+                )
+            };
+        }
+        let pods = ["example.com/*".to_owned(), "other.org/gpu".to_owned()];
+        let cases = [
+            (case!("1.6.20", "debian"), &[][..]),
+            (case!("1.6.20", "kubeadm"), &pods[..]),
+            (case!("1.6.20", "default"), &pods[..]),
+            (case!("1.6.20", "v1"), &[][..]),
+            (case!("1.7.24", "debian"), &[][..]),
+            (case!("1.7.24", "kubeadm"), &pods[..]),
+            (case!("1.7.24", "default"), &pods[..]),
+            (case!("1.7.24", "v1"), &[][..]),
+            (case!("2.1.9", "debian"), &[][..]),
+        ];
+        for ((name, before, after), pod_annotations) in cases {
+            let want = Want { runtime: "oci-add-hooks", binary: BIN, pod_annotations };
+            dump_adds_only(before, after, "oci-add-hooks", Some(BIN)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            runtime_is_copy(before, after, "runc", &want).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Not the annotations given: named.
+            let other = Want { pod_annotations: &["x/*".to_owned()], ..want };
+            let e = runtime_is_copy(before, after, "runc", &other).unwrap_err();
+            assert!(
+                e.starts_with(
+                    "runtime oci-add-hooks is not runtime runc with the shim as its BinaryName: pod_annotations"
+                ),
+                "{name}: {e}"
+            );
+        }
+        // 2.1.9 and a version 1 file: the runtime never reaches it.
+        let (before, after) = (fixture!("2.1.9/v1.dump"), fixture!("2.1.9/v1.after.dump"));
+        assert!(!has_runtime(after, "oci-add-hooks") && has_runtime(after, "runc"));
+        assert!(dump_adds_only(before, after, "oci-add-hooks", Some(BIN))
+            .unwrap_err()
+            .starts_with("runtime oci-add-hooks is not in it"));
     }
 }

@@ -76,6 +76,8 @@ struct Checker<'a> {
     host: &'a Host,
     sys: &'a dyn Containerd,
     binary: Option<String>,
+    /// Why there is no binary to check with, once there is none.
+    unavailable: Option<String>,
 }
 
 /// The containerd step as planned.
@@ -226,17 +228,8 @@ impl ContainerdWork {
         };
         let before = check.dump(&config, exists.then_some(base.as_str()), "it as it is", &mut self.report)?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(&here, e))).transpose()?;
-        let (block, default, declares_default) = match config::plan(&file, dump.as_ref(), &want) {
-            Ok(Plan::Add { text, default, declares_default }) => (text, default, declares_default),
-            Ok(Plan::CriDisabled) => {
-                self.report.note(format_args!(
-                    "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare, \
-                     nothing changed",
-                    here.display()
-                ));
-                return Ok(None);
-            }
-            Err(e) => return Err(refused(&here, e.to_string())),
+        let Some((block, default, declares_default)) = self.planned(&file, dump.as_ref(), &want, &check, &here)? else {
+            return Ok(None);
         };
         let at = config::place(&text, &found, recorded);
         let (new, inserted) = config::insert(if exists { &base } else { config::CREATED }, at, &block);
@@ -261,17 +254,20 @@ impl ContainerdWork {
         if let Some(before) = &before {
             let after =
                 check.dump(&config, Some(&new), "it with the runtime added", &mut self.report)?.unwrap_or_default();
-            dump::dump_adds_only(before, &after, &o.runtime_name, Some(binary))
+            after_check(before, &after, &default, &want, file.version())
                 .map_err(|why| refused(&here, format!("containerd's own config dump of the new file: {why}")))?;
         }
         check.said(&here, &format!("plus runtime {}", o.runtime_name), &mut self.report);
         if !exists {
             self.dirs.extend(parent(&o.containerd.config));
         }
-        let also =
-            if declares_default { format!(", and {default} as containerd has it built in") } else { String::new() };
+        let also = if declares_default {
+            format!(", and {default} itself, as the list it replaces had it")
+        } else {
+            String::new()
+        };
         let said = format!(
-            "{}: declared runtime {} (runc with the options of runtime {default}{also}) in install's block",
+            "{}: declared runtime {} (runtime {default} as containerd has it, through the shim{also}) in install's block",
             here.display(),
             o.runtime_name
         );
@@ -310,16 +306,8 @@ impl ContainerdWork {
         let file = config::parse(text).map_err(|e| refused(here, e.to_string()))?;
         let before = check.dump(config, Some(text), "it as it is", &mut self.report)?;
         let dump = before.as_deref().map(|d| config::parse(d).map_err(|e| dump_unreadable(here, e))).transpose()?;
-        let content = match config::plan(&file, dump.as_ref(), want) {
-            Ok(Plan::Add { text, .. }) => text,
-            Ok(Plan::CriDisabled) => {
-                self.report.note(format_args!(
-                    "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare",
-                    here.display()
-                ));
-                return Ok(None);
-            }
-            Err(e) => return Err(refused(here, e.to_string())),
+        let Some((content, default, _)) = self.planned(&file, dump.as_ref(), want, check, here)? else {
+            return Ok(None);
         };
         let entry = config::import_entry(&dir);
         let root = config::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
@@ -334,7 +322,7 @@ impl ContainerdWork {
                 .unwrap_or_else(|| text.to_owned());
             let after =
                 check.dump(config, Some(&check_root), "it with the drop-in", &mut self.report)?.unwrap_or_default();
-            dump::dump_adds_only(before, &after, want.runtime, Some(want.binary))
+            after_check(before, &after, &default, want, Version::V3)
                 .map_err(|why| refused(here, format!("containerd's own config dump with the new drop-in: {why}")))?;
         }
         check.said(here, &format!("plus runtime {}", want.runtime), &mut self.report);
@@ -371,6 +359,40 @@ impl ContainerdWork {
             dropin: Some(dropin),
             imports_added,
         }))
+    }
+
+    /// `config::plan`'s text, the runtime whose table it copied and whether
+    /// it declares that one too; `None` when the CRI is off, which the
+    /// report says. Without containerd's dump the plan would be a guess:
+    /// refused, naming why there is none.
+    fn planned(
+        &mut self,
+        file: &config::Config,
+        dump: Option<&config::Config>,
+        want: &Want,
+        check: &Checker,
+        here: &Path,
+    ) -> Result<Option<(String, String, bool)>, InstallError> {
+        match config::plan(file, dump, want) {
+            Ok(Some(Plan::Add { text, default, declares_default })) => Ok(Some((text, default, declares_default))),
+            Ok(Some(Plan::CriDisabled)) => {
+                self.report.note(format_args!(
+                    "containerd: {} has its CRI plugin disabled (disabled_plugins): no runtime to declare, \
+                     nothing changed",
+                    here.display()
+                ));
+                Ok(None)
+            }
+            Ok(None) => Err(refused(
+                here,
+                format!(
+                    "install copies the default runtime as this containerd has it, from its own `config dump`, \
+                     and {}: give the host's containerd binary with --containerd-bin",
+                    check.unavailable.as_deref().unwrap_or("it could not be run")
+                ),
+            )),
+            Err(e) => Err(refused(here, e.to_string())),
+        }
     }
 
     /// Undoes what `c` records.
@@ -526,14 +548,17 @@ impl<'a> Checker<'a> {
         report: &mut Report,
     ) -> Result<Checker<'a>, InstallError> {
         let binary = dump::find_binary(host, o.containerd.bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
-        if binary.is_none() {
-            report.note(format_args!(
-                "containerd: check skipped: no containerd binary under {} (looked in {})",
+        let unavailable = binary.is_none().then(|| {
+            format!(
+                "there is no containerd binary under {} (looked in {})",
                 host.root().display(),
                 Host::program_dirs()
-            ));
+            )
+        });
+        if let Some(why) = &unavailable {
+            report.note(format_args!("containerd: check skipped: {why}"));
         }
-        Ok(Checker { host, sys, binary })
+        Ok(Checker { host, sys, binary, unavailable })
     }
 
     /// containerd's dump of `text` as config.toml (`file`: a scratch copy
@@ -566,6 +591,7 @@ impl<'a> Checker<'a> {
             Dump::Skipped(why) => {
                 report.note(format_args!("containerd: check skipped: {why}"));
                 self.binary = None;
+                self.unavailable = Some(why);
                 Ok(None)
             }
         }
@@ -677,6 +703,26 @@ fn write(file: &HostFile, bytes: Option<&[u8]>, exists: bool) -> Result<(), Inst
         (Some(b), true) => file.write(b, None).map_err(io),
         (Some(b), false) => file.write(b, Some(0o644)).map_err(io),
     }
+}
+
+/// What containerd's dumps before and after install's change must show:
+/// the same, plus the runtime (`dump::dump_adds_only`), and the runtime
+/// exactly the default's table with the shim's changes (`config::for_shim`).
+/// A version 1 file that the runtime did not reach says so: containerd 2.x
+/// reads no version 1 CRI runtimes (measured with 2.1.9: its config dump
+/// warns that it ignores `containerd` in `io.containerd.grpc.v1.cri`).
+fn after_check(before: &str, after: &str, default: &str, want: &Want, version: Version) -> Result<(), String> {
+    if let Err(why) = dump::dump_adds_only(before, after, want.runtime, Some(want.binary)) {
+        let migrate = version == Version::V1 && !dump::has_runtime(after, want.runtime);
+        return Err(match migrate {
+            true => format!(
+                "{why}; this containerd no longer reads a version 1 file's CRI runtimes: migrate config.toml \
+                 (`containerd config migrate`, containerd 2.x) and install again"
+            ),
+            false => why,
+        });
+    }
+    dump::runtime_is_copy(before, after, default, want)
 }
 
 fn refused(path: &Path, why: String) -> InstallError {

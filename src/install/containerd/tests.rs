@@ -1,6 +1,6 @@
 //! The containerd step's plan, apply and rollback on a fake host root, with
 //! a stand-in for the host's containerd: its `config dump` answers with
-//! dumps containerd 1.6.20 made of the same files (tests/fixtures/containerd/),
+//! dumps containerd 1.7.24 made of the same files (tests/fixtures/containerd/),
 //! and its process is a pid that is stopped and comes back, or does not.
 //! What the real containerd does with the files is proven by the node
 //! tests (tests/integration/containerd/); these pin the step's decisions
@@ -41,12 +41,14 @@ impl StandIn {
     }
 }
 
-/// containerd 1.6.20's dumps: of Debian's file, and of it with install's
+/// containerd 1.7.24's dumps: of Debian's file, and of it with install's
 /// block (runc as built in, and the runtime).
 fn debian_dumps(text: Option<&str>) -> Result<String, String> {
     match text {
-        Some(t) if t == DEBIAN => Ok(fixture!("debian.dump").to_owned()),
-        Some(t) if t.starts_with(DEBIAN) && t.contains("# BEGIN oci-add-hooks") => Ok(fixture!("c3.dump").to_owned()),
+        Some(t) if t == DEBIAN => Ok(fixture!("1.7.24/debian.dump").to_owned()),
+        Some(t) if t.starts_with(DEBIAN) && t.contains("# BEGIN oci-add-hooks") => {
+            Ok(fixture!("1.7.24/debian.after.dump").to_owned())
+        }
         other => Err(format!("no dump recorded for {other:?}")),
     }
 }
@@ -133,8 +135,8 @@ fn the_plan_is_checked_by_config_dump_and_the_apply_restarts_the_containerd_it_f
         [
             format!("backed up {} to {}.oci-add-hooks.bak", config.display(), config.display()),
             format!(
-                "{}: declared runtime oci-add-hooks (runc with the options of runtime runc, and runc as containerd \
-                 has it built in) in install's block",
+                "{}: declared runtime oci-add-hooks (runtime runc as containerd has it, through the shim, and runc \
+                 itself, as the list it replaces had it) in install's block",
                 config.display()
             ),
             "containerd: restarted to load runtime oci-add-hooks (pid 100 -> 101)".to_owned(),
@@ -190,7 +192,7 @@ fn a_config_dump_that_refuses_the_new_file_names_what_containerd_said_and_nothin
     let o = fake.options(Action::Install, &["--no-docker"]);
     let mut sys = StandIn::new(Peer::Containerd(300), Some(301));
     sys.dump = |text| match text {
-        Some(t) if t == DEBIAN => Ok(fixture!("debian.dump").to_owned()),
+        Some(t) if t == DEBIAN => Ok(fixture!("1.7.24/debian.dump").to_owned()),
         _ => Err("failed to load TOML: near line 3 (exit status: 1)".to_owned()),
     };
     let before = fake.tree();
