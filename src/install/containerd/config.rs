@@ -402,6 +402,9 @@ pub(crate) fn plan(file: &Config, dump: Option<&Config>, want: &Want) -> Result<
     let mut text = String::new();
     match v {
         Version::V3 => {
+            // `version = 3`, the root's own: containerd 2.3.0 to 2.3.4 refuse
+            // an import whose version is above the root file's (containerd
+            // PR 12891), and this drop-in is imported by version 3 roots only.
             text.push_str(HEADER);
             text.push('\n');
             text.push_str(&format!(

@@ -380,7 +380,11 @@ fn version_3_gets_a_drop_in_and_an_import() {
     let with = add_import(root, "/etc/containerd", dropin, &entry).unwrap().unwrap();
     golden(&with, "v3/config.imports.toml");
     assert_eq!(remove_import(&with, &entry).unwrap().unwrap(), root);
-    // containerd 2.x's recent defaults import conf.d already (PR 12323).
+    // The drop-in's version is its root's, never above it: containerd 2.3.0
+    // to 2.3.4 refuse an import whose version is above the root file's
+    // (containerd PR 12891, "add check on version of drop in configs").
+    assert_eq!(parse(&text).unwrap().version(), file.version());
+    // containerd 2.2's default config imports conf.d already (PR 12323).
     let default = fixture!("v3/config.default-imports.toml");
     assert_eq!(add_import(default, "/etc/containerd", dropin, &entry).unwrap(), None);
     // Nothing in the root declares runc: the drop-in has it as dumped.
