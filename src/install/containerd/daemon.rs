@@ -14,12 +14,13 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use super::super::host::HostFile;
+use super::dump::{Dump, DumpError};
 
 /// The process name containerd runs under.
 const COMM: &str = "containerd";
@@ -197,6 +198,41 @@ fn serving(socket: &HostFile) -> Option<i32> {
 /// thing a gRPC server sends on a new connection.
 fn is_settings(head: &[u8; 9]) -> bool {
     head[3] == 4 && head[5..9] == [0, 0, 0, 0]
+}
+
+/// What the step asks of the host's containerd: its binary's `config
+/// dump`, and the process serving its socket. `System` is the host's own;
+/// the unit tests give a stand-in.
+pub(crate) trait Containerd {
+    /// `dump::config_dump`.
+    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError>;
+    /// `daemon::peer`.
+    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError>;
+    /// `daemon::stop`.
+    fn stop(&self, pid: i32) -> Result<(), DaemonError>;
+    /// `daemon::wait_serving`.
+    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError>;
+}
+
+/// The host's own containerd.
+pub(crate) struct System;
+
+impl Containerd for System {
+    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError> {
+        super::dump::config_dump(root, binary, config)
+    }
+
+    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError> {
+        peer(socket)
+    }
+
+    fn stop(&self, pid: i32) -> Result<(), DaemonError> {
+        stop(pid)
+    }
+
+    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
+        wait_serving(socket, old, timeout)
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::host::Host;
-use super::config::{self, key_text, quoted, Want};
+use super::block::{self, Want};
+use super::config::{self, key_text, quoted};
 
 /// The program containerd is.
 const PROGRAM: &str = "containerd";
@@ -179,7 +180,7 @@ pub(crate) fn runtime_is_copy(before: &str, after: &str, default: &str, want: &W
     let (Some(original), Some(copy)) = (table(&before, default)?, table(&after, want.runtime)?) else {
         return Err(format!("runtime {default} or {} is not in it", want.runtime));
     };
-    match config::for_shim(&original, want).differs(&copy) {
+    match block::for_shim(&original, want).differs(&copy) {
         None => Ok(()),
         Some(why) => {
             Err(format!("runtime {} is not runtime {default} with the shim as its BinaryName: {why}", want.runtime))

@@ -12,9 +12,12 @@
 //! the unit tests give a stand-in. It must never write a text the check
 //! refused, and never restart containerd when no file changed.
 
+mod block;
+mod check;
 mod config;
 pub(crate) mod daemon;
 pub(crate) mod dump;
+mod imports;
 
 use std::ffi::OsStr;
 use std::io;
@@ -27,58 +30,15 @@ use super::host::{Host, HostFile};
 use super::options::{Options, Restart};
 use super::record::Containerd as Record;
 use super::sha256;
-use crate::atomic::Scratch;
-use config::{Found, Plan, Version, Want};
+use block::{Found, Plan, Want};
+use check::{after_check, copy_beside, Checker};
+use config::Version;
+pub(crate) use daemon::{Containerd, System};
 use daemon::{DaemonError, Peer};
-use dump::{Dump, DumpError};
 
 /// The drop-in's name in the `conf.d` directory beside config.toml
 /// (version 3; earlier versions of install wrote the same file for 1.x).
 pub(crate) const DROPIN_NAME: &str = "99-oci-add-hooks.toml";
-
-/// What the step asks of the host's containerd: its binary's `config
-/// dump`, and the process serving its socket. `System` is the host's own;
-/// the unit tests give a stand-in.
-pub(crate) trait Containerd {
-    /// `dump::config_dump`.
-    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError>;
-    /// `daemon::peer`.
-    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError>;
-    /// `daemon::stop`.
-    fn stop(&self, pid: i32) -> Result<(), DaemonError>;
-    /// `daemon::wait_serving`.
-    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError>;
-}
-
-/// The host's own containerd.
-pub(crate) struct System;
-
-impl Containerd for System {
-    fn config_dump(&self, root: &Path, binary: &str, config: Option<&str>) -> Result<Dump, DumpError> {
-        dump::config_dump(root, binary, config)
-    }
-
-    fn peer(&self, socket: &HostFile) -> Result<Peer, DaemonError> {
-        daemon::peer(socket)
-    }
-
-    fn stop(&self, pid: i32) -> Result<(), DaemonError> {
-        daemon::stop(pid)
-    }
-
-    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
-        daemon::wait_serving(socket, old, timeout)
-    }
-}
-
-/// The host's containerd binary, for `config dump`, while it can be run.
-struct Checker<'a> {
-    host: &'a Host,
-    sys: &'a dyn Containerd,
-    binary: Option<String>,
-    /// Why there is no binary to check with, once there is none.
-    unavailable: Option<String>,
-}
 
 /// The containerd step as planned.
 #[derive(Default)]
@@ -213,15 +173,15 @@ impl ContainerdWork {
         let exists = text.is_some();
         let text = text.unwrap_or_default();
         let file =
-            config::parse(if exists { &text } else { config::CREATED }).map_err(|e| refused(&here, e.to_string()))?;
+            config::parse(if exists { &text } else { block::CREATED }).map_err(|e| refused(&here, e.to_string()))?;
         let mut check = Checker::new(host, sys, o, &mut self.report)?;
         let want = Want { runtime: &o.runtime_name, binary, pod_annotations: &o.containerd.pod_annotations };
         if file.version() == Version::V3 {
             return self.declare_dropin(host, o, &mut check, &config, &text, &want, old, old_dropin);
         }
         let recorded = old.and_then(|c| c.block.as_deref());
-        let found = config::find_block(&text, recorded, &o.runtime_name);
-        let base = config::remove(&text, &found);
+        let found = block::find_block(&text, recorded, &o.runtime_name);
+        let base = block::remove(&text, &found);
         let file = match found {
             Found::Nothing => file,
             _ => config::parse(&base).map_err(|e| refused(&here, e.to_string()))?,
@@ -231,8 +191,8 @@ impl ContainerdWork {
         let Some((block, default, declares_default)) = self.planned(&file, dump.as_ref(), &want, &check, &here)? else {
             return Ok(None);
         };
-        let at = config::place(&text, &found, recorded);
-        let (new, inserted) = config::insert(if exists { &base } else { config::CREATED }, at, &block);
+        let at = block::place(&text, &found, recorded);
+        let (new, inserted) = block::insert(if exists { &base } else { block::CREATED }, at, &block);
         let record = Record {
             config: o.containerd.config.clone(),
             version: file.version().number(),
@@ -309,15 +269,15 @@ impl ContainerdWork {
         let Some((content, default, _)) = self.planned(&file, dump.as_ref(), want, check, here)? else {
             return Ok(None);
         };
-        let entry = config::import_entry(&dir);
-        let root = config::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
+        let entry = imports::import_entry(&dir);
+        let root = imports::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
         if let Some(before) = &before {
             // The new root, importing a scratch copy of the drop-in (beside
             // config.toml, named after the drop-in: the root's own copy is
             // named after config.toml).
             // `_copy` is removed when dropped, after the check.
             let (_copy, copy_host) = copy_beside(host, config, OsStr::new(DROPIN_NAME), content.as_bytes())?;
-            let check_root = config::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
+            let check_root = imports::add_import(root.as_deref().unwrap_or(text), &dir, &copy_host, &copy_host)
                 .map_err(|e| refused(here, e.to_string()))?
                 .unwrap_or_else(|| text.to_owned());
             let after =
@@ -361,7 +321,7 @@ impl ContainerdWork {
         }))
     }
 
-    /// `config::plan`'s text, the runtime whose table it copied and whether
+    /// `block::plan`'s text, the runtime whose table it copied and whether
     /// it declares that one too; `None` when the CRI is off, which the
     /// report says. Without containerd's dump the plan would be a guess:
     /// refused, naming why there is none.
@@ -373,7 +333,7 @@ impl ContainerdWork {
         check: &Checker,
         here: &Path,
     ) -> Result<Option<(String, String, bool)>, InstallError> {
-        match config::plan(file, dump, want) {
+        match block::plan(file, dump, want) {
             Ok(Some(Plan::Add { text, default, declares_default })) => Ok(Some((text, default, declares_default))),
             Ok(Some(Plan::CriDisabled)) => {
                 self.report.note(format_args!(
@@ -411,20 +371,20 @@ impl ContainerdWork {
             return Ok(());
         };
         if let Some(entry) = &c.imports_added {
-            if let Some(new) = config::remove_import(&text, entry).map_err(|e| refused(here, e.to_string()))? {
+            if let Some(new) = imports::remove_import(&text, entry).map_err(|e| refused(here, e.to_string()))? {
                 self.edit(&config, Some(new), format!("{}: imports -= {entry:?}", here.display()))?;
             }
         }
         if c.version == 3 {
             return Ok(());
         }
-        let mut found = config::find_block(&text, c.block.as_deref(), &c.runtime);
+        let mut found = block::find_block(&text, c.block.as_deref(), &c.runtime);
         if found == Found::Nothing && c.block.is_some() {
             let file = config::parse(&text).map_err(|e| refused(here, e.to_string()))?;
-            found = config::find_tables(&file, &c.runtime).map_err(|e| refused(here, e.to_string()))?;
+            found = block::find_tables(&file, &c.runtime).map_err(|e| refused(here, e.to_string()))?;
         }
-        let new = config::remove(&text, &found);
-        let gone = c.created_config && new == config::CREATED;
+        let new = block::remove(&text, &found);
+        let gone = c.created_config && new == block::CREATED;
         let said = match &found {
             Found::Nothing => {
                 self.report.note(format_args!(
@@ -540,76 +500,6 @@ impl ContainerdWork {
     }
 }
 
-impl<'a> Checker<'a> {
-    fn new(
-        host: &'a Host,
-        sys: &'a dyn Containerd,
-        o: &Options,
-        report: &mut Report,
-    ) -> Result<Checker<'a>, InstallError> {
-        let binary = dump::find_binary(host, o.containerd.bin.as_deref()).map_err(InstallError::ContainerdCheck)?;
-        let unavailable = binary.is_none().then(|| {
-            format!(
-                "there is no containerd binary under {} (looked in {})",
-                host.root().display(),
-                Host::program_dirs()
-            )
-        });
-        if let Some(why) = &unavailable {
-            report.note(format_args!("containerd: check skipped: {why}"));
-        }
-        Ok(Checker { host, sys, binary, unavailable })
-    }
-
-    /// containerd's dump of `text` as config.toml (`file`: a scratch copy
-    /// beside it, so that relative imports resolve the same), or of no file
-    /// at all; `None` once the binary cannot be run. A refusal names `what`
-    /// was checked.
-    fn dump(
-        &mut self,
-        file: &HostFile,
-        text: Option<&str>,
-        what: &str,
-        report: &mut Report,
-    ) -> Result<Option<String>, InstallError> {
-        let Some(binary) = self.binary.clone() else { return Ok(None) };
-        let here = file.here();
-        let copy = match text {
-            Some(t) => Some(copy_beside(self.host, file, here.file_name().unwrap_or_default(), t.as_bytes())?),
-            None => None,
-        };
-        let config = copy.as_ref().map(|(_, host_path)| host_path.as_str());
-        let dumped = self.sys.config_dump(self.host.root(), &binary, config).map_err(|e| match e {
-            dump::DumpError::Check { line, .. } => InstallError::Refused {
-                path: here.to_owned(),
-                why: format!("containerd refuses {what}: `{binary} config dump` says: {line} (nothing changed)"),
-            },
-            e => InstallError::ContainerdCheck(e),
-        });
-        match dumped? {
-            Dump::Text(t) => Ok(Some(t)),
-            Dump::Skipped(why) => {
-                report.note(format_args!("containerd: check skipped: {why}"));
-                self.binary = None;
-                self.unavailable = Some(why);
-                Ok(None)
-            }
-        }
-    }
-
-    /// Says that the check passed: the whole configuration is as before,
-    /// `change` ("plus runtime X" or "without runtime X").
-    fn said(&self, here: &Path, change: &str, report: &mut Report) {
-        if let Some(b) = &self.binary {
-            report.note(format_args!(
-                "containerd: checked the new {} with `{b} config dump`: containerd's whole configuration as \
-                 before, {change}",
-                here.display()
-            ));
-        }
-    }
-}
-
 /// Whether the step runs: `--containerd`, `--no-containerd`, or whether
 /// containerd's config file or socket is there (saying so in `report`
 /// when it is not).
@@ -654,7 +544,7 @@ pub(crate) fn unrecorded(host: &Host, o: &Options) -> Result<(Option<Record>, Op
     Ok(match version {
         Version::V3 => (dropin_ours.then(|| record(None, Some(dropin))), None),
         _ => {
-            let block = config::find_block(&text, None, &o.runtime_name) != Found::Nothing;
+            let block = block::find_block(&text, None, &o.runtime_name) != Found::Nothing;
             (block.then(|| record(None, None)), dropin_ours.then_some(dropin))
         }
     })
@@ -679,21 +569,7 @@ fn exists(file: &HostFile) -> Result<bool, InstallError> {
 /// Whether the drop-in `file` is install's: read through a link, as
 /// containerd reads it, it starts with install's header.
 fn is_ours(file: &HostFile) -> bool {
-    file.followed().and_then(|f| f.read()).is_ok_and(|t| t.starts_with(config::HEADER.as_bytes()))
-}
-
-/// A scratch copy of `bytes`, named after `name`, beside config.toml
-/// (`config`): in its directory, or the nearest one above it that exists,
-/// so that containerd resolves relative imports in it as in config.toml.
-/// Made at that directory's descriptor; returned with its host path, which
-/// the host's containerd, chrooted to the host root, resolves inside it.
-fn copy_beside(host: &Host, config: &HostFile, name: &OsStr, bytes: &[u8]) -> Result<(Scratch, String), InstallError> {
-    let (dir, dir_here) = config.nearest_dir().map_err(|e| scratch_err(config.here(), e))?;
-    let copy = Scratch::new(dir, name, bytes).map_err(|e| scratch_err(&dir_here.join(name), e))?;
-    let copy_here = dir_here.join(copy.name());
-    let rest = copy_here.strip_prefix(host.root()).unwrap_or(&copy_here);
-    let host_path = Path::new("/").join(rest).display().to_string();
-    Ok((copy, host_path))
+    file.followed().and_then(|f| f.read()).is_ok_and(|t| t.starts_with(block::HEADER.as_bytes()))
 }
 
 fn write(file: &HostFile, bytes: Option<&[u8]>, exists: bool) -> Result<(), InstallError> {
@@ -705,36 +581,12 @@ fn write(file: &HostFile, bytes: Option<&[u8]>, exists: bool) -> Result<(), Inst
     }
 }
 
-/// What containerd's dumps before and after install's change must show:
-/// the same, plus the runtime (`dump::dump_adds_only`), and the runtime
-/// exactly the default's table with the shim's changes (`config::for_shim`).
-/// A version 1 file that the runtime did not reach says so: containerd 2.x
-/// reads no version 1 CRI runtimes (measured with 2.1.9: its config dump
-/// warns that it ignores `containerd` in `io.containerd.grpc.v1.cri`).
-fn after_check(before: &str, after: &str, default: &str, want: &Want, version: Version) -> Result<(), String> {
-    if let Err(why) = dump::dump_adds_only(before, after, want.runtime, Some(want.binary)) {
-        let migrate = version == Version::V1 && !dump::has_runtime(after, want.runtime);
-        return Err(match migrate {
-            true => format!(
-                "{why}; this containerd no longer reads a version 1 file's CRI runtimes: migrate config.toml \
-                 (`containerd config migrate`, containerd 2.x) and install again"
-            ),
-            false => why,
-        });
-    }
-    dump::runtime_is_copy(before, after, default, want)
-}
-
 fn refused(path: &Path, why: String) -> InstallError {
     InstallError::Refused { path: path.to_owned(), why: format!("{why} (nothing changed)") }
 }
 
 fn dump_unreadable(here: &Path, e: config::ConfigError) -> InstallError {
     refused(here, format!("containerd's config dump of it is not TOML that can be read: {e}"))
-}
-
-fn scratch_err(near: &Path, err: io::Error) -> InstallError {
-    InstallError::Io { path: near.to_owned(), what: "write a copy beside it for containerd to check", err }
 }
 
 #[cfg(test)]

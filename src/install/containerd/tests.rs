@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 
+use super::dump::{Dump, DumpError};
 use super::*;
 use crate::args::Action;
 use crate::install::fake_host::FakeHost;

@@ -4,6 +4,8 @@
 //! (1.6.20, 1.7.24, 2.1.9) made of them (tests/fixtures/containerd/RELEASE/,
 //! recorded by tests/fixtures/containerd/record.sh).
 
+use super::super::config::*;
+use super::super::imports::{add_import, import_entry, remove_import};
 use super::*;
 
 macro_rules! fixture {
@@ -392,65 +394,4 @@ fn version_3_gets_a_drop_in_and_an_import() {
     let (bare, _, _) = added(plan(&parse(default).unwrap(), Some(&none), &want(&[])).unwrap().unwrap());
     assert!(bare.contains("\n  sandboxer = 'podsandbox'\n"), "{bare}");
     assert!(bare.contains("\n    BinaryName = \"/usr/local/bin/oci-add-hooks\"\n"), "{bare}");
-}
-
-#[test]
-fn imports_are_added_after_the_last_entry_and_removed_with_their_comma() {
-    let d = "/etc/containerd/conf.d/99-oci-add-hooks.toml";
-    let e = "/etc/containerd/conf.d/*.toml";
-    let add = |t: &str| add_import(t, "/etc/containerd", d, e).unwrap();
-    let cases = [
-        ("version = 3\nimports = []\n", "version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n"),
-        (
-            "version = 3\nimports = [\"/a.toml\",]\n",
-            "version = 3\nimports = [\"/a.toml\", \"/etc/containerd/conf.d/*.toml\",]\n",
-        ),
-        (
-            "version = 3\nimports = [\n  '/a.toml', # theirs\n]\n",
-            "version = 3\nimports = [\n  '/a.toml', \"/etc/containerd/conf.d/*.toml\", # theirs\n]\n",
-        ),
-        ("version = 3", "version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n"),
-    ];
-    for (before, after) in cases {
-        assert_eq!(add(before).as_deref(), Some(after), "{before:?}");
-        let back = remove_import(after, e).unwrap().unwrap();
-        parse(&back).unwrap();
-    }
-    assert_eq!(
-        remove_import("version = 3\nimports = [\"/a.toml\", \"/etc/containerd/conf.d/*.toml\"]\n", e).unwrap().unwrap(),
-        "version = 3\nimports = [\"/a.toml\"]\n"
-    );
-    assert_eq!(
-        remove_import("version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\", \"/a.toml\"]\n", e).unwrap().unwrap(),
-        "version = 3\nimports = [\"/a.toml\"]\n"
-    );
-    assert_eq!(remove_import("version = 3\n", e).unwrap(), None);
-    // Entries that import the drop-in already: plain, relative, globs.
-    for existing in [
-        "/etc/containerd/conf.d/99-oci-add-hooks.toml",
-        "conf.d/99-oci-add-hooks.toml",
-        "/etc/containerd/*/*.toml",
-        "/etc/containerd/conf.d/9?-*",
-    ] {
-        assert_eq!(add(&format!("version = 3\nimports = [{existing:?}]\n")), None, "{existing}");
-    }
-    // A relative glob is resolved against /, so it imports nothing here.
-    for other in ["conf.d/*.toml", "/etc/containerd/*.toml", "/etc/containerd/conf.d/[9]*.toml"] {
-        assert!(add(&format!("version = 3\nimports = [{other:?}]\n")).is_some(), "{other}");
-    }
-    assert_eq!(
-        add_import("version = 3\nimports = 1\n", "/e", d, e).err().unwrap().to_string(),
-        "imports: must be an array of file names"
-    );
-}
-
-#[test]
-fn globs_match_as_go_filepath_match() {
-    assert!(glob_match(b"/a/*.toml", b"/a/x.toml"));
-    assert!(!glob_match(b"/a/*.toml", b"/a/b/x.toml"));
-    assert!(glob_match(b"/a/*", b"/a/"));
-    assert!(glob_match(b"/a/?.t", b"/a/x.t"));
-    assert!(!glob_match(b"/a/?.t", b"/a/.tt"));
-    assert!(glob_match(b"*", b"abc"));
-    assert!(!glob_match(b"*", b"a/b"));
 }
