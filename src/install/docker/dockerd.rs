@@ -510,6 +510,13 @@ mod tests {
 
     /// A copy of sleep called dockerd: comm, uid and program all say dockerd.
     fn fake_dockerd(dir: &Path) -> std::process::Child {
+        fake_dockerd_under(dir, &[])
+    }
+
+    /// The stand-in, started by `wrapper` (a command that execs the rest).
+    /// It gets SIGHUP's default action whatever this process had: a suite
+    /// started under `nohup` ignores SIGHUP, and a child inherits that.
+    fn fake_dockerd_under(dir: &Path, wrapper: &[&str]) -> std::process::Child {
         let program = dir.join("dockerd");
         if !program.exists() {
             // Copied by `cp`: a copy written here would stay open in any
@@ -518,7 +525,9 @@ mod tests {
             let cp = std::process::Command::new("cp").arg("/bin/sleep").arg(&program).status().unwrap();
             assert!(cp.success());
         }
-        let child = std::process::Command::new(&program).arg("60").spawn().unwrap();
+        let mut command: Vec<&OsStr> = wrapper.iter().map(OsStr::new).collect();
+        command.extend([OsStr::new("env"), OsStr::new("--default-signal=HUP"), program.as_os_str(), OsStr::new("60")]);
+        let child = std::process::Command::new(command[0]).args(&command[1..]).spawn().unwrap();
         // Until the exec, the child is a copy of this test's thread.
         while std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap() != "dockerd\n" {
             std::thread::yield_now();
@@ -552,6 +561,20 @@ mod tests {
             let status = child.wait().unwrap();
             assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(1), "pidfd: {pidfd}");
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The suite, started under `nohup`, passed SIGHUP's SIG_IGN on to the
+    /// stand-in dockerd, which then outlived its reload and failed
+    /// `only_the_process_that_was_checked_is_signalled`.
+    #[test]
+    fn regression_the_stand_in_dockerd_ignored_sighup_when_the_suite_ran_under_nohup() {
+        let dir = scratch("nohup");
+        let mut child = fake_dockerd_under(&dir, &["env", "--ignore-signal=HUP"]);
+        let d = open(child.id() as i32).unwrap().unwrap();
+        assert!(d.reload().unwrap());
+        let status = child.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(1));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
