@@ -31,7 +31,9 @@ pub(crate) mod runtime;
 pub(crate) mod runtime_cli;
 pub mod runtime_log;
 pub mod spec;
+pub(crate) mod trust;
 pub(crate) mod validate;
+pub(crate) mod walk;
 pub(crate) mod when;
 
 pub use args::VERSION_LINE;

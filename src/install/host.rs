@@ -20,6 +20,7 @@
 //! resolves it inside the root as this module does.)
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
 use std::mem::MaybeUninit;
@@ -31,14 +32,14 @@ use std::rc::Rc;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
 
+use crate::walk::{self, Dir, End, Root as WalkRoot, WalkError, MAX_LINKS};
+
 /// Where a host's programs are looked for, in order: upstream release
 /// tarballs and getting-started guides (containerd's) use /usr/local/bin;
 /// Debian, Ubuntu, Fedora and RHEL package them in /usr/bin (dockerd and
 /// containerd both); the rest are the other directories of a root PATH.
 const PROGRAM_DIRS: [&str; 6] = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin"];
 
-/// Links followed in one path before giving up, as Linux's MAXSYMLINKS.
-const MAX_LINKS: u32 = 40;
 /// openat2 fails with EAGAIN when a rename elsewhere raced its `..`; it
 /// may be tried again.
 const EAGAIN_TRIES: u32 = 16;
@@ -189,44 +190,22 @@ impl Host {
         }
     }
 
-    /// The component walk: each directory opened from the one before with
-    /// `O_NOFOLLOW` (a component that turns into a link between the
-    /// `readlinkat` and the open fails with ELOOP instead of being
-    /// followed), each link read and its target pushed, an absolute target
-    /// starting again at the root, `..` going back one directory but never
-    /// above the root. The directories walked are kept open for `..`.
+    /// The component walk (`walk`), from the root: an absolute link target
+    /// starts again at the root, and `..` never climbs above it. Nothing on
+    /// the way is refused here: the host root is the operator's.
     fn walk(&self, path: &Path, links: &mut u32) -> io::Result<(OwnedFd, PathBuf)> {
-        let mut pending: Vec<OsString> = Vec::new();
-        push_components(&mut pending, path);
-        let mut walked: Vec<(OwnedFd, OsString)> = Vec::new();
-        while let Some(part) = pending.pop() {
-            if part == ".." {
-                walked.pop();
-                continue;
+        let root = WalkRoot { fd: self.0.fd.as_fd(), path: self.root() };
+        let mut anything = |_: &Path, _: &Stat| -> Result<(), Infallible> { Ok(()) };
+        let end = walk::walk(root, &Dir::root(), path.as_os_str().as_bytes(), OFlags::RDONLY, links, &mut anything);
+        match end {
+            Ok(End::Dir(dir, _)) => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                Ok((rfs::openat(dir.fd(root), c".", flags, Mode::empty())?, dir.path(root)))
             }
-            let dir = walked.last().map_or(self.0.fd.as_fd(), |(fd, _)| fd.as_fd());
-            if let Ok(target) = rfs::readlinkat(dir, part.as_os_str(), Vec::new()) {
-                *links += 1;
-                if *links > MAX_LINKS {
-                    return Err(Errno::LOOP.into());
-                }
-                let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
-                if target.is_absolute() {
-                    walked.clear();
-                }
-                push_components(&mut pending, &target);
-                continue;
-            }
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let fd = rfs::openat(dir, part.as_os_str(), flags, Mode::empty())?;
-            walked.push((fd, part));
+            Ok(End::File(_) | End::Other(_)) => Err(Errno::NOTDIR.into()),
+            Err(WalkError::Io(e)) => Err(e.into()),
+            Err(WalkError::Check(never)) => match never {},
         }
-        let here = walked.iter().fold(self.root().to_owned(), |p, (_, name)| p.join(name));
-        let fd = match walked.pop() {
-            Some((fd, _)) => fd,
-            None => rfs::openat(&self.0.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?,
-        };
-        Ok((fd, here))
     }
 }
 
@@ -423,15 +402,6 @@ fn split_last(path: &Path) -> (PathBuf, Option<OsString>) {
         Some(Component::Normal(name)) => (path.parent().unwrap_or(Path::new("/")).to_owned(), Some(name.to_owned())),
         _ => (path.to_owned(), None),
     }
-}
-
-/// Pushes `path`'s parts onto `stack` so that the first pops first.
-fn push_components(stack: &mut Vec<OsString>, path: &Path) {
-    stack.extend(path.components().rev().filter_map(|c| match c {
-        Component::Normal(n) => Some(n.to_owned()),
-        Component::ParentDir => Some(OsString::from("..")),
-        _ => None,
-    }));
 }
 
 #[cfg(test)]
