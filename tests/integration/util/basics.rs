@@ -38,39 +38,52 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
-/// Where the tests' temp dirs go: cargo's `target/tmp`, else (as root)
-/// `/run/oci-add-hooks-tests`. Never the system temp dir: the shim refuses
-/// a hook file reached through a directory that others may write, and
-/// /tmp, sticky and mode 1777, is one; the tests' hook files live in temp
-/// dirs. So every directory from the root up to `/` must be owned by root
-/// (or the user running the tests) and writable by no one else, which
-/// `target/tmp` is unless the checkout itself is under such a directory
-/// (a clone in /tmp); then, as root, the tests use a directory of their
-/// own under /run, and as anyone else they fail here, saying why.
+/// Where the tests' temp dirs go: `$OCI_ADD_HOOKS_TEST_TMP` if set, else
+/// cargo's `target/tmp`, else (as root) `/run/oci-add-hooks-tests`, else
+/// `$HOME/.cache/oci-add-hooks/tests`. Never the system temp dir: the shim
+/// refuses a hook file reached through a directory that others may write,
+/// and /tmp, sticky and mode 1777, is one; the tests' hook files live in
+/// temp dirs. So every directory from the root up to `/` must be owned by
+/// root (or the user running the tests) and writable by no one else.
+/// `target/tmp` is, unless the checkout is under such a directory (a clone
+/// in /tmp); `/run` is on a node, but not where it is a tmpfs mounted with
+/// tmpfs's default mode 1777; a home directory is. When none is, the tests
+/// fail here, naming each one tried and why.
 pub fn temp_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
         let euid = rustix::process::geteuid().as_raw();
-        let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let mut candidates = vec![target_tmp];
+        let mut candidates: Vec<PathBuf> =
+            std::env::var_os("OCI_ADD_HOOKS_TEST_TMP").map(PathBuf::from).into_iter().collect();
+        candidates.push(PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
         if euid == 0 {
-            candidates.push(Path::new("/run/oci-add-hooks-tests"));
+            candidates.push(PathBuf::from("/run/oci-add-hooks-tests"));
         }
-        let trusted = |dir: &Path| {
-            std::fs::create_dir_all(dir).is_ok()
-                && dir
-                    .ancestors()
-                    .all(|d| d.metadata().is_ok_and(|m| (m.uid() == 0 || m.uid() == euid) && m.mode() & 0o022 == 0))
+        if let Some(home) = std::env::var_os("HOME").filter(|h| Path::new(h).is_absolute()) {
+            candidates.push(Path::new(&home).join(".cache/oci-add-hooks/tests"));
+        }
+        let untrusted = |dir: &Path| -> Option<PathBuf> {
+            let _ = std::fs::create_dir_all(dir);
+            dir.ancestors()
+                .find(|d| !d.metadata().is_ok_and(|m| (m.uid() == 0 || m.uid() == euid) && m.mode() & 0o022 == 0))
+                .map(Path::to_path_buf)
         };
-        let root = candidates.iter().find(|d| trusted(d)).unwrap_or_else(|| {
-            panic!(
-                "no temp root for the tests: {} has a directory on its path that is not owned by root or uid \
-                 {euid}, or that others may write, and the shim would refuse hook files under it; check out the \
-                 project in a directory only you (or root) may write",
-                target_tmp.display()
-            )
-        });
-        root.to_path_buf()
+        let mut why = Vec::new();
+        for dir in &candidates {
+            match untrusted(dir) {
+                None => return dir.clone(),
+                Some(d) => why.push(format!(
+                    "{}: {} is missing, owned by another user or writable by others",
+                    dir.display(),
+                    d.display()
+                )),
+            }
+        }
+        panic!(
+            "no temp root for the tests where the shim would trust hook files (every directory up to / owned by root \
+             or uid {euid} and writable by no one else); set OCI_ADD_HOOKS_TEST_TMP to one; tried: {}",
+            why.join("; ")
+        )
     })
 }
 
