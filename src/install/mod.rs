@@ -60,6 +60,10 @@ use host::{Host, HostFile};
 use options::{Options, HELP};
 use record::{CrioFiles, Place, Previous, Record, Rule};
 
+/// The exit status of an install or uninstall that left a containerd
+/// restart owed (docs/install.md).
+pub(crate) const RESTART_OWED: u8 = 3;
+
 /// Runs `install` or `uninstall` with the arguments after the subcommand.
 pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, InstallError> {
     let o = options::parse(action, args).map_err(|msg| InstallError::Usage { action, msg })?;
@@ -75,7 +79,7 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
     let host = Host::open(o.host_root.clone())
         .map_err(|e| InstallError::Refused { path: o.host_root.clone(), why: format!("--host-root: {e}") })?;
     let log = &mut Log::stdout();
-    match action {
+    let owed = match action {
         Action::Install => {
             let exe_path = Path::new("/proc/self/exe");
             let exe = std::fs::read(exe_path).map_err(io_err(exe_path, "read this executable"))?;
@@ -88,7 +92,7 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
             log.report(&plan.report);
             plan.apply(&host, &o, &SYSTEM, log)?
         }
-    }
+    };
     if let Some(blocked) = blocked {
         let stays = match action {
             Action::Install => "; everything stays installed",
@@ -103,7 +107,9 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
         let sig = blocked.wait().map_err(io_err(Path::new("(signals)"), "wait for SIGTERM"))?;
         log.say(format_args!("{sig}: exiting{stays}"));
     }
-    Ok(ExitCode::SUCCESS)
+    // A containerd restart still owed (--containerd-restart none) has its
+    // own status, so that a script or a probe can tell.
+    Ok(if owed { ExitCode::from(RESTART_OWED) } else { ExitCode::SUCCESS })
 }
 
 /// The engines' daemons and binaries, as the steps reach them.
@@ -204,6 +210,7 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>, engines: &Engines) -> Re
         &binary_path,
         old.containerd.as_ref(),
         old.old_containerd_dropin.as_deref(),
+        old.restart_pending,
     )?;
 
     let mut dirs = vec![o.bin_dir.clone(), o.config_dir.clone(), hooks_dir];
@@ -220,6 +227,7 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>, engines: &Engines) -> Re
         docker: registered,
         containerd: declared,
         old_containerd_dropin: None,
+        restart_pending: None,
     };
     let mut stale: Vec<String> = old.hooks.iter().filter(|p| !new.hooks.contains(p)).cloned().collect();
     stale.extend(old.binary.iter().filter(|_| old.binary != new.binary).cloned());
@@ -239,7 +247,8 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>, engines: &Engines) -> Re
 }
 
 impl InstallPlan {
-    fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<(), InstallError> {
+    /// Returns whether a containerd restart is still owed.
+    fn apply(mut self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<bool, InstallError> {
         for d in &self.create_dirs {
             create_dir(host, d, log)?;
         }
@@ -268,11 +277,15 @@ impl InstallPlan {
         }
         self.crio.apply(log)?;
         self.docker.apply(engines.docker, log)?;
-        self.containerd.apply(o, engines.containerd, log)?;
+        let during = self.old.union(&self.new);
+        let mut mark = |pending| put_record(&self.record, &Record { restart_pending: pending, ..during.clone() });
+        let owed = self.containerd.apply(o, engines.containerd, log, self.record.here(), &mut mark)?;
         for p in &self.stale {
             remove(host, p, log)?;
         }
-        write_record(&self.record, Some(&self.new), log)
+        self.new.restart_pending = owed;
+        write_record(&self.record, Some(&self.new), log)?;
+        Ok(owed.is_some())
     }
 }
 
@@ -300,30 +313,36 @@ fn plan_uninstall(host: &Host, o: &Options, engines: &Engines) -> Result<Uninsta
     };
     let mut docker = DockerWork::plan_uninstall(host, o, engines.docker, old.docker.as_ref())?;
     let old_dropin = old.old_containerd_dropin.as_deref();
+    let pending = old.restart_pending;
     let mut containerd =
-        ContainerdWork::plan_uninstall(host, o, engines.containerd, old.containerd.as_ref(), old_dropin)?;
+        ContainerdWork::plan_uninstall(host, o, engines.containerd, old.containerd.as_ref(), old_dropin, pending)?;
     report.append(&mut docker.report);
     report.append(&mut containerd.report);
     Ok(UninstallPlan { report, record, old, docker, containerd })
 }
 
 impl UninstallPlan {
-    fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<(), InstallError> {
+    /// Returns whether a containerd restart is still owed.
+    fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<bool, InstallError> {
         self.docker.apply(engines.docker, log)?;
-        self.containerd.apply(o, engines.containerd, log)?;
+        let mut mark = |pending| put_record(&self.record, &Record { restart_pending: pending, ..self.old.clone() });
+        let owed = self.containerd.apply(o, engines.containerd, log, self.record.here(), &mut mark)?;
         let old = &self.old;
         let crio: Vec<String> = old.crio.iter().flat_map(CrioFiles::paths).collect();
         for p in old.hooks.iter().chain(&crio).chain(&old.binary) {
             remove(host, p, log)?;
         }
-        write_record(&self.record, None, log)?;
+        // A restart still owed outlives the rest of the record, so that
+        // the next run still says so.
+        let left = owed.map(|p| Record { restart_pending: Some(p), ..Record::default() });
+        write_record(&self.record, left.as_ref(), log)?;
         for d in old.created_dirs.iter().rev() {
             remove_dir_if_empty(host, d, log);
         }
         if old.is_empty() {
             log.say("nothing to remove");
         }
-        Ok(())
+        Ok(owed.is_some())
     }
 }
 
@@ -480,6 +499,11 @@ fn record_rules(o: &Options) -> [Rule; 8] {
         Rule { field: "created-dirs", place: Place::Anywhere },
         Rule { field: "docker.config", place: Place::Anywhere },
     ]
+}
+
+/// Writes the record (fsynced, renamed into place) if it differs from the file.
+fn put_record(file: &HostFile, record: &Record) -> Result<(), InstallError> {
+    Put::new(file.clone(), record.to_bytes(), 0o644).apply().map(|_| ())
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).

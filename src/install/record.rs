@@ -36,6 +36,21 @@ pub(crate) struct Record {
     /// config.toml was edited (the record's old `"containerd": PATH`), to
     /// be removed.
     pub(crate) old_containerd_dropin: Option<String>,
+    /// A containerd restart owed: made durable before containerd's files
+    /// are written, cleared once another containerd than this one serves.
+    pub(crate) restart_pending: Option<Pending>,
+}
+
+/// The containerd that served the socket before install or uninstall
+/// wrote containerd's files: it runs the files as they were, and any other
+/// containerd serving since started after the write, so loaded them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    pub(crate) pid: i32,
+    /// `/proc/PID/stat`'s starttime (ticks after boot): with the pid, one
+    /// process, where a pid alone may be reused. 0 with pid 0: none could
+    /// be seen (restart none from another pid namespace).
+    pub(crate) start: u64,
 }
 
 /// The runtime registered in a `daemon.json`.
@@ -216,6 +231,7 @@ impl Record {
         if out.old_containerd_dropin.is_none() {
             out.old_containerd_dropin.clone_from(&other.old_containerd_dropin);
         }
+        out.restart_pending = self.restart_pending.or(other.restart_pending);
         out
     }
 
@@ -245,6 +261,10 @@ impl Record {
             ("docker", docker.into()),
             ("containerd", self.containerd.as_ref().map(containerd_json).into()),
             ("old-containerd-dropin", self.old_containerd_dropin.clone().into()),
+            (
+                "containerd-restart-pending",
+                self.restart_pending.map(|p| object(vec![("pid", p.pid.into()), ("start", p.start.into())])).into(),
+            ),
         ]);
         let mut out = Vec::new();
         write_json(&mut out, &doc, Some(b"  "));
@@ -287,7 +307,27 @@ impl Record {
             docker,
             containerd,
             old_containerd_dropin: opt_string(top, "old-containerd-dropin")?.or(legacy),
+            restart_pending: pending(top)?,
         })
+    }
+}
+
+/// The record's `containerd-restart-pending`: `{"pid": N, "start": T}`.
+fn pending(top: &Map<String, Value>) -> Result<Option<Pending>, FieldError> {
+    let field = "containerd-restart-pending";
+    let p = match top.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(FieldError::new(field, "must be an object or null")),
+    };
+    let pid = p.get("pid").and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()).filter(|n| *n >= 0);
+    let start = p.get("start").and_then(Value::as_u64);
+    match (pid, start) {
+        (Some(pid), Some(start)) => Ok(Some(Pending { pid, start })),
+        (None, _) => {
+            Err(FieldError::new("containerd-restart-pending.pid", "must be a pid (a whole number, 0 or more)"))
+        }
+        (_, None) => Err(FieldError::new("containerd-restart-pending.start", "must be a whole number, 0 or more")),
     }
 }
 

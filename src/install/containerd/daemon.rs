@@ -169,25 +169,39 @@ pub(crate) fn stop(pid: i32) -> Result<(), DaemonError> {
 }
 
 /// Waits until `socket` is served by a containerd other than `old`, which
-/// answers as a gRPC server does; returns its pid.
-pub(crate) fn wait_serving(socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
-    let start = Instant::now();
+/// answers as a gRPC server does; returns its pid. Nothing here waits past
+/// `deadline` (the frame's read timeout and the pause between tries are
+/// cut to what is left), so the restart's whole budget, the signal
+/// included, is the caller's one `--containerd-timeout`.
+pub(crate) fn wait_serving(socket: &HostFile, old: i32, deadline: Instant, secs: u64) -> Result<i32, DaemonError> {
     loop {
-        if let Some(pid) = serving(socket).filter(|p| *p != old) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs });
+        }
+        if let Some(pid) = serving(socket, left.min(FRAME_TIMEOUT)).filter(|p| *p != old) {
             return Ok(pid);
         }
-        if start.elapsed() >= timeout {
-            return Err(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs: timeout.as_secs() });
-        }
-        std::thread::sleep(POLL);
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
     }
 }
 
+/// The process's start time, in clock ticks after boot (`/proc/PID/stat`
+/// field 22, proc(5)): with the pid, it names one process, where a pid
+/// alone may have been reused.
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name (field 2) is in parentheses and may hold anything; the
+    // fields after its last `)` start at field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 /// The pid serving `socket` with an HTTP/2 SETTINGS frame, if one does.
-fn serving(socket: &HostFile) -> Option<i32> {
+fn serving(socket: &HostFile, frame_timeout: Duration) -> Option<i32> {
     let mut stream = socket.connect().ok()?;
     let pid = peer_pid(&stream).ok()?;
-    stream.set_read_timeout(Some(FRAME_TIMEOUT)).ok()?;
+    stream.set_read_timeout(Some(frame_timeout)).ok()?;
     let mut head = [0u8; 9];
     stream.read_exact(&mut head).ok()?;
     is_settings(&head).then_some(pid)
@@ -211,7 +225,9 @@ pub(crate) trait Containerd {
     /// `daemon::stop`.
     fn stop(&self, pid: i32) -> Result<(), DaemonError>;
     /// `daemon::wait_serving`.
-    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError>;
+    fn wait_serving(&self, socket: &HostFile, old: i32, deadline: Instant, secs: u64) -> Result<i32, DaemonError>;
+    /// `daemon::start_time`.
+    fn start_time(&self, pid: i32) -> Option<u64>;
 }
 
 /// The host's own containerd.
@@ -230,8 +246,12 @@ impl Containerd for System {
         stop(pid)
     }
 
-    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
-        wait_serving(socket, old, timeout)
+    fn wait_serving(&self, socket: &HostFile, old: i32, deadline: Instant, secs: u64) -> Result<i32, DaemonError> {
+        wait_serving(socket, old, deadline, secs)
+    }
+
+    fn start_time(&self, pid: i32) -> Option<u64> {
+        start_time(pid)
     }
 }
 
@@ -240,6 +260,17 @@ mod tests {
     use super::super::super::host::Host;
     use super::*;
     use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn a_start_time_is_read_past_a_name_with_parentheses_and_spaces() {
+        let me = start_time(std::process::id() as i32).unwrap();
+        assert!(me > 0);
+        // Field 22 of this process's own stat, found the naive way (its
+        // name, the test binary's, has no space or parenthesis).
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert_eq!(stat.split(' ').nth(21).unwrap().parse::<u64>().unwrap(), me);
+        assert_eq!(start_time(i32::MAX), None);
+    }
 
     #[test]
     fn a_settings_frame_header_is_recognised() {

@@ -34,11 +34,24 @@ struct StandIn {
     /// The pids sent SIGTERM, and the files' texts each dump was asked for.
     stopped: RefCell<Vec<i32>>,
     dumped: RefCell<Vec<Option<String>>>,
+    /// Whether the old containerd exits when stopped (else it still
+    /// serves after the time-out).
+    exits: bool,
+    /// What the apply made durable in the record, each time.
+    marks: RefCell<Vec<Option<Pending>>>,
 }
 
 impl StandIn {
     fn new(peer: Peer, back: Option<i32>) -> StandIn {
-        StandIn { dump: debian_dumps, peer, back, stopped: RefCell::default(), dumped: RefCell::default() }
+        StandIn {
+            dump: debian_dumps,
+            peer,
+            back,
+            stopped: RefCell::default(),
+            dumped: RefCell::default(),
+            exits: false,
+            marks: RefCell::default(),
+        }
     }
 }
 
@@ -69,6 +82,9 @@ impl Containerd for StandIn {
     }
 
     fn peer(&self, _socket: &HostFile) -> Result<Peer, DaemonError> {
+        if self.exits && !self.stopped.borrow().is_empty() {
+            return Ok(Peer::NotRunning("gone".into()));
+        }
         Ok(match &self.peer {
             Peer::Containerd(pid) => Peer::Containerd(*pid),
             Peer::NotRunning(why) => Peer::NotRunning(why.clone()),
@@ -80,9 +96,24 @@ impl Containerd for StandIn {
         Ok(())
     }
 
-    fn wait_serving(&self, socket: &HostFile, old: i32, timeout: Duration) -> Result<i32, DaemonError> {
-        self.back.ok_or(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs: timeout.as_secs() })
+    fn wait_serving(&self, socket: &HostFile, old: i32, _deadline: Instant, secs: u64) -> Result<i32, DaemonError> {
+        self.back.ok_or(DaemonError::NotBack { socket: socket.here().to_owned(), pid: old, secs })
     }
+
+    fn start_time(&self, pid: i32) -> Option<u64> {
+        Some(pid as u64 * 10)
+    }
+}
+
+const RECORD: &str = "/etc/oci-add-hooks/installed.json";
+
+/// `work.apply`, with what it makes durable kept in `sys.marks`.
+fn apply(work: ContainerdWork, o: &Options, sys: &StandIn, log: &mut Log) -> Result<Option<Pending>, InstallError> {
+    let mut mark = |p| {
+        sys.marks.borrow_mut().push(p);
+        Ok(())
+    };
+    work.apply(o, sys, log, Path::new(RECORD), &mut mark)
 }
 
 /// A host with Debian's config.toml and a containerd binary to check with.
@@ -95,7 +126,7 @@ fn debian_host(tag: &str) -> (FakeHost, Host) {
 }
 
 fn plan(host: &Host, o: &Options, sys: &StandIn) -> Result<(ContainerdWork, Option<Record>), InstallError> {
-    ContainerdWork::plan_install(host, o, sys, BINARY, None, None)
+    ContainerdWork::plan_install(host, o, sys, BINARY, None, None, None)
 }
 
 #[test]
@@ -127,7 +158,7 @@ fn the_plan_is_checked_by_config_dump_and_the_apply_restarts_the_containerd_it_f
     assert!(sys.stopped.borrow().is_empty(), "the plan signals nothing");
 
     let mut log = Log::kept();
-    work.apply(&o, &sys, &mut log).unwrap();
+    apply(work, &o, &sys, &mut log).unwrap();
     assert_eq!(*sys.stopped.borrow(), [100]);
     let text = std::fs::read_to_string(&config).unwrap();
     assert_eq!(text, format!("{DEBIAN}\n{}", record.block.as_deref().unwrap().trim_start_matches('\n')));
@@ -147,7 +178,7 @@ fn the_plan_is_checked_by_config_dump_and_the_apply_restarts_the_containerd_it_f
     // Planned again: as wanted already, nothing to write or restart.
     let sys = StandIn::new(Peer::Containerd(101), Some(102));
     let old = record.clone();
-    let (work, _) = ContainerdWork::plan_install(&host, &o, &sys, BINARY, Some(&old), None).unwrap();
+    let (work, _) = ContainerdWork::plan_install(&host, &o, &sys, BINARY, Some(&old), None, None).unwrap();
     assert!(work.changes().is_empty());
     assert_eq!(
         work.report.lines().last().unwrap(),
@@ -157,12 +188,12 @@ fn the_plan_is_checked_by_config_dump_and_the_apply_restarts_the_containerd_it_f
         )
     );
     let mut log = Log::kept();
-    work.apply(&o, &sys, &mut log).unwrap();
+    apply(work, &o, &sys, &mut log).unwrap();
     assert!(log.lines().is_empty() && sys.stopped.borrow().is_empty());
 }
 
 #[test]
-fn a_containerd_that_does_not_come_back_gets_every_file_put_back() {
+fn a_containerd_that_never_stopped_serving_gets_every_file_put_back() {
     let (fake, host) = debian_host("ctrd-back");
     let o = fake.options(Action::Install, &["--no-docker", "--containerd-timeout", "7"]);
     let sys = StandIn::new(Peer::Containerd(200), None);
@@ -171,13 +202,13 @@ fn a_containerd_that_does_not_come_back_gets_every_file_put_back() {
     let socket = fake.here("/run/containerd/containerd.sock");
 
     let mut log = Log::kept();
-    let err = work.apply(&o, &sys, &mut log).unwrap_err().to_string();
+    let err = apply(work, &o, &sys, &mut log).unwrap_err().to_string();
     assert_eq!(
         err,
         format!(
             "{}: containerd (pid 200) did not come back within 7s after SIGTERM ({} is not served by a new \
-             process); every file install changed is put back as it was, for containerd's supervisor to start it \
-             with",
+             process); containerd pid 200 still serves, so no containerd loaded the new files: every file install \
+             changed is put back as it was, which is what pid 200 runs",
             config.display(),
             socket.display()
         )
@@ -185,6 +216,91 @@ fn a_containerd_that_does_not_come_back_gets_every_file_put_back() {
     assert_eq!(std::fs::read_to_string(&config).unwrap(), DEBIAN, "byte for byte");
     assert_eq!(*sys.stopped.borrow(), [200]);
     assert_eq!(log.lines().len(), 2, "the backup and the write, then the error: {:?}", log.lines());
+    // Made durable before the write, naming pid 200 by its start time;
+    // cleared once the files are back as pid 200 runs them.
+    assert_eq!(*sys.marks.borrow(), [Some(Pending { pid: 200, start: 2000 }), None]);
+}
+
+/// Item 1 of issue 19: the time-out put the old file back while a
+/// containerd started after it (slow to serve) could be loading the new
+/// one. Once the old containerd is gone, a new one may have read the new
+/// file: the files stay, and so does the restart owed.
+#[test]
+fn regression_the_timeout_put_the_old_file_back_while_a_new_containerd_could_load_the_new_one() {
+    let (fake, host) = debian_host("ctrd-gone");
+    let o = fake.options(Action::Install, &["--no-docker", "--containerd-timeout", "7"]);
+    let mut sys = StandIn::new(Peer::Containerd(210), None);
+    sys.exits = true;
+    let (work, _) = plan(&host, &o, &sys).unwrap();
+    let config = fake.here("/etc/containerd/config.toml");
+    let socket = fake.here("/run/containerd/containerd.sock");
+    let written = {
+        let mut log = Log::kept();
+        let err = apply(work, &o, &sys, &mut log).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: containerd (pid 210) did not come back within 7s after SIGTERM ({} is not served by a new \
+                 process); containerd pid 210 is gone and a containerd started now loads the new files: they are \
+                 kept, and the restart is owed ({RECORD}: containerd-restart-pending): check that containerd's \
+                 supervisor starts it (systemctl status containerd), then run this again, which restarts it if it \
+                 still has not",
+                config.display(),
+                socket.display()
+            )
+        );
+        std::fs::read_to_string(&config).unwrap()
+    };
+    assert!(written.starts_with(DEBIAN) && written.contains("# BEGIN oci-add-hooks"), "{written}");
+    assert_eq!(*sys.marks.borrow(), [Some(Pending { pid: 210, start: 2100 })], "never cleared");
+}
+
+/// Item 2 of issue 19: a run killed between the write and the signal left
+/// the file as wanted, so the next run restarted nothing. The record's
+/// pending restart names the containerd that runs the old file: while it
+/// serves, the next run restarts it, with nothing to write; once another
+/// serves, the restart is done.
+#[test]
+fn regression_a_kill_between_the_write_and_the_restart_was_never_finished() {
+    let (fake, host) = debian_host("ctrd-owed");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::Containerd(220), Some(221));
+    let (work, record) = plan(&host, &o, &sys).unwrap();
+    // The kill: the files written, no restart (the apply's write alone).
+    work.write_edits(&mut Log::kept()).unwrap();
+    let pending = Some(Pending { pid: 220, start: 2200 });
+
+    let (work, _) = ContainerdWork::plan_install(&host, &o, &sys, BINARY, record.as_ref(), None, pending).unwrap();
+    assert!(work.changes().is_empty());
+    assert!(
+        work.report.lines().iter().any(|l| l
+            == "containerd: the restart an earlier run owed is still owed (containerd pid 220 has not restarted \
+                since its files were written)"),
+        "{:?}",
+        work.report.lines()
+    );
+    let mut log = Log::kept();
+    assert_eq!(apply(work, &o, &sys, &mut log).unwrap(), None);
+    assert_eq!(*sys.stopped.borrow(), [220]);
+    assert_eq!(
+        log.lines(),
+        ["containerd: restarted to load runtime oci-add-hooks (the restart an earlier run owed) (pid 220 -> 221)"]
+    );
+    assert!(sys.marks.borrow().is_empty(), "already durable");
+
+    // Another containerd (the same pid, started again later) serves: done.
+    let sys = StandIn::new(Peer::Containerd(220), None);
+    let later = Some(Pending { pid: 220, start: 1 });
+    let (work, _) = ContainerdWork::plan_install(&host, &o, &sys, BINARY, record.as_ref(), None, later).unwrap();
+    assert_eq!(
+        work.report.lines().last().unwrap(),
+        &format!(
+            "containerd: the restart an earlier run owed is done (pid 220 no longer serves {})",
+            fake.here("/run/containerd/containerd.sock").display()
+        )
+    );
+    assert_eq!(apply(work, &o, &sys, &mut Log::kept()).unwrap(), None);
+    assert!(sys.stopped.borrow().is_empty());
 }
 
 #[test]
@@ -240,20 +356,25 @@ fn without_a_restart_or_a_running_containerd_the_log_says_what_loads_the_runtime
     let sys = StandIn::new(Peer::Containerd(500), Some(501));
     let (work, _) = plan(&host, &o, &sys).unwrap();
     let mut log = Log::kept();
-    work.apply(&o, &sys, &mut log).unwrap();
+    let owed = Some(Pending { pid: 500, start: 5000 });
+    assert_eq!(apply(work, &o, &sys, &mut log).unwrap(), owed, "the restart is owed");
     assert_eq!(
         log.lines().last().unwrap(),
-        "containerd: restart it to load runtime oci-add-hooks (it does not reload its configuration): systemctl \
-         restart containerd"
+        &format!(
+            "containerd: restart it to load runtime oci-add-hooks (it does not reload its configuration): \
+             systemctl restart containerd; until a new containerd serves, the restart is owed ({RECORD}: \
+             containerd-restart-pending) and install and uninstall exit with status 3"
+        )
     );
     assert!(sys.stopped.borrow().is_empty(), "--containerd-restart none signals nothing");
+    assert_eq!(*sys.marks.borrow(), [owed], "durable before the write");
 
     std::fs::write(&config, DEBIAN).unwrap();
     let o = fake.options(Action::Install, &["--no-docker"]);
     let sys = StandIn::new(Peer::NotRunning("no socket".into()), None);
     let (work, _) = plan(&host, &o, &sys).unwrap();
     let mut log = Log::kept();
-    work.apply(&o, &sys, &mut log).unwrap();
+    apply(work, &o, &sys, &mut log).unwrap();
     assert_eq!(
         log.lines().last().unwrap(),
         &format!("containerd: not running (no socket): it reads {} when it starts", config.display())
@@ -266,12 +387,12 @@ fn uninstall_checks_the_dump_without_the_runtime_and_restarts() {
     let o = fake.options(Action::Install, &["--no-docker"]);
     let sys = StandIn::new(Peer::Containerd(600), Some(601));
     let (work, record) = plan(&host, &o, &sys).unwrap();
-    work.apply(&o, &sys, &mut Log::kept()).unwrap();
+    apply(work, &o, &sys, &mut Log::kept()).unwrap();
     let config = fake.here("/etc/containerd/config.toml");
 
     let u = fake.options(Action::Uninstall, &[]);
     let sys = StandIn::new(Peer::Containerd(601), Some(602));
-    let work = ContainerdWork::plan_uninstall(&host, &u, &sys, record.as_ref(), None).unwrap();
+    let work = ContainerdWork::plan_uninstall(&host, &u, &sys, record.as_ref(), None, None).unwrap();
     assert_eq!(work.changes(), [config.as_path()]);
     assert_eq!(
         work.report.lines(),
@@ -282,7 +403,7 @@ fn uninstall_checks_the_dump_without_the_runtime_and_restarts() {
         )]
     );
     let mut log = Log::kept();
-    work.apply(&u, &sys, &mut log).unwrap();
+    apply(work, &u, &sys, &mut log).unwrap();
     assert_eq!(std::fs::read_to_string(&config).unwrap(), DEBIAN);
     assert_eq!(
         log.lines(),

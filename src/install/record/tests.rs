@@ -34,6 +34,24 @@ fn full() -> Record {
             imports_added: None,
         }),
         old_containerd_dropin: Some("/etc/containerd/conf.d/99-oci-add-hooks.toml".into()),
+        restart_pending: Some(Pending { pid: 4242, start: 123_456 }),
+    }
+}
+
+#[test]
+fn a_pending_restart_is_read_back_and_a_bad_one_is_refused_by_field() {
+    let text = String::from_utf8(full().to_bytes()).unwrap();
+    assert!(
+        text.contains("\"containerd-restart-pending\": {\n    \"pid\": 4242,\n    \"start\": 123456\n  }"),
+        "{text}"
+    );
+    for (bad, field) in [
+        (json!({"containerd-restart-pending": {"pid": -1, "start": 1}}), "containerd-restart-pending.pid"),
+        (json!({"containerd-restart-pending": {"pid": 1}}), "containerd-restart-pending.start"),
+        (json!({"containerd-restart-pending": 7}), "containerd-restart-pending"),
+    ] {
+        let err = Record::parse(bad.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.field, field, "{err:?}");
     }
 }
 
