@@ -12,6 +12,7 @@
 //! in /etc; the symlink rule itself is tested in `shim.rs`.
 
 mod install;
+mod transaction;
 
 use std::ffi::OsStr;
 

@@ -15,21 +15,21 @@ use std::process::{Command, Output};
 
 use crate::util::*;
 
-fn node_available() -> bool {
+pub(super) fn node_available() -> bool {
     require(NODE_TOOLS) && require_root() && native_only("containerd's runc shim must execute the shim")
 }
 
-const CONFIG: &str = "/etc/containerd/config.toml";
+pub(super) const CONFIG: &str = "/etc/containerd/config.toml";
 const SOCKET: &str = "/run/containerd/containerd.sock";
 const RUNTIME_TABLE: &str = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
 
 /// `oci-add-hooks ACTION --host-root / --no-docker ARGS` inside the node.
-fn run(node: &Node, action: &str, args: &[&str]) -> Output {
+pub(super) fn run(node: &Node, action: &str, args: &[&str]) -> Output {
     node.run(Command::new(bin()).arg(action).args(["--host-root", "/", "--no-docker"]).args(args))
 }
 
 /// The same, which must succeed; its lines.
-fn ok(node: &Node, action: &str, args: &[&str]) -> Vec<String> {
+pub(super) fn ok(node: &Node, action: &str, args: &[&str]) -> Vec<String> {
     let out = run(node, action, args);
     assert!(out.status.success(), "{action} {args:?}: {}{}\n{}", stdout(&out), stderr(&out), node.log());
     eprintln!("{action} {args:?}:\n{}", stdout(&out));
@@ -46,13 +46,13 @@ fn owed(node: &Node, action: &str, args: &[&str]) -> Vec<String> {
 const RECORD: &str = "/etc/oci-add-hooks/installed.json";
 
 /// The node's install record's `containerd-restart-pending`, if any.
-pub fn pending(node: &Node) -> Option<serde_json::Value> {
+pub(super) fn pending(node: &Node) -> Option<serde_json::Value> {
     let record = std::fs::read(node.private_dir("/etc/oci-add-hooks").join("installed.json")).ok()?;
     let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
     record.get("containerd-restart-pending").filter(|p| !p.is_null()).cloned()
 }
 
-fn has(lines: &[String], line: &str) {
+pub(super) fn has(lines: &[String], line: &str) {
     assert!(lines.iter().any(|l| l == line), "no line {line:?} in:\n{}", lines.join("\n"));
 }
 
