@@ -18,7 +18,7 @@ use crate::util::*;
 /// The syscalls of install's and uninstall's writes (each file is written
 /// to a temporary file, fsynced and renamed into place; a removal is an
 /// unlink) and of containerd's restart (SIGTERM through a pidfd).
-const KILL_POINTS: &[&str] = &["fsync", "rename", "unlinkat", "pidfd_send_signal"];
+const KILL_POINTS: &[&str] = &["fsync", "renameat", "unlinkat", "pidfd_send_signal"];
 
 /// The installer (the traced process alone, not the `containerd config
 /// dump` it runs, whose Go threads would make the count vary), killed at
