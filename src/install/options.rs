@@ -71,7 +71,8 @@ as the host sees them; they are read and written below --host-root.
   --containerd-restart MODE
                          signal: when its config changed, SIGTERM containerd
                          and wait until its supervisor has restarted it (the
-                         default); none: only say what to run
+                         default); none: only say what to run, and exit 3
+                         while the restart is owed
   --containerd-timeout SECONDS
                          how long containerd may take to come back (default: 60)
   --pod-annotations PATTERN
