@@ -68,6 +68,27 @@ impl Host {
         Ok(Host(Rc::new(Root { path: root, fd, name, kernel: Cell::new(true) })))
     }
 
+    /// Takes the installer's lock: `flock` on the host root directory
+    /// itself, held until this `Host` (its descriptor) is dropped. Two
+    /// installs (a DaemonSet's pod and a package's postinst) then run one
+    /// after the other, each planning from what the other wrote. The root,
+    /// not a lock file beside the record, so that taking it creates
+    /// nothing on the host (a refused run leaves the host as it was); it is
+    /// the same inode whether the host is reached as `/` or through a bind
+    /// mount at `/host`, so both installers see the one lock. `waiting` is
+    /// called, once, before blocking when another run holds it.
+    pub(crate) fn lock(&self, waiting: impl FnOnce()) -> io::Result<()> {
+        use rustix::fs::{flock, FlockOperation};
+        match flock(&self.0.fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                waiting();
+                flock(&self.0.fd, FlockOperation::LockExclusive).map_err(io::Error::from)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The same root, resolved by the component walk only, as on a kernel
     /// without openat2.
     #[cfg(test)]

@@ -79,6 +79,15 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
     let host = Host::open(o.host_root.clone())
         .map_err(|e| InstallError::Refused { path: o.host_root.clone(), why: format!("--host-root: {e}") })?;
     let log = &mut Log::stdout();
+    // Held from the plan to the end: the plan's reads are what the apply
+    // writes over.
+    host.lock(|| {
+        log.say(format_args!(
+            "{}: another install or uninstall holds the installer's lock (flock on the host root): waiting for it",
+            o.host_root.display()
+        ))
+    })
+    .map_err(io_err(&o.host_root, "lock (flock)"))?;
     let owed = match action {
         Action::Install => {
             let exe_path = Path::new("/proc/self/exe");
@@ -93,6 +102,9 @@ pub(crate) fn run(action: Action, args: Vec<OsString>) -> Result<ExitCode, Insta
             plan.apply(&host, &o, &SYSTEM, log)?
         }
     };
+    // The lock goes with the root's descriptor: not held while --wait
+    // waits, or a package's install would wait for the pod to end.
+    drop(host);
     if let Some(blocked) = blocked {
         let stays = match action {
             Action::Install => "; everything stays installed",

@@ -16,6 +16,7 @@ mod hooks_d;
 mod hostile;
 mod install;
 mod layout;
+mod lock;
 mod node;
 mod packages;
 mod podman;
