@@ -53,6 +53,27 @@ impl Put {
 
 /// The host file `host_path` (`follow_last` as `Host::file`); a path that
 /// cannot be resolved below the root (ELOOP) is an error naming it.
+/// Refuses to write over `file` (read through a link when `followed`)
+/// unless it still holds `original` (`None`: no file), the bytes the plan
+/// read: another program wrote it meanwhile (the installer's own lock
+/// keeps out only other installs), and writing would lose that.
+pub(crate) fn unchanged(file: &HostFile, followed: bool, original: Option<&[u8]>) -> Result<(), InstallError> {
+    let now = match if followed { file.followed().and_then(|f| f.read()) } else { file.read() } {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(InstallError::Io { path: file.here().to_owned(), what: "read again", err }),
+    };
+    match now.as_deref() == original {
+        true => Ok(()),
+        false => Err(InstallError::Refused {
+            path: file.here().to_owned(),
+            why: "changed since this run read it (another program wrote it meanwhile); not written over, and \
+                  nothing written after it: run this again"
+                .into(),
+        }),
+    }
+}
+
 pub(crate) fn host_file(host: &Host, host_path: &str, follow_last: bool) -> Result<HostFile, InstallError> {
     host.file(host_path, follow_last).map_err(|err| InstallError::Io {
         path: host.root().join(host_path.trim_start_matches('/')),

@@ -261,6 +261,9 @@ fn plan_install(host: &Host, o: &Options, exe: Vec<u8>, engines: &Engines) -> Re
 impl InstallPlan {
     /// Returns whether a containerd restart is still owed.
     fn apply(mut self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<bool, InstallError> {
+        // Before the first write: each engine's file as the plan read it.
+        self.docker.check_unchanged()?;
+        self.containerd.check_unchanged()?;
         for d in &self.create_dirs {
             create_dir(host, d, log)?;
         }
@@ -336,6 +339,8 @@ fn plan_uninstall(host: &Host, o: &Options, engines: &Engines) -> Result<Uninsta
 impl UninstallPlan {
     /// Returns whether a containerd restart is still owed.
     fn apply(self, host: &Host, o: &Options, engines: &Engines, log: &mut Log) -> Result<bool, InstallError> {
+        self.docker.check_unchanged()?;
+        self.containerd.check_unchanged()?;
         self.docker.apply(engines.docker, log)?;
         let mut mark = |pending| put_record(&self.record, &Record { restart_pending: pending, ..self.old.clone() });
         let owed = self.containerd.apply(o, engines.containerd, log, self.record.here(), &mut mark)?;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::{io_err, InstallError, Log, Report};
-use super::files::{backup, host_file, remove_file};
+use super::files::{backup, host_file, remove_file, unchanged};
 use super::host::{Host, HostFile};
 use super::options::{Options, Restart};
 use super::record::{Containerd as Record, Pending};
@@ -507,6 +507,7 @@ impl ContainerdWork {
         record: &Path,
         mark: &mut dyn FnMut(Option<Pending>) -> Result<(), InstallError>,
     ) -> Result<Option<Pending>, InstallError> {
+        self.check_unchanged()?;
         let Some((peer, socket)) = &self.peer else {
             self.write_edits(log)?;
             return Ok(None);
@@ -569,8 +570,14 @@ impl ContainerdWork {
         }
     }
 
+    /// Every file the plan read is still as it read it.
+    pub(crate) fn check_unchanged(&self) -> Result<(), InstallError> {
+        self.edits.iter().try_for_each(|e| unchanged(&e.file, true, e.original.as_deref()))
+    }
+
     fn write_edits(&self, log: &mut Log) -> Result<(), InstallError> {
         for e in &self.edits {
+            unchanged(&e.file, true, e.original.as_deref())?;
             if let (Some(original), Some(_)) = (&e.original, &e.new) {
                 if e.file.here() == self.config {
                     backup(&e.file, original, log)?;

@@ -413,3 +413,32 @@ fn uninstall_checks_the_dump_without_the_runtime_and_restarts() {
         ]
     );
 }
+
+/// Issue 19, item 5: a file written by another program between the plan
+/// and the apply was written over with what the plan made of the old
+/// text. Now the apply compares every file with the bytes the plan read
+/// before the first write: a change is refused, and nothing is written,
+/// backed up, signalled or made durable.
+#[test]
+fn regression_a_file_changed_between_the_plan_and_the_write_was_written_over() {
+    let (fake, host) = debian_host("ctrd-race");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::Containerd(230), Some(231));
+    let (work, _) = plan(&host, &o, &sys).unwrap();
+    let config = fake.here("/etc/containerd/config.toml");
+    let edited = format!("{DEBIAN}# an operator's edit\n");
+    std::fs::write(&config, &edited).unwrap();
+    let before = fake.tree();
+    let err = apply(work, &o, &sys, &mut Log::kept()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: changed since this run read it (another program wrote it meanwhile); not written over, and \
+             nothing written after it: run this again",
+            config.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), edited);
+    assert_eq!(fake.tree(), before, "no backup, no temporary file");
+    assert!(sys.stopped.borrow().is_empty() && sys.marks.borrow().is_empty());
+}

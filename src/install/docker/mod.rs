@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::error::{io_err, InstallError, Log, Report};
-use super::files::{backup, host_file, remove_file};
+use super::files::{backup, host_file, remove_file, unchanged};
 use super::host::{Host, HostFile};
 use super::options::Options;
 use super::record;
@@ -163,7 +163,13 @@ impl DockerWork {
     /// reload that cannot be confirmed leaves them as dockerd was shown them:
     /// writing the rest now could race its reload, which would then keep
     /// what the file no longer has.
+    /// Every file the plan read is still as it read it.
+    pub(crate) fn check_unchanged(&self) -> Result<(), InstallError> {
+        self.edits.iter().try_for_each(|e| unchanged(&e.file, false, e.original.as_deref()))
+    }
+
     pub(crate) fn apply(mut self, sys: &dyn Docker, log: &mut Log) -> Result<(), InstallError> {
+        self.check_unchanged()?;
         let dockerd = self.dockerd.take();
         let changed = self.write(matches!(dockerd, Some(Found::Dockerd(_))), log)?;
         match reload(sys, dockerd, self.socket.take(), changed, self.want.take(), log)? {
