@@ -7,10 +7,13 @@
 //! and what it says.
 
 use std::cell::RefCell;
+use std::time::Instant;
 
+use super::daemon::DaemonError;
 use super::dump::{Dump, DumpError};
 use super::*;
 use crate::args::Action;
+use crate::install::error::Log;
 use crate::install::fake_host::FakeHost;
 
 macro_rules! fixture {
