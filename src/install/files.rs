@@ -4,15 +4,16 @@
 //! in place atomically unless it already is exactly that (so a second
 //! install writes nothing), removal that is quiet about what is already
 //! gone, directories created with their parents, and the one-time backup of
-//! a configuration file before its first change. Every write goes through
+//! a configuration file before its first change, removed again once the
+//! file is back to those bytes. Every write goes through
 //! `atomic`, every operation through `host` (from the directory found
 //! below the root, never by name). It must never decide what belongs on
 //! the host: the plan does.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::PathBuf;
 
-use rustix::fs::{self as rfs, AtFlags};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
 use super::error::{io_err, InstallError, Log};
 use super::host::{Host, HostFile};
@@ -154,5 +155,46 @@ pub(crate) fn backup(config: &HostFile, original: &[u8], log: &mut Log) -> Resul
     }
     atomic::write_at(&dir, &name, original, Some(mode)).map_err(io_err(&bak, "write backup"))?;
     log.say(format_args!("backed up {} to {}", here.display(), bak.display()));
+    Ok(())
+}
+
+/// After `config` was written as `now`: its backup, if there is one, is
+/// removed when it holds exactly `now` (the file is as it was before
+/// install, and the backup says nothing more), saying so. Otherwise it
+/// stays; with `undoing` (an uninstall), saying where, since the file
+/// then differs from it by changes made since install.
+pub(crate) fn settle_backup(config: &HostFile, now: &[u8], undoing: bool, log: &mut Log) -> Result<(), InstallError> {
+    let mut bak = config.here().as_os_str().to_owned();
+    bak.push(BACKUP_SUFFIX);
+    let bak = PathBuf::from(bak);
+    let (dir, mut name) = config.locate().map_err(io_err(config.here(), "find"))?;
+    name.push(BACKUP_SUFFIX);
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = match rfs::openat(&dir, name.as_os_str(), flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(&bak, "read the backup")(e.into())),
+    };
+    let st = rfs::fstat(&fd).map_err(|e| io_err(&bak, "read the backup")(e.into()))?;
+    let mut held = Vec::new();
+    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
+        std::fs::File::from(fd).read_to_end(&mut held).map_err(io_err(&bak, "read the backup"))?;
+    }
+    match FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && held == now {
+        true => {
+            rfs::unlinkat(&dir, name.as_os_str(), AtFlags::empty()).map_err(|e| io_err(&bak, "remove")(e.into()))?;
+            log.say(format_args!(
+                "removed the backup {}: {} is byte for byte as it was before install",
+                bak.display(),
+                config.here().display()
+            ));
+        }
+        false if undoing => log.say(format_args!(
+            "kept the backup {}: {} differs from it (changed since install)",
+            bak.display(),
+            config.here().display()
+        )),
+        false => {}
+    }
     Ok(())
 }

@@ -171,10 +171,31 @@ fn uninstall_plan_undoes_the_record_and_apply_gives_the_host_back() {
         )]
     );
     plan.apply(&h, &u, &SYSTEM, &mut Log::kept()).unwrap();
-    // As it was, but for the one-time backup install kept.
-    let mut want = before;
+    // As it was: the backup install kept held these very bytes, so it went.
+    assert_eq!(host.tree(), before);
+}
+
+#[test]
+fn regression_uninstall_left_a_backup_identical_to_the_file_it_restored_and_keeps_one_that_differs() {
+    let host = FakeHost::new("bak");
+    host.write("/etc/docker/daemon.json", "{\n  \"debug\": true\n}\n");
+    let h = Host::open(host.0.clone()).unwrap();
+    let o = host.options(Action::Install, &[]);
+    plan_install(&h, &o, EXE.to_vec(), &SYSTEM).unwrap().apply(&h, &o, &SYSTEM, &mut Log::kept()).unwrap();
+    let daemon_json = host.here("/etc/docker/daemon.json");
     let backup = host.here("/etc/docker/daemon.json.oci-add-hooks.bak");
-    want.push((backup.clone(), Some(std::fs::read(&daemon_json).unwrap())));
-    want.sort();
-    assert_eq!(host.tree(), want);
+    assert!(backup.exists());
+    // An operator's change since install: the restored file is not the backup.
+    let edited = std::fs::read_to_string(&daemon_json).unwrap().replace("\"debug\": true", "\"debug\": false");
+    host.write("/etc/docker/daemon.json", &edited);
+    let u = host.options(Action::Uninstall, &[]);
+    let mut log = Log::kept();
+    plan_uninstall(&h, &u, &SYSTEM).unwrap().apply(&h, &u, &SYSTEM, &mut log).unwrap();
+    let kept = format!(
+        "kept the backup {}: {} differs from it (changed since install)",
+        backup.display(),
+        daemon_json.display()
+    );
+    assert!(log.lines().contains(&kept), "{:?}", log.lines());
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "{\n  \"debug\": true\n}\n");
 }

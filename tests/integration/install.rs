@@ -210,6 +210,10 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
         lines(&out),
         [
             format!("{root}/etc/docker/daemon.json: removed runtimes.oci-add-hooks"),
+            format!(
+                "removed the backup {root}/etc/docker/daemon.json.oci-add-hooks.bak: {root}/etc/docker/daemon.json is \
+                 byte for byte as it was before install"
+            ),
             format!("dockerd: not running (no pidfile {root}/var/run/docker.pid): it loads daemon.json when it starts"),
             format!("removed {root}/etc/oci-add-hooks/hooks.d/10-mark.json"),
             format!("removed {}", bin_path.display()),
@@ -221,13 +225,12 @@ fn install_merges_and_installs_a_second_install_writes_nothing_and_uninstall_rev
             format!("removed directory {root}/usr (install had created it)"),
         ]
     );
-    // daemon.json is byte for byte what it was; only the backup and their
-    // hook file remain of all this.
+    // daemon.json is byte for byte what it was, so its backup went; only
+    // their hook file remains of all this.
     assert_eq!(std::fs::read_to_string(h.daemon_json()).unwrap(), DAEMON_JSON);
     let mut want_tree = before.clone();
     want_tree.extend([
-        "etc/docker/daemon.json.oci-add-hooks.bak 640".to_owned(),
-        "etc/oci-add-hooks 755".into(),
+        "etc/oci-add-hooks 755".to_owned(),
         "etc/oci-add-hooks/hooks.d 755".into(),
         "etc/oci-add-hooks/hooks.d/50-theirs.json 644".into(),
     ]);

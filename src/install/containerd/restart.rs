@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::super::error::{InstallError, Log};
-use super::super::files::{backup, host_file, remove_file, unchanged};
+use super::super::files::{backup, host_file, remove_file, settle_backup, unchanged};
 use super::super::host::{Host, HostFile};
 use super::super::options::{Options, Restart};
 use super::super::record::Pending;
@@ -157,13 +157,16 @@ impl ContainerdWork {
     pub(super) fn write_edits(&self, log: &mut Log) -> Result<(), InstallError> {
         for e in &self.edits {
             unchanged(&e.file, true, e.original.as_deref())?;
-            if let (Some(original), Some(_)) = (&e.original, &e.new) {
-                if e.file.here() == self.config {
-                    backup(&e.file, original, log)?;
-                }
+            let config = e.file.here() == self.config;
+            let undoing = self.purpose.0 == "drop";
+            if let (Some(original), Some(_), true, false) = (&e.original, &e.new, config, undoing) {
+                backup(&e.file, original, log)?;
             }
             write(&e.file, e.new.as_deref(), e.original.is_some())?;
             log.say(&e.said);
+            if let (Some(new), true) = (&e.new, config) {
+                settle_backup(&e.file, new, undoing, log)?;
+            }
         }
         Ok(())
     }

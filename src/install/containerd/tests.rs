@@ -412,6 +412,11 @@ fn uninstall_checks_the_dump_without_the_runtime_and_restarts() {
         log.lines(),
         [
             format!("{}: removed runtime oci-add-hooks; the file is as it was before install", config.display()),
+            format!(
+                "removed the backup {}.oci-add-hooks.bak: {} is byte for byte as it was before install",
+                config.display(),
+                config.display()
+            ),
             "containerd: restarted to drop runtime oci-add-hooks (pid 601 -> 602)".to_owned(),
         ]
     );

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::error::{io_err, InstallError, Log, Report};
-use super::files::{backup, host_file, remove_file, unchanged};
+use super::files::{backup, host_file, remove_file, settle_backup, unchanged};
 use super::host::{Host, HostFile};
 use super::options::Options;
 use super::record;
@@ -95,6 +95,8 @@ pub(crate) struct DockerWork {
     socket: Option<HostFile>,
     /// The runtime's name and what `GET /info` must show for it.
     want: Option<(String, Want)>,
+    /// An uninstall: no backup is made, and one kept is named.
+    undoing: bool,
 }
 
 struct Edit {
@@ -143,7 +145,7 @@ impl DockerWork {
         sys: &dyn Docker,
         old: Option<&record::Docker>,
     ) -> Result<DockerWork, InstallError> {
-        let mut work = DockerWork::default();
+        let mut work = DockerWork { undoing: true, ..DockerWork::default() };
         if let Some(od) = old {
             work.undo(host, od)?;
         }
@@ -366,7 +368,7 @@ impl DockerWork {
                 continue;
             }
             changed = true;
-            if let Some(original) = &e.original {
+            if let Some(original) = e.original.as_ref().filter(|_| !self.undoing) {
                 backup(&e.file, original, log)?;
             }
             let shown = reloading.then(|| daemon_json::for_reload(&e.before, &e.doc.config)).flatten();
@@ -382,6 +384,9 @@ impl DockerWork {
             for c in &e.changes {
                 log.say(format_args!("{}: {c}", e.here.display()));
             }
+            if e.pending.is_none() {
+                e.settle_backup(self.undoing, log)?;
+            }
         }
         Ok(changed)
     }
@@ -396,6 +401,7 @@ impl DockerWork {
                     e.here.display(),
                     kept.join(" and ")
                 ));
+                e.settle_backup(self.undoing, log)?;
             }
         }
         Ok(())
@@ -410,6 +416,14 @@ impl Edit {
             return Ok(());
         }
         write_daemon_json(&self.file, &daemon_json::to_bytes(&self.doc), self.original.is_some())
+    }
+
+    /// The backup, once the document is written as it is to be.
+    fn settle_backup(&self, undoing: bool, log: &mut Log) -> Result<(), InstallError> {
+        match self.remove_if_empty && self.doc.config.is_empty() {
+            true => Ok(()),
+            false => settle_backup(&self.file, &daemon_json::to_bytes(&self.doc), undoing, log),
+        }
     }
 }
 

@@ -173,13 +173,22 @@ fn uninstall_through_a_reload_shows_dockerd_an_empty_runtimes_first_and_leaves_i
     let mut log = Log::kept();
     work.apply(&sys, &mut log).unwrap();
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "{}\n");
+    let n = log.lines().len();
     assert_eq!(
-        log.lines().last().unwrap(),
-        &format!(
-            "{}: dropped runtimes now that dockerd has reloaded (it keeps a setting the file no longer has)",
-            config.display()
-        )
+        log.lines()[n - 2..],
+        [
+            format!(
+                "{}: dropped runtimes now that dockerd has reloaded (it keeps a setting the file no longer has)",
+                config.display()
+            ),
+            format!(
+                "removed the backup {}.oci-add-hooks.bak: {} is byte for byte as it was before install",
+                config.display(),
+                config.display()
+            )
+        ]
     );
+    assert!(!fake.here("/etc/docker/daemon.json.oci-add-hooks.bak").exists());
 }
 
 #[test]

@@ -167,9 +167,15 @@ fn round_trip(config: Option<&str>, install_args: &[&str], pod_annotations: &str
     match config {
         Some(c) => {
             has(&said, &format!("{CONFIG}: removed runtime oci-add-hooks; the file is as it was before install"));
+            has(
+                &said,
+                &format!(
+                    "removed the backup {CONFIG}.oci-add-hooks.bak: {CONFIG} is byte for byte as it was before install"
+                ),
+            );
             assert_eq!(std::fs::read_to_string(&file).unwrap(), c);
             assert_eq!(dump(), without_imports(&before));
-            assert_eq!(etc_names(&node), ["config.toml", "config.toml.oci-add-hooks.bak"]);
+            assert_eq!(etc_names(&node), ["config.toml"]);
         }
         None => {
             has(&said, &format!("removed {CONFIG} (install had created it)"));
