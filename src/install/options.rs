@@ -15,83 +15,8 @@ use crate::args::{Action, PROGRAM};
 use crate::hook_files::DEFAULT_ROOT;
 use crate::runtime::DEFAULT_RUNTIME;
 
-pub(crate) const HELP: &str = "\
-usage: oci-add-hooks install [OPTIONS]
-       oci-add-hooks uninstall [OPTIONS]
-
-install puts this binary and the hook files on a host, registers the shim as
-a Docker runtime in daemon.json (a merge: everything else is kept) and has
-dockerd reload it with SIGHUP, without a restart. For containerd it appends
-one runtime to config.toml's CRI plugin (containerd 2.x: a drop-in it
-imports), checked first with containerd's own config dump, then restarts
-containerd. uninstall removes exactly what install recorded in
-CONFIG-DIR/installed.json. Both can be run again and again: what is already
-in place is not written. Each step prints one line.
-
-Options take a value as --opt VALUE or --opt=VALUE. Paths marked (host) are
-as the host sees them; they are read and written below --host-root.
-
-  --host-root DIR        where the host's root directory is (default: /;
-                         the installer image uses /host)
-  --bin-dir DIR          (host) where the binary is put, as oci-add-hooks
-                         (default: /usr/local/bin)
-  --config-dir DIR       (host) hook files go to DIR/hooks.d, the install
-                         record is DIR/installed.json (default: /etc/oci-add-hooks)
-  --hooks PATH           a hook file, or a directory whose *.json files are
-                         taken, to install into DIR/hooks.d (mode 0644), each
-                         checked first as the shim checks it; repeatable (install)
-  --runtime-path NAME    the runtime the shim hands over to, given to it in
-                         daemon.json (default: runc)
-  --runtime-name NAME    the runtime's name in Docker and containerd
-                         (default: oci-add-hooks)
-  --set-default          also make it Docker's default-runtime (install)
-  --no-docker            leave Docker alone (default: register the runtime if
-                         the daemon.json or dockerd's pidfile exists, or its
-                         directory and the dockerd program do)
-  --docker-config FILE   (host) Docker's daemon.json (default: /etc/docker/daemon.json)
-  --docker-pidfile FILE  (host) dockerd's pidfile (default: /var/run/docker.pid)
-  --docker-socket FILE   (host) Docker's API socket, to confirm the reload
-                         (default: where dockerd listens: its -H unix://
-                         argument, else daemon.json's hosts, else
-                         /var/run/docker.sock; not there: unconfirmed)
-  --no-reload            do not signal dockerd
-  --containerd           configure containerd even if neither its config file
-                         nor its socket exists
-  --no-containerd        leave containerd alone (default: declare the runtime
-                         for its CRI plugin if the config file or socket exists)
-  --containerd-config-file FILE
-                         (host) containerd's config (default:
-                         /etc/containerd/config.toml)
-  --containerd-socket FILE
-                         (host) containerd's socket (default:
-                         /run/containerd/containerd.sock)
-  --containerd-bin FILE  (host) the containerd that checks the new config with
-                         `config dump` (default: the first of /usr/local/bin,
-                         /usr/bin, /usr/local/sbin, /usr/sbin, /bin, /sbin)
-  --containerd-restart MODE
-                         signal: when its config changed, SIGTERM containerd
-                         and wait until its supervisor has restarted it (the
-                         default); none: only say what to run, and exit 3
-                         while the restart is owed
-  --containerd-timeout SECONDS
-                         how long containerd may take to come back (default: 60)
-  --pod-annotations PATTERN
-                         pod annotations containerd passes to the hooks, as
-                         containerd's pod_annotations globs (example.com/*);
-                         repeatable, or comma-separated (install)
-  --crio                 also put the hook files, as hooks.d 1.0.0 files, where
-                         CRI-O and podman read them themselves: no runtime is
-                         registered, nothing restarted (default: when (host)
-                         /etc/crio/crio.conf or /etc/crio/crio.conf.d exists)
-  --no-crio              leave CRI-O alone
-  --crio-hooks-dir DIR   (host) where those files go; implies --crio (default:
-                         the first hooks_dir of CRI-O's configuration, else
-                         /usr/share/containers/oci/hooks.d)
-  --wait                 when done, wait for SIGTERM or SIGINT, then exit 0; an
-                         install stays installed (the installer image's
-                         entrypoint: a DaemonSet's pod must keep running)
-  --help                 this text
-";
+/// `--help`: the options, each with its default.
+pub(crate) const HELP: &str = include_str!("help.txt");
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Options {
@@ -103,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) runtime_path: String,
     pub(crate) runtime_name: String,
     pub(crate) wait: bool,
+    /// `--force`: an edited block of install's is replaced, not refused.
+    pub(crate) force: bool,
     pub(crate) docker: DockerOptions,
     pub(crate) containerd: ContainerdOptions,
     pub(crate) crio: CrioOptions,
@@ -164,6 +91,7 @@ impl Default for Options {
             runtime_path: DEFAULT_RUNTIME.into(),
             runtime_name: "oci-add-hooks".into(),
             wait: false,
+            force: false,
             docker: DockerOptions {
                 enabled: true,
                 config: "/etc/docker/daemon.json".into(),
@@ -218,8 +146,9 @@ const VALUE_OPTIONS: [&str; 16] = [
     "--pod-annotations",
     "--crio-hooks-dir",
 ];
-const FLAGS: [&str; 10] = [
+const FLAGS: [&str; 11] = [
     "--set-default",
+    "--force",
     "--no-docker",
     "--no-reload",
     "--containerd",
@@ -231,8 +160,8 @@ const FLAGS: [&str; 10] = [
     "-h",
 ];
 /// Uninstall removes what the record names, wherever install put it.
-const INSTALL_ONLY: [&str; 6] =
-    ["--hooks", "--set-default", "--pod-annotations", "--crio", "--no-crio", "--crio-hooks-dir"];
+const INSTALL_ONLY: [&str; 7] =
+    ["--hooks", "--set-default", "--force", "--pod-annotations", "--crio", "--no-crio", "--crio-hooks-dir"];
 
 /// Parses the arguments after `install` or `uninstall`. The error is one
 /// line naming the option and why.
@@ -267,6 +196,7 @@ pub(crate) fn parse(action: Action, args: Vec<OsString>) -> Result<Options, Stri
     let mut o =
         Options { help: flag(&mut p, "--help") | flag(&mut p, "-h"), wait: flag(&mut p, "--wait"), ..d.clone() };
     o.docker.set_default = flag(&mut p, "--set-default");
+    o.force = flag(&mut p, "--force");
     o.docker.enabled = !flag(&mut p, "--no-docker");
     o.docker.reload = !flag(&mut p, "--no-reload");
     o.crio.enabled = match (flag(&mut p, "--crio"), flag(&mut p, "--no-crio")) {

@@ -213,7 +213,10 @@ impl Table {
         let mut table = Table::default();
         let entries = entries(item).ok_or_else(|| err(field, "must be a table"))?;
         for (key, value) in entries {
-            let at = format!("{field}.{}", key_text(key));
+            let at = match field {
+                "" => key_text(key),
+                _ => format!("{field}.{}", key_text(key)),
+            };
             match (value, item.get(key)) {
                 (Some(Value::InlineTable(_)), Some(sub)) | (None, Some(sub @ Item::Table(_))) => {
                     table.tables.push((key.to_owned(), Table::read(doc, sub, &at)?))
@@ -289,6 +292,32 @@ impl Table {
             }
         }
         None
+    }
+}
+
+/// Every key of a TOML text, named in full (`a.b.key`), with its value as
+/// written and as compared (`Entry`); a table is an entry of its own, its
+/// value `[table]`, so that one added or removed is seen too.
+pub(crate) fn flat(text: &str) -> Result<Vec<Entry>, ConfigError> {
+    let doc = parse(text)?.doc;
+    let mut out = Vec::new();
+    Table::read(&doc, doc.as_item(), "")?.flatten("", &mut out);
+    Ok(out)
+}
+
+impl Table {
+    fn flatten(&self, at: &str, out: &mut Vec<Entry>) {
+        let name = |key: &str| match at {
+            "" => key_text(key),
+            _ => format!("{at}.{}", key_text(key)),
+        };
+        for e in &self.values {
+            out.push(Entry { key: name(&e.key), ..e.clone() });
+        }
+        for (key, sub) in &self.tables {
+            out.push(Entry { key: name(key), raw: "[table]".into(), text: "[table]".into() });
+            sub.flatten(&name(key), out);
+        }
     }
 }
 

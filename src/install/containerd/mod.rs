@@ -197,6 +197,9 @@ impl ContainerdWork {
         let Some((block, default, declares_default)) = self.planned(&file, dump.as_ref(), &want, &check, &here)? else {
             return Ok(None);
         };
+        if let (Found::Block(r), Some(rec), false) = (&found, recorded, o.force) {
+            keep_edits(&here, rec, &text[r.clone()], &block, &want, &default)?;
+        }
         let at = block::place(&text, &found, recorded);
         let (new, inserted) = block::insert(if exists { &base } else { block::CREATED }, at, &block);
         let record = Record {
@@ -275,6 +278,11 @@ impl ContainerdWork {
         let Some((content, default, _)) = self.planned(&file, dump.as_ref(), want, check, here)? else {
             return Ok(None);
         };
+        if let (Some(rec), false) = (old.and_then(|c| c.block.as_deref()).filter(|_| ours), o.force) {
+            if let (_, Some(now)) = self.current(&dropin_file)? {
+                keep_edits(dropin_here, rec, &now, &content, want, &default)?;
+            }
+        }
         let entry = imports::import_entry(&dir);
         let root = imports::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
         if let Some(before) = &before {
@@ -298,7 +306,7 @@ impl ContainerdWork {
         }
         self.edit(
             &dropin_file,
-            Some(content),
+            Some(content.clone()),
             format!("installed {} (runtime {})", dropin_here.display(), want.runtime),
         )?;
         let imports_added = match root {
@@ -320,7 +328,8 @@ impl ContainerdWork {
             version: 3,
             runtime: want.runtime.to_owned(),
             created_config: false,
-            block: None,
+            // The drop-in as written, so that an edit of it is seen.
+            block: Some(content),
             original_sha256: None,
             dropin: Some(dropin),
             imports_added,
@@ -510,6 +519,52 @@ fn exists(file: &HostFile) -> Result<bool, InstallError> {
 /// containerd reads it, it starts with install's header.
 fn is_ours(file: &HostFile) -> bool {
     file.followed().and_then(|f| f.read()).is_ok_and(|t| t.starts_with(block::HEADER.as_bytes()))
+}
+
+/// Refuses to write install's text (`new`) over an operator's edit of
+/// it: a key whose value in `now` is not what install wrote (`recorded`),
+/// and that `new` would set otherwise. An edit of comments or layout only,
+/// or one that `new` has anyway, loses nothing.
+fn keep_edits(
+    here: &Path,
+    recorded: &str,
+    now: &str,
+    new: &str,
+    want: &Want,
+    default: &str,
+) -> Result<(), InstallError> {
+    let lost = match (config::flat(recorded), config::flat(now), config::flat(new)) {
+        (Ok(recorded), Ok(now), Ok(new)) => {
+            let get = |flat: &[config::Entry], key: &str| flat.iter().find(|e| e.key == key).map(|e| e.text.clone());
+            let (mut seen, mut lost) = (Vec::new(), Vec::new());
+            for key in now.iter().chain(&recorded).map(|e| e.key.as_str()) {
+                if seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
+                let (was, is) = (get(&recorded, key), get(&now, key));
+                if was != is && get(&new, key) != is {
+                    let shown = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+                    lost.push(format!("{key}: {} -> {}", shown(was), shown(is)));
+                }
+            }
+            lost.join("; ")
+        }
+        (_, Err(e), _) => format!("it no longer reads as TOML on its own ({e})"),
+        _ => String::new(),
+    };
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(refused(
+        here,
+        format!(
+            "install's block for runtime {} was edited since install wrote it: {lost}; install writes it as \
+             runtime {default} is now, which would lose that: make the change in runtime {default}'s table, which \
+             the block copies, and run install again; or give --force to replace the block",
+            want.runtime
+        ),
+    ))
 }
 
 fn refused(path: &Path, why: String) -> InstallError {

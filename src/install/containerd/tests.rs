@@ -58,11 +58,12 @@ impl StandIn {
     }
 }
 
-/// containerd 1.7.24's dumps: of Debian's file, and of it with install's
-/// block (runc as built in, and the runtime).
+/// containerd 1.7.24's dumps: of Debian's file (blank lines at its end
+/// aside, as for containerd), and of it with install's block (runc as
+/// built in, and the runtime).
 fn debian_dumps(text: Option<&str>) -> Result<String, String> {
     match text {
-        Some(t) if t == DEBIAN => Ok(fixture!("1.7.24/debian.dump").to_owned()),
+        Some(t) if t.trim_end() == DEBIAN.trim_end() => Ok(fixture!("1.7.24/debian.dump").to_owned()),
         Some(t) if t.starts_with(DEBIAN) && t.contains("# BEGIN oci-add-hooks") => {
             Ok(fixture!("1.7.24/debian.after.dump").to_owned())
         }
@@ -449,4 +450,60 @@ fn regression_a_file_changed_between_the_plan_and_the_write_was_written_over() {
     assert_eq!(std::fs::read_to_string(&config).unwrap(), edited);
     assert_eq!(fake.tree(), before, "no backup, no temporary file");
     assert!(sys.stopped.borrow().is_empty() && sys.marks.borrow().is_empty());
+}
+
+#[test]
+fn regression_an_operators_edit_inside_installs_block_was_reverted_silently() {
+    let (fake, host) = debian_host("ctrd-edited");
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let sys = StandIn::new(Peer::Containerd(700), Some(701));
+    let (work, record) = plan(&host, &o, &sys).unwrap();
+    apply(work, &o, &sys, &mut Log::kept()).unwrap();
+    let config = fake.here("/etc/containerd/config.toml");
+    let installed = std::fs::read_to_string(&config).unwrap();
+    let at = installed.find("# BEGIN oci-add-hooks").unwrap();
+    let (head, block) = installed.split_at(at);
+    let edited = format!("{head}{}", block.replacen("SystemdCgroup = false", "SystemdCgroup = true", 1));
+    fake.write("/etc/containerd/config.toml", &edited);
+    let before = fake.tree();
+
+    let again = |args: &[&str]| {
+        let o = fake.options(Action::Install, args);
+        let sys = StandIn::new(Peer::Containerd(701), Some(702));
+        ContainerdWork::plan_install(&host, &o, &sys, BINARY, record.as_ref(), None, None)
+            .map(|(work, _)| apply(work, &o, &sys, &mut Log::kept()).unwrap())
+    };
+    let err = again(&["--no-docker"]).err().unwrap().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: install's block for runtime oci-add-hooks was edited since install wrote it: \
+             plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options.SystemdCgroup: false -> true; install writes it as runtime runc is now, which would lose that: make the change in runtime \
+             runc's table, which the block copies, and run install again; or give --force to replace the block \
+             (nothing changed)",
+            config.display()
+        )
+    );
+    assert_eq!(fake.tree(), before, "nothing written");
+
+    // A comment added inside the block loses no setting: written again.
+    let commented = format!("{head}{}", block.replacen("\n", "\n# a note of the operator's\n", 1));
+    fake.write("/etc/containerd/config.toml", &commented);
+    again(&["--no-docker"]).unwrap();
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), installed);
+
+    // --force replaces an edited block.
+    fake.write("/etc/containerd/config.toml", &edited);
+    again(&["--no-docker", "--force"]).unwrap();
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), installed);
+}
+
+#[test]
+fn a_flat_config_names_every_key_and_table_in_full() {
+    let flat = config::flat("[a]\n  x = 1\n  s = 'v'\n[a.b]\n  y = [\"p\", 'q']\n").unwrap();
+    let keys: Vec<_> = flat.iter().map(|e| (e.key.as_str(), e.text.as_str())).collect();
+    assert_eq!(
+        keys,
+        [("a", "[table]"), ("a.x", "1"), ("a.s", "\"v\""), ("a.b", "[table]"), ("a.b.y", "[\"p\", \"q\"]")]
+    );
 }
