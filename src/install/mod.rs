@@ -520,14 +520,30 @@ fn record_rules(o: &Options) -> [Rule; 8] {
 
 /// Writes the record (fsynced, renamed into place) if it differs from the file.
 fn put_record(file: &HostFile, record: &Record) -> Result<(), InstallError> {
-    Put::new(file.clone(), record.to_bytes(), 0o644).apply().map(|_| ())
+    Put::new(file.clone(), record_bytes(file, record)?, 0o644).apply().map(|_| ())
+}
+
+/// The record as bytes, read again by the parser uninstall reads it with:
+/// they must read as this record, else they are not written.
+fn record_bytes(file: &HostFile, record: &Record) -> Result<Vec<u8>, InstallError> {
+    let bytes = record.to_bytes();
+    match Record::parse(&bytes) {
+        Ok(again) if again == *record => Ok(bytes),
+        again => Err(InstallError::Refused {
+            path: file.here().to_owned(),
+            why: format!(
+                "the record install would write does not read back as itself ({}): not written",
+                again.err().map_or_else(|| "another record".to_owned(), |e| e.to_string())
+            ),
+        }),
+    }
 }
 
 /// Writes the record if it differs from the file (`None`: removes it).
 fn write_record(file: &HostFile, record: Option<&Record>, log: &mut Log) -> Result<(), InstallError> {
     match record {
         Some(r) => {
-            Put::new(file.clone(), r.to_bytes(), 0o644).apply()?;
+            Put::new(file.clone(), record_bytes(file, r)?, 0o644).apply()?;
         }
         None => {
             if remove_file(file)? {

@@ -234,6 +234,11 @@ impl Table {
         self.values.iter().find(|e| e.key == key)
     }
 
+    /// The table `key` below this one.
+    pub(crate) fn sub(&self, key: &str) -> Option<&Table> {
+        self.tables.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+    }
+
     /// Sets `key` to the TOML value `raw` (its compared form `text`), in its
     /// place or last.
     pub(crate) fn set(&mut self, key: &str, raw: String, text: String) {

@@ -154,7 +154,12 @@ impl ContainerdWork {
     }
 
     /// Plans `file` to become `new` (`None`: removed), unless it is that.
+    /// `new` is read again by the parser the plan read the file with, and
+    /// must parse, whether or not containerd's own check runs.
     fn edit(&mut self, file: &HostFile, new: Option<String>, said: String) -> Result<(), InstallError> {
+        if let Some(n) = &new {
+            config::parse(n).map_err(|e| refused(file.here(), format!("the text install would write: {e}")))?;
+        }
         let (original, now) = self.current(file)?;
         self.edits.retain(|e| e.file.here() != file.here());
         if now != new {
@@ -202,6 +207,7 @@ impl ContainerdWork {
         }
         let at = block::place(&text, &found, recorded);
         let (new, inserted) = block::insert(if exists { &base } else { block::CREATED }, at, &block);
+        declared_as_wanted(&here, &new, &want)?;
         let record = Record {
             config: o.containerd.config.clone(),
             version: file.version().number(),
@@ -283,6 +289,7 @@ impl ContainerdWork {
                 keep_edits(dropin_here, rec, &now, &content, want, &default)?;
             }
         }
+        declared_as_wanted(dropin_here, &content, want)?;
         let entry = imports::import_entry(&dir);
         let root = imports::add_import(text, &dir, &dropin, &entry).map_err(|e| refused(here, e.to_string()))?;
         if let Some(before) = &before {
@@ -519,6 +526,20 @@ fn exists(file: &HostFile) -> Result<bool, InstallError> {
 /// containerd reads it, it starts with install's header.
 fn is_ours(file: &HostFile) -> bool {
     file.followed().and_then(|f| f.read()).is_ok_and(|t| t.starts_with(block::HEADER.as_bytes()))
+}
+
+/// The text install would write, read again: it must declare runtime
+/// `want.runtime` with the shim as its `BinaryName`. (A runtime appended
+/// as `[tables]` to a file whose `runtimes` is an inline table is not TOML,
+/// and is refused here even where containerd cannot be run to say so.)
+fn declared_as_wanted(here: &Path, text: &str, want: &Want) -> Result<(), InstallError> {
+    let why = |e: String| refused(here, format!("the text install would write: {e}"));
+    let table = config::parse(text).and_then(|c| c.runtime(want.runtime)).map_err(|e| why(e.to_string()))?;
+    let binary = table.as_ref().and_then(|t| t.sub("options")).and_then(|o| o.get("BinaryName"));
+    match binary.map(|b| b.text.as_str()) {
+        Some(b) if b == config::quoted(want.binary) => Ok(()),
+        _ => Err(why(format!("does not read as runtime {} with BinaryName {:?}", want.runtime, want.binary))),
+    }
 }
 
 /// Refuses to write install's text (`new`) over an operator's edit of

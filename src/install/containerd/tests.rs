@@ -507,3 +507,26 @@ fn a_flat_config_names_every_key_and_table_in_full() {
         [("a", "[table]"), ("a.x", "1"), ("a.s", "\"v\""), ("a.b", "[table]"), ("a.b.y", "[\"p\", \"q\"]")]
     );
 }
+
+#[test]
+fn regression_a_runtime_appended_to_inline_runtimes_was_written_though_no_toml_parser_reads_it() {
+    let fake = FakeHost::new("ctrd-inline");
+    let inline =
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  runtimes = { runc = { runtime_type = \
+                  \"io.containerd.runc.v2\" } }\n";
+    fake.write("/etc/containerd/config.toml", inline);
+    fake.write("/usr/bin/containerd", "");
+    let host = Host::open(fake.0.clone()).unwrap();
+    let o = fake.options(Action::Install, &["--no-docker"]);
+    let mut sys = StandIn::new(Peer::Containerd(800), Some(801));
+    // containerd's dump of the file as it is; the new text never gets as
+    // far as containerd.
+    sys.dump = |_| Ok(fixture!("1.7.24/debian.dump").to_owned());
+    let before = fake.tree();
+    let err = plan(&host, &o, &sys).err().unwrap().to_string();
+    let config = fake.here("/etc/containerd/config.toml");
+    let head = format!("{}: the text install would write: not valid TOML (line ", config.display());
+    assert!(err.starts_with(&head) && err.ends_with("(nothing changed)"), "{err}");
+    assert_eq!(sys.dumped.borrow().len(), 1, "refused before containerd's check of the new text");
+    assert_eq!(fake.tree(), before);
+}

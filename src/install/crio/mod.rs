@@ -77,6 +77,9 @@ impl CrioWork {
         for f in converted.files {
             let file = host_file(host, &format!("{dir}/{}", f.name), false)?;
             let here = file.here().to_owned();
+            // Read again by the shim's own parser of the format, as the
+            // engines will read it, before anything is written.
+            crate::hooks::parse(&here, &f.bytes).map_err(InstallError::Hook)?;
             let recorded = old.iter().any(|c| c.dir == dir && c.files.contains(&f.name));
             if !recorded && exists(&file)? {
                 return Err(InstallError::Refused {

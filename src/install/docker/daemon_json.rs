@@ -239,6 +239,24 @@ pub(crate) fn to_bytes(doc: &Doc) -> Vec<u8> {
     out
 }
 
+/// The document as bytes (`to_bytes`), read again by `parse`: they must
+/// read as this very document, else they are not written (a defect of
+/// install's, caught before the file is touched).
+pub(crate) fn read_back(doc: &Doc) -> Result<Vec<u8>, DaemonJsonError> {
+    let bytes = to_bytes(doc);
+    match parse(Some(&bytes)) {
+        Ok(again) if again.config == doc.config => Ok(bytes),
+        Ok(_) => Err(DaemonJsonError::Field {
+            field: "(top level)".into(),
+            why: "the JSON install would write reads back as another document: not written".into(),
+        }),
+        Err(e) => Err(DaemonJsonError::Field {
+            field: "(top level)".into(),
+            why: format!("the JSON install would write does not read back ({e}): not written"),
+        }),
+    }
+}
+
 /// The runtime entry the shim is registered with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Runtime {

@@ -135,6 +135,7 @@ impl DockerWork {
         let registered = if o.docker.enabled { work.register(host, o, rt, old)? } else { None };
         work.find_dockerd(host, o, sys)?;
         work.want = registered.as_ref().map(|d| (d.runtime.clone(), Want::Present { path: d.path.clone() }));
+        work.read_back()?;
         Ok((work, registered))
     }
 
@@ -151,7 +152,17 @@ impl DockerWork {
         }
         work.find_dockerd(host, o, sys)?;
         work.want = old.map(|d| (d.runtime.clone(), Want::Absent { path: d.path.clone() }));
+        work.read_back()?;
         Ok(work)
+    }
+
+    /// Every document the plan changed, as it will be written, read again
+    /// by the parser it was read with.
+    fn read_back(&self) -> Result<(), InstallError> {
+        for e in self.edits.iter().filter(|e| !e.changes.is_empty()) {
+            daemon_json::read_back(&e.doc).map_err(|err| InstallError::DaemonJson { path: e.here.clone(), err })?;
+        }
+        Ok(())
     }
 
     /// Each file's planned changes (none: it is left as it is).

@@ -52,6 +52,7 @@ fn round_trip(text: Option<&str>, set_default: bool) {
     let changes = merge(&mut doc.config, &rt(), set_default).unwrap();
     assert!(!changes.is_empty(), "{text:?}");
     let once = to_bytes(&doc);
+    assert_eq!(read_back(&doc).unwrap(), once, "{text:?}: written as it reads");
     assert!(merge(&mut doc.config, &rt(), set_default).unwrap().is_empty(), "second merge of {text:?}");
     assert_eq!(to_bytes(&doc), once);
     let undone = unmerge(&mut doc.config, "oci-add-hooks", &rt().path, &previous_of(&changes)).unwrap();
