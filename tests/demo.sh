@@ -4,9 +4,24 @@
 # hooks visibly firing. Usage: tests/demo.sh path/to/oci-add-hooks
 set -euo pipefail
 shim=$(realpath "${1:?usage: $0 path/to/oci-add-hooks}")
-# Below /run, not /tmp: the shim refuses hook files reached through a
-# directory others can write, and /tmp is one (mode 1777, sticky or not).
-demo=$(mktemp -d /run/oci-add-hooks-demo.XXXXXX)
+# Below /run (else /var/lib), not /tmp: the shim refuses hook files
+# reached through a directory others can write, and /tmp is one (mode 1777,
+# sticky or not); so is a /run that is a tmpfs mounted with tmpfs's default
+# mode.
+trusted() {
+  local d=$1
+  while :; do
+    [ "$(stat -c %u "$d")" = 0 ] && [ $(( 0$(stat -c %a "$d") & 022 )) = 0 ] || return 1
+    [ "$d" = / ] && return 0
+    d=$(dirname "$d")
+  done
+}
+parent=
+for p in /run /var/lib; do
+  if trusted "$p"; then parent=$p; break; fi
+done
+[ -n "$parent" ] || { echo "demo: neither /run nor /var/lib is writable by root alone" >&2; exit 1; }
+demo=$(mktemp -d "$parent/oci-add-hooks-demo.XXXXXX")
 chmod 755 "$demo"
 id="oci-add-hooks-demo-$$"
 cleanup() { runc --root "$demo/runc" delete --force "$id" >/dev/null 2>&1 || true; rm -rf "$demo"; }

@@ -39,7 +39,8 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// Where the tests' temp dirs go: `$OCI_ADD_HOOKS_TEST_TMP` if set, else
-/// cargo's `target/tmp`, else (as root) `/run/oci-add-hooks-tests`, else
+/// cargo's `target/tmp`, else (as root) a directory of this process's own
+/// below `/run` or `/var/lib`, removed when the process exits, else
 /// `$HOME/.cache/oci-add-hooks/tests`. Never the system temp dir: the shim
 /// refuses a hook file reached through a directory that others may write,
 /// and /tmp, sticky and mode 1777, is one; the tests' hook files live in
@@ -47,33 +48,55 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 /// root (or the user running the tests) and writable by no one else.
 /// `target/tmp` is, unless the checkout is under such a directory (a clone
 /// in /tmp); `/run` is on a node, but not where it is a tmpfs mounted with
-/// tmpfs's default mode 1777; a home directory is. When none is, the tests
-/// fail here, naming each one tried and why.
+/// tmpfs's default mode 1777, and then `/var/lib` is. (A home directory
+/// comes last: mode 0700, a test's shim run as `nobody` could not reach
+/// its hook files.) When none is, the tests fail here, naming each one
+/// tried and why.
 pub fn temp_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
         let euid = rustix::process::geteuid().as_raw();
-        let mut candidates: Vec<PathBuf> =
-            std::env::var_os("OCI_ADD_HOOKS_TEST_TMP").map(PathBuf::from).into_iter().collect();
-        candidates.push(PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
-        if euid == 0 {
-            candidates.push(PathBuf::from("/run/oci-add-hooks-tests"));
-        }
-        if let Some(home) = std::env::var_os("HOME").filter(|h| Path::new(h).is_absolute()) {
-            candidates.push(Path::new(&home).join(".cache/oci-add-hooks/tests"));
-        }
         let untrusted = |dir: &Path| -> Option<PathBuf> {
-            let _ = std::fs::create_dir_all(dir);
             dir.ancestors()
                 .find(|d| !d.metadata().is_ok_and(|m| (m.uid() == 0 || m.uid() == euid) && m.mode() & 0o022 == 0))
                 .map(Path::to_path_buf)
         };
         let mut why = Vec::new();
-        for dir in &candidates {
+        let mut fixed: Vec<PathBuf> =
+            std::env::var_os("OCI_ADD_HOOKS_TEST_TMP").map(PathBuf::from).into_iter().collect();
+        fixed.push(PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+        for dir in &fixed {
+            let _ = std::fs::create_dir_all(dir);
             match untrusted(dir) {
                 None => return dir.clone(),
                 Some(d) => why.push(format!(
-                    "{}: {} is missing, owned by another user or writable by others",
+                    "{}: {} is missing, another user's or writable by others",
+                    dir.display(),
+                    d.display()
+                )),
+            }
+        }
+        let parents = if euid == 0 { ["/run", "/var/lib"].as_slice() } else { [].as_slice() };
+        for parent in parents.iter().map(Path::new) {
+            if let Some(d) = untrusted(parent) {
+                why.push(format!("{}: {} is another user's or writable by others", parent.display(), d.display()));
+                continue;
+            }
+            let dir = parent.join(format!("oci-add-hooks-tests.{}", std::process::id()));
+            if std::fs::create_dir(&dir).is_ok() {
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+                remove_at_exit(&dir);
+                return dir;
+            }
+            why.push(format!("{}: cannot be created", dir.display()));
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|h| Path::new(h).is_absolute()) {
+            let dir = Path::new(&home).join(".cache/oci-add-hooks/tests");
+            let _ = std::fs::create_dir_all(&dir);
+            match untrusted(&dir) {
+                None => return dir,
+                Some(d) => why.push(format!(
+                    "{}: {} is missing, another user's or writable by others",
                     dir.display(),
                     d.display()
                 )),
@@ -85,6 +108,23 @@ pub fn temp_root() -> &'static Path {
             why.join("; ")
         )
     })
+}
+
+/// Has `dir` removed, with everything in it, when the process exits
+/// (libtest ends with `process::exit`, which runs `atexit` handlers), so
+/// that the suite leaves the machine's paths as it found them.
+fn remove_at_exit(dir: &Path) {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove() {
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    if DIR.set(dir.to_owned()).is_ok() {
+        // SAFETY: `remove` is an `extern "C" fn()` that never unwinds (it
+        // ignores the removal's result) and reads only a OnceLock already set.
+        unsafe { libc::atexit(remove) };
+    }
 }
 
 /// A directory removed with everything in it when dropped.
