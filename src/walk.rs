@@ -14,9 +14,10 @@
 //! from the host root (`install::host`), where the kernel's openat2 is not
 //! there.
 //!
-//! It must never reopen a path by name, read or write a file's contents,
-//! or decide what is trusted: it opens, looks and follows, and the caller
-//! decides.
+//! It must never let the kernel follow a link (every open is one name,
+//! `O_NOFOLLOW`, from a directory descriptor it holds), read or write a
+//! file's contents, or decide what is trusted: it opens, looks and
+//! follows, and the caller decides, on the descriptors it returns.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
