@@ -92,7 +92,7 @@ test-native: deps
 # were not run (see docs/testing.md). Skipped here, and run natively by test-native:
 # the packages, installer and reliability tests, which start the binary
 # without the harness's qemu wrapper.
-AARCH64_NATIVE_ONLY := packages:: install:: reliability::
+AARCH64_NATIVE_ONLY := packages:: install:: reliability:: lock::
 # The unit tests run apart, unfiltered: libtest's --skip matches substrings,
 # and `install::` would also skip the unit tests of src/install/.
 test-aarch64: deps musl-targets
