@@ -55,15 +55,17 @@ pub(crate) fn add_import(
 }
 
 /// `text` without the `imports` entry `entry` (and the line, if that was
-/// all it held); `None` if it has no such entry.
-pub(crate) fn remove_import(text: &str, entry: &str) -> Result<Option<String>, ConfigError> {
+/// all it held, unless `keep_line`: the line was there before install, as
+/// `imports = []`, which the text alone cannot tell from a line install
+/// added); `None` if it has no such entry.
+pub(crate) fn remove_import(text: &str, entry: &str, keep_line: bool) -> Result<Option<String>, ConfigError> {
     let config = parse(text)?;
     let Some(imports) = config.doc().get("imports") else { return Ok(None) };
     let Some(list) = imports.as_array() else { return Ok(None) };
     let values: Vec<_> = list.iter().collect();
     let Some(i) = values.iter().position(|v| v.as_str() == Some(entry)) else { return Ok(None) };
     let span = values[i].span().ok_or_else(|| err("imports", "cannot be edited"))?;
-    if values.len() == 1 {
+    if values.len() == 1 && !keep_line {
         let line = format!("imports = [{}]\n", quoted(entry));
         let from = line_start(text, span.start);
         if text[from..].starts_with(&line) {
@@ -132,22 +134,26 @@ mod tests {
         ];
         for (before, after) in cases {
             assert_eq!(add(before).as_deref(), Some(after), "{before:?}");
-            let back = remove_import(after, e).unwrap().unwrap();
+            let back = remove_import(after, e, false).unwrap().unwrap();
             parse(&back).unwrap();
         }
+        // An `imports = []` of the file's own, kept.
+        let after = add("version = 3\nimports = []\n").unwrap();
+        assert_eq!(remove_import(&after, e, true).unwrap().unwrap(), "version = 3\nimports = []\n");
+        assert_eq!(remove_import(&after, e, false).unwrap().unwrap(), "version = 3\n");
         assert_eq!(
-            remove_import("version = 3\nimports = [\"/a.toml\", \"/etc/containerd/conf.d/*.toml\"]\n", e)
+            remove_import("version = 3\nimports = [\"/a.toml\", \"/etc/containerd/conf.d/*.toml\"]\n", e, false)
                 .unwrap()
                 .unwrap(),
             "version = 3\nimports = [\"/a.toml\"]\n"
         );
         assert_eq!(
-            remove_import("version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\", \"/a.toml\"]\n", e)
+            remove_import("version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\", \"/a.toml\"]\n", e, false)
                 .unwrap()
                 .unwrap(),
             "version = 3\nimports = [\"/a.toml\"]\n"
         );
-        assert_eq!(remove_import("version = 3\n", e).unwrap(), None);
+        assert_eq!(remove_import("version = 3\n", e, false).unwrap(), None);
         // Entries that import the drop-in already: plain, relative, globs.
         for existing in [
             "/etc/containerd/conf.d/99-oci-add-hooks.toml",

@@ -316,6 +316,7 @@ impl ContainerdWork {
             Some(content.clone()),
             format!("installed {} (runtime {})", dropin_here.display(), want.runtime),
         )?;
+        let imports_added_now = root.is_some();
         let imports_added = match root {
             Some(r) => {
                 self.edit(config, Some(r), format!("{}: imports += {entry:?} (the drop-in)", here.display()))?;
@@ -337,7 +338,12 @@ impl ContainerdWork {
             created_config: false,
             // The drop-in as written, so that an edit of it is seen.
             block: Some(content),
-            original_sha256: None,
+            // config.toml before its `imports` entry: which of the texts
+            // without it gives the file back (see `undo`).
+            original_sha256: match imports_added_now {
+                true => Some(sha256::hex(text.as_bytes())),
+                false => old.and_then(|c| c.original_sha256.clone()),
+            },
             dropin: Some(dropin),
             imports_added,
         }))
@@ -393,7 +399,17 @@ impl ContainerdWork {
             return Ok(());
         };
         if let Some(entry) = &c.imports_added {
-            if let Some(new) = imports::remove_import(&text, entry).map_err(|e| refused(here, e.to_string()))? {
+            let removed =
+                |keep_line| imports::remove_import(&text, entry, keep_line).map_err(|e| refused(here, e.to_string()));
+            let mut new = removed(false)?;
+            // `imports = [ENTRY]` was `imports = []` before install when that
+            // is what gives the file back as install found it.
+            if let (Some(sha), Some(n)) = (&c.original_sha256, &new) {
+                if sha256::hex(n.as_bytes()) != *sha {
+                    new = removed(true)?.filter(|k| sha256::hex(k.as_bytes()) == *sha).or(new);
+                }
+            }
+            if let Some(new) = new {
                 self.edit(&config, Some(new), format!("{}: imports -= {entry:?}", here.display()))?;
             }
         }

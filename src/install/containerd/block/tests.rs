@@ -381,7 +381,7 @@ fn version_3_gets_a_drop_in_and_an_import() {
     let dropin = "/etc/containerd/conf.d/99-oci-add-hooks.toml";
     let with = add_import(root, "/etc/containerd", dropin, &entry).unwrap().unwrap();
     golden(&with, "v3/config.imports.toml");
-    assert_eq!(remove_import(&with, &entry).unwrap().unwrap(), root);
+    assert_eq!(remove_import(&with, &entry, false).unwrap().unwrap(), root);
     // The drop-in's version is its root's, never above it: containerd 2.3.0
     // to 2.3.4 refuse an import whose version is above the root file's
     // (containerd PR 12891, "add check on version of drop in configs").
