@@ -1,13 +1,17 @@
-//! End to end with a private containerd (Debian's 1.6) and `ctr`: the shim
-//! as the runc shim's `BinaryName`, configured by environment alone.
+//! End to end with a private node's containerd (util/node.rs, each
+//! release) and `ctr`: the shim as the runc shim's `BinaryName`, configured
+//! by environment alone.
 //!
 //! `io.containerd.runc.v2` passes no extra arguments to its runtime, so the
 //! shim's hook directory and real runtime come from `OCI_ADD_HOOKS_CONFIG`
 //! and `OCI_ADD_HOOKS_RUNTIME` set on containerd itself: containerd starts
 //! each shim with its own environment, and the shim runs the runtime with
 //! it (`ctr`'s environment never reaches either; it only talks gRPC). That
-//! is what this test relies on, and it is robust: nothing outside the temp
-//! dir is touched. The other way, a symlink `oci-add-hooks-NAME` reading
+//! is what this test relies on. It runs in a node because containerd 1.x
+//! puts its shims' sockets and runc's state under `/run/containerd`
+//! whatever its config says: a containerd of the machine's namespace would
+//! leave them there, and two releases' tests at once would share them
+//! (runc: "container with given ID already exists"). The other way, a symlink `oci-add-hooks-NAME` reading
 //! `/etc/oci-add-hooks/NAME.d`, would make the test create and remove files
 //! in /etc; the symlink rule itself is tested in `shim.rs`.
 
@@ -19,8 +23,6 @@ use std::ffi::OsStr;
 use serde_json::json;
 
 use crate::util::*;
-
-const IMAGE: &str = "docker.io/library/oah-busybox:latest";
 
 /// The README's containerd set-up, declared in the private config (with
 /// `runc` beside it: a config that declares runtimes must also declare the
@@ -37,9 +39,9 @@ fn cri_runtimes() -> String {
     )
 }
 
-#[test]
-fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotation() {
-    if !require(&["containerd", "ctr", "containerd-shim-runc-v2", "runc"])
+fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotation(release: &Release) {
+    if !require(NODE_TOOLS)
+        || !require_root()
         || !native_only("containerd's runc shim must execute the shim, a foreign binary to the host")
     {
         return;
@@ -57,25 +59,29 @@ fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotatio
             "stages": ["prestart"],
         }),
     );
-    let containerd = Containerd::start(
+    let containerd = Node::start_with_env(
+        release,
+        Some(&format!("version = 2\n\n{}", cri_runtimes())),
         &[("OCI_ADD_HOOKS_CONFIG", conf.path().as_os_str()), ("OCI_ADD_HOOKS_RUNTIME", OsStr::new("/usr/sbin/runc"))],
-        &cri_runtimes(),
     );
     // The runtime declared as in the README is accepted by the CRI plugin.
     let plugins = stdout(&containerd.ctr(&["plugins", "ls"]));
     let cri = plugins.lines().find(|l| l.contains("io.containerd.grpc.v1") && l.contains(" cri "));
     assert!(cri.is_some_and(|l| l.trim_end().ends_with("ok")), "CRI plugin: {cri:?}\n{}", containerd.log());
-    containerd.import_busybox(IMAGE, &["/bin/sh"]);
+    containerd.import_images();
 
     let run = |id: &str, annotation: &str| {
+        let cgroup = format!("{}/{id}", containerd.cgroup_parent());
         let out = containerd.ctr(&[
             "run",
             "--rm",
+            "--cgroup",
+            &cgroup,
             "--runc-binary",
             &bin().to_string_lossy(),
             "--annotation",
             annotation,
-            IMAGE,
+            NODE_IMAGE,
             id,
             "/bin/echo",
             "hello from busybox",
@@ -92,3 +98,4 @@ fn ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotatio
     run("oah-cpu", "com.example.gpu=no");
     assert_eq!(markers(marks.path()), ["prestart", "poststop"]);
 }
+on_each_release!(ctr_run_with_the_shim_as_binary_name_runs_hooks_and_when_selects_by_annotation);

@@ -2,7 +2,8 @@
 //! (util/node.rs) with a kubeadm-like containerd, configured by
 //! `oci-add-hooks install` run on the node itself, and pods run through
 //! containerd's CRI API with tests/cri-client (the k8s-cri crate's gRPC
-//! client), one call per run, as kubelet makes them.
+//! client), one call per run, as kubelet makes them; on each containerd
+//! release (util/release.rs).
 //!
 //! A pod's runtime handler is its sandbox's, so every container of a pod of
 //! the `oci-add-hooks` handler goes through the shim: the sandbox (pause)
@@ -117,8 +118,7 @@ impl Kubelet<'_> {
     }
 }
 
-#[test]
-fn a_pod_of_the_oci_add_hooks_runtime_class_gets_its_hooks_through_the_cri_and_others_do_not() {
+fn a_pod_of_the_oci_add_hooks_runtime_class_gets_its_hooks_through_the_cri_and_others_do_not(release: &Release) {
     if !require(NODE_TOOLS)
         || !require_root()
         || !native_only("containerd's runc shim must execute the installed shim, a foreign binary to the host")
@@ -129,7 +129,7 @@ fn a_pod_of_the_oci_add_hooks_runtime_class_gets_its_hooks_through_the_cri_and_o
     // kubeadm's set-up: `containerd config default` as config.toml, with the
     // cgroupfs driver (SystemdCgroup = true needs systemd, which this
     // machine does not run), plus this machine's restrict_oom_score_adj.
-    let node = Node::start(Some(&with_restricted_oom_score_adj(&default_config())));
+    let node = Node::start(release, Some(&with_restricted_oom_score_adj(&release.default_config())));
     node.import_images();
 
     let hooks = TempDir::new("cri-hooks");
@@ -196,3 +196,4 @@ fn a_pod_of_the_oci_add_hooks_runtime_class_gets_its_hooks_through_the_cri_and_o
     assert_eq!(kubelet.call(&["ps"]), json!({"containers": []}));
     assert_eq!(hooks_run(marks.path()).len(), 6, "{:?}", markers(marks.path()));
 }
+on_each_release!(a_pod_of_the_oci_add_hooks_runtime_class_gets_its_hooks_through_the_cri_and_others_do_not);

@@ -6,6 +6,7 @@
 // program itself).
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+#[macro_use]
 mod util;
 
 mod containerd;

@@ -2,7 +2,7 @@
 //! paths inside it, nothing of it on the machine, and its supervisor
 //! restarting containerd as systemd's `Restart=always` does, with a
 //! running task surviving the restart (its shim is not containerd's
-//! child), which the installer's restart relies on.
+//! child), which the installer's restart relies on; on each release.
 
 use std::process::Command;
 
@@ -17,23 +17,41 @@ fn node_available() -> bool {
         && native_only("the node runs the host's containerd with images of the host's architecture")
 }
 
-#[test]
-fn a_node_runs_containerd_on_the_real_paths_with_debians_config_and_a_task_survives_its_restart() {
+fn a_node_runs_containerd_on_the_real_paths_with_debians_config_and_a_task_survives_its_restart(release: &Release) {
     if !node_available() {
         return;
     }
-    let mut node = Node::start(Some(DEBIAN_CONFIG));
+    let mut node = Node::start(release, Some(DEBIAN_CONFIG));
     let version = node.ctr(&["version"]);
     assert!(version.status.success(), "ctr version: {}", stderr(&version));
     assert!(stdout(&version).contains("Server:"), "{}", stdout(&version));
+    // The release's containerd serves, and its ctr asks.
+    let said = stdout(&version);
+    let versions: Vec<&str> = said.lines().filter_map(|l| l.trim().strip_prefix("Version:")).map(str::trim).collect();
+    assert_eq!(versions.len(), 2, "{said}");
+    assert!(versions.iter().all(|v| v.starts_with(release.version)), "client and server {}: {said}", release.version);
     // containerd read /etc/containerd/config.toml, the node's: Debian's
-    // values, not the built-in ones (/opt/cni/bin, /opt/containerd).
+    // values, not the built-in ones (/opt/cni/bin, /opt/containerd). 2.x
+    // dumps them migrated to version 3 (`bin_dirs`, single quotes).
     let dump = node.dump();
-    assert!(dump.contains("\nimports = [\"/etc/containerd/config.toml\"]\n"), "{dump}");
-    assert!(dump.contains("bin_dir = \"/usr/lib/cni\""), "{dump}");
-    assert!(dump.contains("path = \"/var/lib/containerd/opt\""), "{dump}");
+    match release.major() {
+        1 => {
+            assert!(dump.contains("\nimports = [\"/etc/containerd/config.toml\"]\n"), "{dump}");
+            assert!(dump.contains("bin_dir = \"/usr/lib/cni\""), "{dump}");
+            assert!(dump.contains("path = \"/var/lib/containerd/opt\""), "{dump}");
+        }
+        _ => {
+            assert!(dump.contains("bin_dirs = ['/usr/lib/cni']"), "{dump}");
+            assert!(dump.contains("path = '/var/lib/containerd/opt'"), "{dump}");
+        }
+    }
     // Its root and state are the node's directories, not the machine's.
-    assert!(node.private_dir("/var/lib/containerd").join("io.containerd.content.v1.content").is_dir());
+    let root = node.private_dir("/var/lib/containerd");
+    assert!(
+        root.join("io.containerd.metadata.v1.bolt/meta.db").is_file(),
+        "{:?}",
+        std::fs::read_dir(&root).unwrap().collect::<Vec<_>>()
+    );
     assert!(node.path("/run/containerd/containerd.sock").exists());
     let plugins = stdout(&node.ctr(&["plugins", "ls"]));
     let cri = plugins.lines().find(|l| l.contains("io.containerd.grpc.v1") && l.contains(" cri "));
@@ -87,24 +105,30 @@ fn a_node_runs_containerd_on_the_real_paths_with_debians_config_and_a_task_survi
         .collect();
     assert!(left.is_empty(), "cgroups left: {left:?}");
 }
+on_each_release!(a_node_runs_containerd_on_the_real_paths_with_debians_config_and_a_task_survives_its_restart);
 
-#[test]
-fn a_node_runs_containerd_on_its_built_in_defaults_or_a_kubeadm_config() {
+fn a_node_runs_containerd_on_its_built_in_defaults_or_a_kubeadm_config(release: &Release) {
     if !node_available() {
         return;
     }
     // No config.toml: containerd's own defaults, CRI and runc included.
-    let node = Node::start(None);
+    let node = Node::start(release, None);
     assert!(!node.etc_containerd().join("config.toml").exists());
     let plugins = stdout(&node.ctr(&["plugins", "ls"]));
     assert!(plugins.lines().any(|l| l.contains(" cri ") && l.trim_end().ends_with("ok")), "{plugins}");
-    // `config dump` needs the file (containerd 1.6.20: "failed to load
-    // TOML"), while the daemon runs on `config default`'s values.
+    // 1.x's `config dump` needs the file ("failed to load TOML"), while
+    // the daemon runs on `config default`'s values; 2.x dumps those.
     let dump = node.run(Command::new("containerd").args(["config", "dump"]));
-    assert!(!dump.status.success());
+    match release.major() == 1 {
+        true => assert!(!dump.status.success(), "{}", stdout(&dump)),
+        false => {
+            assert!(dump.status.success(), "{}", stderr(&dump));
+            assert!(stdout(&dump).contains(&release.runtime_header("runc")), "{}", stdout(&dump));
+        }
+    }
     drop(node);
 
-    let node = Node::start(Some(&kubeadm_config()));
+    let node = Node::start(release, Some(&release.kubeadm_config()));
     let dump = node.dump();
     assert!(dump.contains("SystemdCgroup = true"), "{dump}");
     // A command inside sees the node's files at the real paths.
@@ -113,18 +137,21 @@ fn a_node_runs_containerd_on_its_built_in_defaults_or_a_kubeadm_config() {
     let ls = node.command("ls").arg("/usr/local/bin").output().unwrap();
     assert!(ls.status.success() && ls.stdout.is_empty(), "{ls:?}");
 }
+on_each_release!(a_node_runs_containerd_on_its_built_in_defaults_or_a_kubeadm_config);
 
-#[test]
-fn restricting_oom_score_adj_takes_in_debians_config_and_in_containerds_default() {
-    if !require(&["containerd"]) {
-        return;
-    }
+fn restricting_oom_score_adj_takes_in_debians_config_and_in_containerds_default(release: &Release) {
     let dir = TempDir::new("oom");
-    for (name, config) in [("debian", DEBIAN_CONFIG.to_owned()), ("default", default_config())] {
+    for (name, config) in [("debian", DEBIAN_CONFIG.to_owned()), ("default", release.default_config())] {
         let file = dir.join(format!("{name}.toml"));
         write(&file, with_restricted_oom_score_adj(&config), 0o644);
-        let out = Command::new("containerd").arg("--config").arg(&file).args(["config", "dump"]).output().unwrap();
+        let out = Command::new(release.bin("containerd"))
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "dump"])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert!(stdout(&out).contains("restrict_oom_score_adj = true"), "{name}: {}", stdout(&out));
     }
 }
+on_each_release!(restricting_oom_score_adj_takes_in_debians_config_and_in_containerds_default);

@@ -91,8 +91,8 @@ fn converged(node: &Node, installed: bool, after: &str) {
 /// Every kill point of `action` (install from a node without the runtime,
 /// uninstall from one with it), each followed by the same action run
 /// again, which must converge, and by the other, which resets the node.
-fn every_kill_point_converges(action: &str) {
-    let node = Node::start(Some(DEBIAN_CONFIG));
+fn every_kill_point_converges(release: &Release, action: &str) {
+    let node = Node::start(release, Some(DEBIAN_CONFIG));
     let (other, installed) = match action {
         "install" => ("uninstall", true),
         _ => ("install", false),
@@ -121,29 +121,28 @@ fn every_kill_point_converges(action: &str) {
     assert!(tested.iter().all(|t| !t.ends_with(" x0")), "a listed syscall {action} never makes: {tested:?}");
 }
 
-#[test]
-fn install_killed_at_every_write_and_restart_syscall_converges_on_the_next_run() {
+fn install_killed_at_every_write_and_restart_syscall_converges_on_the_next_run(release: &Release) {
     if node_available() && require(&["strace"]) {
-        every_kill_point_converges("install");
+        every_kill_point_converges(release, "install");
     }
 }
+on_each_release!(install_killed_at_every_write_and_restart_syscall_converges_on_the_next_run);
 
-#[test]
-fn uninstall_killed_at_every_write_and_restart_syscall_converges_on_the_next_run() {
+fn uninstall_killed_at_every_write_and_restart_syscall_converges_on_the_next_run(release: &Release) {
     if node_available() && require(&["strace"]) {
-        every_kill_point_converges("uninstall");
+        every_kill_point_converges(release, "uninstall");
     }
 }
+on_each_release!(uninstall_killed_at_every_write_and_restart_syscall_converges_on_the_next_run);
 
 /// Issue 19 item 2, end to end: install killed just before it signals
 /// containerd (its files written, the restart durable), then the next
 /// install, which finds the files as wanted, still restarts containerd.
-#[test]
-fn regression_a_kill_between_write_and_restart_left_containerd_on_the_old_config() {
+fn regression_a_kill_between_write_and_restart_left_containerd_on_the_old_config(release: &Release) {
     if !node_available() || !require(&["strace"]) {
         return;
     }
-    let node = Node::start(Some(DEBIAN_CONFIG));
+    let node = Node::start(release, Some(DEBIAN_CONFIG));
     let first = node.containerd_pid().unwrap();
     assert!(killed_at(&node, "install", "pidfd_send_signal", 1));
     assert_eq!((node.containerd_pid(), node.starts()), (Some(first), 1), "not signalled");
@@ -162,3 +161,4 @@ fn regression_a_kill_between_write_and_restart_left_containerd_on_the_old_config
     );
     converged(&node, true, "install killed at its signal, then install");
 }
+on_each_release!(regression_a_kill_between_write_and_restart_left_containerd_on_the_old_config);

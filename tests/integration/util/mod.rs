@@ -1,8 +1,9 @@
 //! Test support shared by every integration test: the built binary, temp
 //! directories, bundles (bare, or with a busybox rootfs for real runc),
 //! hook files, a recording runtime, and private engines (dockerd,
-//! containerd, podman) with a busybox image made on the machine, and a
-//! private node for containerd (node.rs, tests only).
+//! podman) with a busybox image made on the machine, and a
+//! private node for containerd (node.rs, tests only) of each containerd
+//! release the tests run (release.rs, tests only).
 //!
 //! Real components only. A missing tool makes `require` skip the test with
 //! a message, except under `CI=true`, where it fails the test: CI must
@@ -33,15 +34,18 @@ mod basics;
 mod bundle;
 mod dockerd;
 mod node;
+#[macro_use]
+mod release;
 
 pub use basics::*;
 pub use bundle::*;
 pub use dockerd::*;
 pub use node::*;
+pub use release::*;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -316,76 +320,6 @@ impl Dockerd {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-}
-
-/// A private containerd: its own root, state, socket and `config.toml`
-/// under a temp dir, started with the given environment (containerd passes
-/// its environment to the shims it starts, and `containerd-shim-runc-v2` to
-/// the runtime); stopped when dropped.
-pub struct Containerd {
-    pub dir: TempDir,
-    pub socket: PathBuf,
-    child: Child,
-}
-
-impl Containerd {
-    /// Starts containerd with `extra_config` appended to a config that
-    /// points everything into the temp dir, and waits until it answers.
-    pub fn start(env: &[(&str, &OsStr)], extra_config: &str) -> Containerd {
-        let dir = TempDir::new("containerd");
-        let socket = dir.join("containerd.sock");
-        let config = dir.join("config.toml");
-        let toml = format!(
-            "version = 2\nroot = {:?}\nstate = {:?}\n\n[grpc]\n  address = {:?}\n\n[ttrpc]\n  address = {:?}\n\n{extra_config}",
-            dir.join("root"),
-            dir.join("state"),
-            socket,
-            dir.join("containerd.sock.ttrpc"),
-        );
-        write(&config, toml, 0o644);
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let mut cmd = Command::new("containerd");
-        cmd.arg("--config").arg(&config);
-        cmd.env_remove("OCI_ADD_HOOKS_CONFIG").env_remove("OCI_ADD_HOOKS_RUNTIME");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
-        let mut c = Containerd { dir, socket, child };
-        let start = Instant::now();
-        while !c.ctr(&["version"]).status.success() {
-            if let Ok(Some(status)) = c.child.try_wait() {
-                panic!("containerd exited ({status}): {}", c.log());
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "containerd did not start: {}", c.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        c
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
-    }
-
-    /// Runs `ctr` against this containerd.
-    pub fn ctr<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
-        Command::new("ctr").arg("--address").arg(&self.socket).args(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// Imports a busybox image tagged `tag` (`docker.io/library/...`),
-    /// whose default command is `cmd`.
-    pub fn import_busybox(&self, tag: &str, cmd: &[&str]) {
-        let archive = busybox_image_archive(self.dir.path(), tag, cmd);
-        let out = self.ctr(&[OsStr::new("images"), OsStr::new("import"), archive.as_os_str()]);
-        assert!(out.status.success(), "ctr images import: {}{}", stderr(&out), self.log());
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        stop_daemon(&mut self.child);
-        unmount_under(&[self.dir.join("state"), self.dir.join("root")]);
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! A holder process (`unshare --mount --propagation private sleep
 //! infinity`) owns a mount namespace in which each path of `PRIVATE` is
-//! covered by a directory of the node's own (a tmpfs for `/run/containerd`).
+//! covered by a directory of the node's own (a tmpfs for `/run/containerd`
+//! and `/run/nri`).
 //! Commands enter it with `nsenter -t HOLDER -m`. It shares the tests' PID
 //! namespace, so a pid means the same inside and out (the installer finds
 //! containerd by its socket's peer pid and signals it).
@@ -17,7 +18,7 @@
 //! here: mount anything outside the holder's namespace, or touch a path of
 //! the machine's containerd.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -28,6 +29,7 @@ use serde_json::json;
 
 use super::basics::{write, TempDir};
 use super::dockerd::{busybox_tar, stderr};
+use super::release::{Release, BINARIES};
 
 /// The paths a node makes its own, each for a reason.
 const PRIVATE: &[&str] = &[
@@ -39,6 +41,9 @@ const PRIVATE: &[&str] = &[
     // (measured with Debian's containerd 1.6.20). A tmpfs, as /run is on a
     // real node.
     "/run/containerd",
+    // NRI's socket (`/var/run/nri/nri.sock`), which 2.x serves by default
+    // (measured with 2.1.9: it made /run/nri on the machine). A tmpfs too.
+    "/run/nri",
     // containerd's `root`: images, snapshots, CRI's sandboxes.
     "/var/lib/containerd",
     // The opt plugin's directory in `containerd config default`'s config
@@ -56,6 +61,10 @@ const PRIVATE: &[&str] = &[
     // still be found by its pidfile: the tests pass --no-docker).
     "/etc/docker",
 ];
+
+/// The paths of `PRIVATE` that are a tmpfs of the node's, as on a node,
+/// rather than a directory of its temp dir.
+const TMPFS: &[&str] = &["/run/containerd", "/run/nri"];
 
 /// The tools a node needs; a test checks them with `require` first (and
 /// `require_root`: it mounts).
@@ -88,24 +97,6 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// the tests slower).
 const RESTART_DELAY: Duration = Duration::from_millis(100);
 
-/// `containerd config default`, as kubeadm's set-up guide has it written
-/// to `/etc/containerd/config.toml`.
-pub fn default_config() -> String {
-    let out = Command::new("containerd").args(["config", "default"]).stdin(Stdio::null()).output().unwrap();
-    assert!(out.status.success(), "containerd config default: {}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A kubeadm node's config: `containerd config default` with runc's
-/// `SystemdCgroup = true` (kubeadm's default cgroup driver since 1.22).
-/// Pods cannot run with it here (runc's systemd driver needs systemd);
-/// for those, `default_config()` is the cgroupfs driver's config.
-pub fn kubeadm_config() -> String {
-    let config = default_config();
-    assert_eq!(config.matches("SystemdCgroup = false").count(), 1, "runc's options in:\n{config}");
-    config.replace("SystemdCgroup = false", "SystemdCgroup = true")
-}
-
 /// `config` with CRI's `restrict_oom_score_adj = true`, which CRI pods need
 /// on this machine and not on a real node. This machine's fact: its
 /// processes lack CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj to
@@ -124,6 +115,8 @@ pub fn with_restricted_oom_score_adj(config: &str) -> String {
 /// A private node running containerd under a supervisor; see the module
 /// docs. Stopped, and every trace of it removed, when dropped.
 pub struct Node {
+    /// The containerd release it runs.
+    pub release: Release,
     /// Everything of the node's: the directories behind `PRIVATE`, the
     /// overlays' upper layers, containerd's log, the image archive.
     pub dir: TempDir,
@@ -135,6 +128,8 @@ pub struct Node {
     cgroup: String,
     supervision: Arc<Supervision>,
     supervisor: Option<JoinHandle<()>>,
+    /// What containerd gets in its environment besides the tests' own.
+    env: Vec<(String, OsString)>,
 }
 
 /// What the supervisor thread and the test share.
@@ -168,11 +163,17 @@ impl Supervision {
 }
 
 impl Node {
-    /// A node whose `/etc/containerd/config.toml` is `config_toml` (None:
-    /// no config.toml, so containerd runs on its built-in defaults), with
-    /// containerd started (plain `containerd`, as containerd.service runs
-    /// it) and serving.
-    pub fn start(config_toml: Option<&str>) -> Node {
+    /// A node of containerd `release` whose `/etc/containerd/config.toml`
+    /// is `config_toml` (None: no config.toml, so containerd runs on its
+    /// built-in defaults), with containerd started (plain `containerd`, as
+    /// containerd.service runs it) and serving.
+    pub fn start(release: &Release, config_toml: Option<&str>) -> Node {
+        Node::start_with_env(release, config_toml, &[])
+    }
+
+    /// The same, containerd started with `env` added to its environment
+    /// (which it passes on to the shims it starts, and they to the runtime).
+    pub fn start_with_env(release: &Release, config_toml: Option<&str>, env: &[(&str, &OsStr)]) -> Node {
         let dir = TempDir::new("node");
         let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
         let holder = Command::new("unshare")
@@ -181,15 +182,18 @@ impl Node {
             .spawn()
             .unwrap();
         let mut node = Node {
+            release: release.clone(),
             dir,
             ns: String::new(),
             cgroup: format!("/{name}"),
             holder,
             supervision: Arc::default(),
             supervisor: None,
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         };
         node.ns = node.wait_for_namespace();
         node.make_private();
+        node.bind_release();
         if let Some(config) = config_toml {
             write(&node.etc_containerd().join("config.toml"), config, 0o644);
         }
@@ -252,7 +256,7 @@ impl Node {
         }
         for path in PRIVATE {
             self.must(Command::new("mkdir").args(["-p", path]));
-            if *path == "/run/containerd" {
+            if TMPFS.contains(path) {
                 self.must(Command::new("mount").args(["-t", "tmpfs", "-o", "mode=0711", "tmpfs", path]));
             } else {
                 let own = self.private_dir(path);
@@ -260,6 +264,29 @@ impl Node {
                 self.must(Command::new("mount").arg("--bind").arg(&own).arg(path));
             }
         }
+    }
+
+    /// The release's `BINARIES` bound over `/usr/bin`'s, where the machine's
+    /// own are, so that whatever runs `containerd`, `ctr` or the shim in the
+    /// node (the supervisor, the tests, the installer on `--host-root /`,
+    /// containerd starting a shim) runs the release's.
+    fn bind_release(&self) {
+        if self.release.is_machines() {
+            return;
+        }
+        for b in BINARIES {
+            let at = Path::new("/usr/bin").join(b);
+            assert!(
+                at.is_file(),
+                "no {} on the machine to bind containerd {}'s over",
+                at.display(),
+                self.release.version
+            );
+            self.must(Command::new("mount").arg("--bind").arg(self.release.bin(b)).arg(&at));
+        }
+        let out = self.must(Command::new("containerd").arg("--version"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains(self.release.version), "containerd in the node is not {}: {said}", self.release.version);
     }
 
     /// Runs `cmd` inside and asserts that it succeeded.
@@ -272,7 +299,7 @@ impl Node {
     /// The directory behind `path` (one of the paths the node makes
     /// private, e.g. `/usr/local/bin`), to read and write from outside.
     pub fn private_dir(&self, path: &str) -> PathBuf {
-        assert!(PRIVATE.contains(&path) && path != "/run/containerd", "{path} is not a directory of the node's");
+        assert!(PRIVATE.contains(&path) && !TMPFS.contains(&path), "{path} is not a directory of the node's");
         self.dir.join(path.trim_start_matches('/').replace('/', "-"))
     }
 
@@ -328,8 +355,8 @@ impl Node {
     }
 
     /// `containerd config dump` inside: the configuration containerd would
-    /// run with. Fails the test when containerd refuses it (as it does when
-    /// there is no config.toml).
+    /// run with. Fails the test when containerd refuses it (as 1.x does
+    /// when there is no config.toml).
     pub fn dump(&self) -> String {
         let out = self.run(Command::new("containerd").args(["config", "dump"]));
         assert!(out.status.success(), "containerd config dump in the node: {}", stderr(&out));
@@ -351,6 +378,7 @@ impl Node {
         // As the shims and the runtime inherit containerd's environment, the
         // shim must not find the tests' own configuration there.
         containerd.arg("containerd").env_remove("OCI_ADD_HOOKS_CONFIG").env_remove("OCI_ADD_HOOKS_RUNTIME");
+        containerd.envs(self.env.iter().map(|(k, v)| (k, v)));
         self.supervisor = Some(std::thread::spawn(move || loop {
             let mut child = {
                 let mut s = supervision.lock();
@@ -478,8 +506,8 @@ impl Node {
             let out = self.ctr(&["-n", ns, "images", "import", &archive]);
             assert!(out.status.success(), "ctr -n {ns} images import: {}", stderr(&out));
         }
-        // No config.toml: containerd's defaults, which `config dump` refuses
-        // to print without the file.
+        // No config.toml: containerd's defaults (1.x's `config dump` fails
+        // without the file).
         let config = if self.etc_containerd().join("config.toml").exists() {
             self.dump()
         } else {
@@ -550,10 +578,15 @@ impl Node {
     }
 }
 
-/// The value of the first `sandbox_image` in a config.
+/// The sandbox (pause) image a config names: `sandbox_image` in versions
+/// 1 and 2, `pinned_images`' `sandbox` in version 3 (containerd 2.x).
 fn sandbox_image(config: &str) -> Option<String> {
-    let line = config.lines().find(|l| l.trim_start().starts_with("sandbox_image"))?;
-    Some(line.split('"').nth(1)?.to_owned())
+    config.lines().find_map(|l| {
+        let (key, value) = l.split_once('=')?;
+        let value = value.trim();
+        let quoted = value.len() >= 2 && (value.starts_with('"') || value.starts_with('\''));
+        (matches!(key.trim(), "sandbox_image" | "sandbox") && quoted).then(|| value[1..value.len() - 1].to_owned())
+    })
 }
 
 /// Every directory of the cgroup `/NAME` and below it, in every hierarchy
