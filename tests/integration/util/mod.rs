@@ -208,13 +208,15 @@ impl Mount {
 }
 
 fn mount(args: &[&str], paths: &[&Path]) {
-    let out = Command::new("mount").args(args).args(paths).output().unwrap();
+    // -n: no /run/mount/utab, which mount(8) would otherwise make on a
+    // machine that has none (tests/leftovers.sh).
+    let out = Command::new("mount").arg("-n").args(args).args(paths).output().unwrap();
     assert!(out.status.success(), "mount {args:?} {paths:?}: {}", stderr(&out));
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.target).status();
+        let _ = Command::new("umount").arg("-n").arg(&self.target).status();
     }
 }
 

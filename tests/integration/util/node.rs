@@ -232,6 +232,22 @@ impl Node {
     /// exist on the machine is first made creatable: its nearest existing
     /// ancestor gets an overlay whose upper layer is the node's, so the
     /// mount point is created there and not on the machine.
+    ///
+    /// The node's own directories (its layers, the directories behind
+    /// `PRIVATE`) and the tests' other temp dirs are under the tests' temp
+    /// root, which may itself be under such an ancestor (`/run`, on a fresh
+    /// machine without `/run/containerd` and a clone whose `target/tmp` the
+    /// shim would not trust). Seen through that overlay, a later layer
+    /// would sit on an overlay (the kernel refuses it as an upper dir:
+    /// "wrong fs type"), and what runs in the node would write to the
+    /// overlay rather than where the tests read. So one shell does all the
+    /// mounts: it opens the temp root before the first overlay, names every
+    /// layer and every bind's source through that descriptor
+    /// (`/proc/self/fd/3/...`, the directory itself, not the overlay's
+    /// view of it; `--no-canonicalize`, or mount(8) would resolve that
+    /// name back to the overlaid one), and binds the temp root back over
+    /// its overlaid view. `-n`: mount(8) would otherwise make
+    /// `/run/mount/utab`, before `/run` is the node's, on the machine.
     fn make_private(&self) {
         let mut ancestors: Vec<&Path> = PRIVATE
             .iter()
@@ -242,6 +258,9 @@ impl Node {
         // Outer first: an overlay hides what is mounted below it.
         ancestors.sort_by_key(|a| a.components().count());
         ancestors.dedup();
+        let root = self.dir.path().parent().unwrap();
+        let real = |p: &Path| format!("/proc/self/fd/3/{}", p.strip_prefix(root).unwrap().display());
+        let mut script = format!("set -e\nexec 3< {}\n", quoted(root));
         for (i, lower) in ancestors.iter().enumerate() {
             let layer = self.dir.join(format!("overlay-{i}"));
             std::fs::create_dir_all(layer.join("upper")).unwrap();
@@ -249,21 +268,25 @@ impl Node {
             let options = format!(
                 "lowerdir={},upperdir={},workdir={}",
                 lower.display(),
-                layer.join("upper").display(),
-                layer.join("work").display()
+                real(&layer.join("upper")),
+                real(&layer.join("work"))
             );
-            self.must(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(lower));
+            script += &format!("mount -n -t overlay overlay -o {} {}\n", quoted(Path::new(&options)), quoted(lower));
+        }
+        if ancestors.iter().any(|a| root.starts_with(a)) {
+            script += &format!("mount -n --no-canonicalize --bind /proc/self/fd/3 {}\n", quoted(root));
         }
         for path in PRIVATE {
-            self.must(Command::new("mkdir").args(["-p", path]));
+            script += &format!("mkdir -p {path}\n");
             if TMPFS.contains(path) {
-                self.must(Command::new("mount").args(["-t", "tmpfs", "-o", "mode=0711", "tmpfs", path]));
+                script += &format!("mount -n -t tmpfs -o mode=0711 tmpfs {path}\n");
             } else {
                 let own = self.private_dir(path);
                 std::fs::create_dir_all(&own).unwrap();
-                self.must(Command::new("mount").arg("--bind").arg(&own).arg(path));
+                script += &format!("mount -n --no-canonicalize --bind {} {path}\n", quoted(Path::new(&real(&own))));
             }
         }
+        self.must(Command::new("sh").arg("-c").arg(&script));
     }
 
     /// The release's `BINARIES` bound over `/usr/bin`'s, where the machine's
@@ -282,7 +305,7 @@ impl Node {
                 at.display(),
                 self.release.version
             );
-            self.must(Command::new("mount").arg("--bind").arg(self.release.bin(b)).arg(&at));
+            self.must(Command::new("mount").args(["-n", "--bind"]).arg(self.release.bin(b)).arg(&at));
         }
         let out = self.must(Command::new("containerd").arg("--version"));
         let said = String::from_utf8_lossy(&out.stdout);
@@ -587,6 +610,11 @@ fn sandbox_image(config: &str) -> Option<String> {
         let quoted = value.len() >= 2 && (value.starts_with('"') || value.starts_with('\''));
         (matches!(key.trim(), "sandbox_image" | "sandbox") && quoted).then(|| value[1..value.len() - 1].to_owned())
     })
+}
+
+/// `path` quoted for sh.
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
 /// Every directory of the cgroup `/NAME` and below it, in every hierarchy
