@@ -24,7 +24,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # name and the installer image's tag both use it.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all build release check deps demo test test-native test-aarch64 test-packages test-nix \
+.PHONY: all build release check deps demo test leftovers-before leftovers-after test-native test-aarch64 test-packages test-nix \
 	musl-targets pkg-tools bench bench-docker dist image fuzz clean
 
 all: build
@@ -75,7 +75,15 @@ deps:
 demo: deps release
 	bash tests/demo.sh target/release/oci-add-hooks
 
-test: deps test-native test-aarch64 test-packages test-nix
+# The suite between two lists of the machine's paths (tests/leftovers.sh):
+# anything it created outside its temporary directories fails it.
+test: deps leftovers-before test-native test-aarch64 test-packages test-nix leftovers-after
+
+LEFTOVERS := target/leftovers.before
+leftovers-before:
+	bash tests/leftovers.sh before $(LEFTOVERS)
+leftovers-after:
+	bash tests/leftovers.sh after $(LEFTOVERS)
 
 # One target at a time, even under -j: test-packages installs the .deb on
 # this machine, which must not race the other tests (cargo runs in parallel
