@@ -1,0 +1,334 @@
+//! The container's spec (`config.json`) and the merge of hooks into it.
+//!
+//! Owns parsing the spec, prepending configured hooks to its stages, and
+//! writing it back. Pure: no file is read or written here (`atomic`
+//! writes). Only `hooks` is ever taken apart: every other member is checked
+//! to be valid JSON and kept as the bytes it was written as, and the new
+//! spec is the old bytes with the `hooks` value replaced (or, when there was
+//! none, added as the last member). So key order, unknown fields, numbers,
+//! escapes and layout outside `hooks` are kept exactly, and the cost of a
+//! spec with thousands of mounts is one scan of it, not a tree of it. A
+//! stage the configuration does not name is not created, and an unchanged
+//! spec is reported as such so the caller need not write at all.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::json::{indent_of, write_json};
+
+mod merge;
+pub use merge::merge;
+
+/// The six lifecycle stages of the runtime-spec (config.md, "POSIX-platform
+/// Hooks"), in the order the runtime runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Prestart,
+        Stage::CreateRuntime,
+        Stage::CreateContainer,
+        Stage::StartContainer,
+        Stage::Poststart,
+        Stage::Poststop,
+    ];
+
+    /// The stage's key in `config.json`'s `hooks` object.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prestart => "prestart",
+            Stage::CreateRuntime => "createRuntime",
+            Stage::CreateContainer => "createContainer",
+            Stage::StartContainer => "startContainer",
+            Stage::Poststart => "poststart",
+            Stage::Poststop => "poststop",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SpecError {
+    Json(String),
+    NotAnObject,
+    /// A top-level key runtimes may read differently: `key` given twice, or
+    /// spelt `spelt`, which Go's encoding/json (and so runc) reads as `key`.
+    Repeated {
+        key: &'static str,
+        spelt: Option<String>,
+    },
+    HooksType,
+    StageType(Stage),
+    /// A field a `when` condition reads has the wrong type.
+    Field {
+        field: String,
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::Json(e) => write!(f, "not valid JSON: {e}"),
+            SpecError::NotAnObject => f.write_str("must be a JSON object"),
+            SpecError::Repeated { key, spelt: None } => {
+                write!(f, "{key}: given more than once (runtimes disagree on which counts)")
+            }
+            SpecError::Repeated { key, spelt: Some(spelt) } => write!(
+                f,
+                "{key}: given as \"{}\", which runc reads as \"{key}\" (Go's encoding/json matches keys \
+                 without regard to case) and other runtimes do not",
+                escape_non_ascii(spelt)
+            ),
+            SpecError::HooksType => f.write_str("hooks: must be an object or null"),
+            SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
+            SpecError::Field { field, why } => write!(f, "{field}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A parsed spec: its bytes, its top-level members as written, and its
+/// `hooks`, the one member the merge changes.
+#[derive(Debug)]
+pub struct Spec<'a> {
+    bytes: &'a [u8],
+    members: Vec<(String, &'a RawValue)>,
+    /// `Null` when the spec has no `hooks`.
+    hooks: Value,
+    /// Where the `hooks` value goes when the spec is written back.
+    hooks_at: Place,
+    /// The indentation of a spec written indented (as `runc spec` does).
+    indent: Option<&'a [u8]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// The bytes of the existing `hooks` value.
+    Replace(Range<usize>),
+    /// No `hooks` yet: a new last member goes here, after a comma unless it
+    /// is the only member.
+    Append { at: usize, first: bool },
+}
+
+impl<'a> Spec<'a> {
+    /// The top-level member `key` as written, if the spec has it. Refused
+    /// when runtimes may disagree on what it is: when it is given twice, or
+    /// also under a key that runc's Go decoder takes for it (`go_reads_as`).
+    pub fn member(&self, key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
+        the_member(&self.members, key)
+    }
+
+    /// The spec's `hooks` (`Null` when absent), merged ones included.
+    pub fn hooks(&self) -> &Value {
+        &self.hooks
+    }
+
+    /// An object of just the named top-level members, parsed (`hooks` as
+    /// merged so far): for readers such as `when` that need a few fields,
+    /// so the rest of the spec is never built as a tree.
+    pub fn view(&self, keys: &[&'static str]) -> Result<Value, SpecError> {
+        let mut out = Map::new();
+        for &key in keys {
+            let value = match (key, self.member(key)?) {
+                ("hooks", _) => self.hooks.clone(),
+                (_, Some(raw)) => from_raw(raw)?,
+                (_, None) => continue,
+            };
+            out.insert(key.to_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The top-level object, each value left unparsed.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Parses a spec; it must be a JSON object.
+pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
+    let Members(members) = serde_json::from_slice(bytes).map_err(|e| {
+        // A type error at the top is valid JSON of another type, or a
+        // document also broken further on: scan it all to tell which.
+        match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) if e.is_data() => SpecError::NotAnObject,
+            Ok(_) => SpecError::Json(e.to_string()),
+            Err(whole) => SpecError::Json(whole.to_string()),
+        }
+    })?;
+    let (hooks, hooks_at) = match the_member(&members, "hooks")? {
+        Some(raw) => {
+            let value = from_raw(raw)?;
+            (value, Place::Replace(span(bytes, raw)))
+        }
+        None => {
+            let place = match members.last() {
+                Some(&(_, last)) => Place::Append { at: span(bytes, last).end, first: false },
+                // An empty object: just after its opening brace, the first
+                // `{` in the text.
+                None => Place::Append { at: bytes.iter().position(|&b| b == b'{').map_or(0, |i| i + 1), first: true },
+            };
+            (Value::Null, place)
+        }
+    };
+    Ok(Spec { bytes, members, hooks, hooks_at, indent: indent_of(bytes) })
+}
+
+/// The member `key` of `members`, unless runtimes may read the object
+/// differently: `key` twice (Go merges both values, others take one), or a
+/// key that is not `key` but that Go's encoding/json matches to it, which
+/// runc then reads as `key` and a runtime in another language ignores.
+fn the_member<'a>(members: &[(String, &'a RawValue)], key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
+    let mut found = None;
+    for (k, v) in members {
+        if k == key {
+            if found.replace(*v).is_some() {
+                return Err(SpecError::Repeated { key, spelt: None });
+            }
+        } else if go_reads_as(k, key) {
+            return Err(SpecError::Repeated { key, spelt: Some(k.clone()) });
+        }
+    }
+    Ok(found)
+}
+
+/// Whether Go's encoding/json, which runc decodes `config.json` with, takes
+/// the object key `key` for the struct field `name` (ASCII lower-case
+/// letters, as every field the shim reads is). It tries the exact name,
+/// then any key equal to it under Unicode simple case folding
+/// (src/encoding/json/decode.go, `object`; the folding is fold.go's
+/// `foldFunc`/`equalFoldRight` up to Go 1.20, `foldName` since 1.21,
+/// both equal to `bytes.EqualFold`). Folding maps only two characters
+/// outside ASCII onto an ASCII letter: U+212A KELVIN SIGN onto `k`, and
+/// U+017F LATIN SMALL LETTER LONG S onto `s`.
+fn go_reads_as(key: &str, name: &str) -> bool {
+    let mut chars = key.chars();
+    let same = |c: char, want: u8| match c {
+        '\u{212A}' => want == b'k',
+        '\u{017F}' => want == b's',
+        c => c.is_ascii() && (c as u8).eq_ignore_ascii_case(&want),
+    };
+    name.bytes().all(|want| chars.next().is_some_and(|c| same(c, want))) && chars.next().is_none()
+}
+
+/// A key as a message shows it: what is not printable ASCII as `\u{...}`,
+/// so that a KELVIN SIGN is not mistaken for a `K`.
+fn escape_non_ascii(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Where a value borrowed from `bytes` sits in it.
+fn span(bytes: &[u8], raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
+    let range = start..start + raw.get().len();
+    debug_assert_eq!(bytes.get(range.clone()), Some(raw.get().as_bytes()));
+    range
+}
+
+/// The spec's bytes with its `hooks` as merged: the old bytes around it
+/// kept exactly. In a spec written indented, `hooks` is written indented
+/// the same way; otherwise compactly, as Docker, containerd and podman
+/// write specs.
+pub fn to_bytes(spec: &Spec<'_>) -> Vec<u8> {
+    let mut hooks = Vec::new();
+    write_json(&mut hooks, &spec.hooks, spec.indent);
+
+    let (range, append) = match spec.hooks_at {
+        Place::Replace(ref r) => (r.clone(), None),
+        Place::Append { at, first } => (at..at, Some(first)),
+    };
+    let mut out = Vec::with_capacity(spec.bytes.len() + hooks.len() + 16);
+    out.extend_from_slice(&spec.bytes[..range.start]);
+    if let Some(first) = append {
+        if !first {
+            out.push(b',');
+        }
+        match spec.indent {
+            Some(indent) => {
+                out.push(b'\n');
+                out.extend_from_slice(indent);
+                out.extend_from_slice(b"\"hooks\": ");
+            }
+            None => out.extend_from_slice(b"\"hooks\":"),
+        }
+    }
+    // The value sits one level deep: every line after its first gains one
+    // indent. A newline inside the JSON text is always layout, since
+    // strings escape theirs.
+    for &b in &hooks {
+        out.push(b);
+        if let (b'\n', Some(indent)) = (b, spec.indent) {
+            out.extend_from_slice(indent);
+        }
+    }
+    out.extend_from_slice(&spec.bytes[range.end..]);
+    out
+}
+
+/// Parses a member the first scan left raw. Through `from_slice`, as every
+/// other parse in the binary: each reader type serde_json is instantiated
+/// with is a parser's worth of code in the binary.
+fn from_raw(raw: &RawValue) -> Result<Value, SpecError> {
+    serde_json::from_slice(raw.get().as_bytes()).map_err(|e| SpecError::Json(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The merge's contract over generated specs and hook lists: it only ever
+/// prepends, keeps everything else (keys, their order, their values), and
+/// a second merge of the same hooks changes nothing.
+#[cfg(test)]
+mod properties;
