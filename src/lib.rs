@@ -21,6 +21,7 @@ use std::process::ExitCode;
 pub mod args;
 pub(crate) mod atomic;
 pub mod bundle;
+pub(crate) mod go_fold;
 pub(crate) mod hook_files;
 pub mod hooks;
 #[cfg(feature = "install")]

@@ -18,6 +18,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::go_fold::go_reads_as;
 use crate::json::{indent_of, write_json};
 
 mod merge;
@@ -72,11 +73,14 @@ impl fmt::Display for Stage {
 pub enum SpecError {
     Json(String),
     NotAnObject,
-    /// A top-level key runtimes may read differently: `key` given twice, or
-    /// spelt `spelt`, which Go's encoding/json (and so runc) reads as `key`.
+    /// A field runtimes may read differently: the object at `at` (`""` at
+    /// the top) has `keys` (as written: two of them, or one that is not
+    /// `name`), which Go's encoding/json, and so runc, all reads as the
+    /// field `name`.
     Repeated {
-        key: &'static str,
-        spelt: Option<String>,
+        at: String,
+        name: &'static str,
+        keys: Vec<String>,
     },
     HooksType,
     StageType(Stage),
@@ -92,15 +96,28 @@ impl fmt::Display for SpecError {
         match self {
             SpecError::Json(e) => write!(f, "not valid JSON: {e}"),
             SpecError::NotAnObject => f.write_str("must be a JSON object"),
-            SpecError::Repeated { key, spelt: None } => {
-                write!(f, "{key}: given more than once (runtimes disagree on which counts)")
+            SpecError::Repeated { at, name, keys } => {
+                let field = if at.is_empty() { (*name).to_owned() } else { format!("{at}.{name}") };
+                match keys.as_slice() {
+                    [a, b] if a == name && b == name => {
+                        write!(f, "{field}: given more than once (runtimes disagree on which counts)")
+                    }
+                    [a, b] => write!(
+                        f,
+                        "{field}: given as \"{}\" and as \"{}\", which runc reads as one field, \"{name}\" (Go's \
+                         encoding/json matches keys without regard to case, and the last one wins), and other \
+                         runtimes as two",
+                        escape_non_ascii(a),
+                        escape_non_ascii(b)
+                    ),
+                    keys => write!(
+                        f,
+                        "{field}: given as \"{}\", which runc reads as \"{name}\" (Go's encoding/json matches \
+                         keys without regard to case) and other runtimes do not",
+                        escape_non_ascii(keys.first().map_or("", String::as_str))
+                    ),
+                }
             }
-            SpecError::Repeated { key, spelt: Some(spelt) } => write!(
-                f,
-                "{key}: given as \"{}\", which runc reads as \"{key}\" (Go's encoding/json matches keys \
-                 without regard to case) and other runtimes do not",
-                escape_non_ascii(spelt)
-            ),
             SpecError::HooksType => f.write_str("hooks: must be an object or null"),
             SpecError::StageType(s) => write!(f, "hooks.{s}: must be an array or null"),
             SpecError::Field { field, why } => write!(f, "{field}: {why}"),
@@ -138,7 +155,7 @@ impl<'a> Spec<'a> {
     /// when runtimes may disagree on what it is: when it is given twice, or
     /// also under a key that runc's Go decoder takes for it (`go_reads_as`).
     pub fn member(&self, key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
-        the_member(&self.members, key)
+        the_member(&self.members, "", key)
     }
 
     /// The spec's `hooks` (`Null` when absent), merged ones included.
@@ -154,13 +171,57 @@ impl<'a> Spec<'a> {
         for &key in keys {
             let value = match (key, self.member(key)?) {
                 ("hooks", _) => self.hooks.clone(),
-                (_, Some(raw)) => from_raw(raw)?,
+                (_, Some(raw)) => {
+                    check_below(key, raw)?;
+                    from_raw(raw)?
+                }
                 (_, None) => continue,
             };
             out.insert(key.to_owned(), value);
         }
         Ok(Value::Object(out))
     }
+}
+
+/// The spec's `hooks`, parsed, once each of its stages is known to be the
+/// one runc reads.
+fn hooks_of(raw: &RawValue) -> Result<Value, SpecError> {
+    let Some(members) = members_of(raw)? else { return from_raw(raw) };
+    for stage in Stage::ALL {
+        the_member(&members, "hooks", stage.name())?;
+    }
+    let mut hooks = Map::new();
+    for (key, value) in members {
+        hooks.insert(key, from_raw(value)?);
+    }
+    Ok(Value::Object(hooks))
+}
+
+/// Checks that the fields below the top-level member `key` that a reader
+/// of the view uses (`when`: `process.args`, each mount's `type` and
+/// `options`) are the ones runc reads. A member of another type is left to
+/// the reader, which refuses it by type.
+fn check_below(key: &str, raw: &RawValue) -> Result<(), SpecError> {
+    match key {
+        "process" => {
+            if let Some(members) = members_of(raw)? {
+                the_member(&members, "process", "args")?;
+            }
+        }
+        "mounts" if raw.get().starts_with('[') => {
+            let mounts: Vec<&RawValue> =
+                serde_json::from_slice(raw.get().as_bytes()).map_err(|e| SpecError::Json(e.to_string()))?;
+            for (i, mount) in mounts.into_iter().enumerate() {
+                if let Some(members) = members_of(mount)? {
+                    let at = format!("mounts[{i}]");
+                    the_member(&members, &at, "type")?;
+                    the_member(&members, &at, "options")?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The top-level object, each value left unparsed.
@@ -197,11 +258,8 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
             Err(whole) => SpecError::Json(whole.to_string()),
         }
     })?;
-    let (hooks, hooks_at) = match the_member(&members, "hooks")? {
-        Some(raw) => {
-            let value = from_raw(raw)?;
-            (value, Place::Replace(span(bytes, raw)))
-        }
+    let (hooks, hooks_at) = match the_member(&members, "", "hooks")? {
+        Some(raw) => (hooks_of(raw)?, Place::Replace(span(bytes, raw))),
         None => {
             let place = match members.last() {
                 Some(&(_, last)) => Place::Append { at: span(bytes, last).end, first: false },
@@ -215,41 +273,36 @@ pub fn parse(bytes: &[u8]) -> Result<Spec<'_>, SpecError> {
     Ok(Spec { bytes, members, hooks, hooks_at, indent: indent_of(bytes) })
 }
 
-/// The member `key` of `members`, unless runtimes may read the object
-/// differently: `key` twice (Go merges both values, others take one), or a
-/// key that is not `key` but that Go's encoding/json matches to it, which
-/// runc then reads as `key` and a runtime in another language ignores.
-fn the_member<'a>(members: &[(String, &'a RawValue)], key: &'static str) -> Result<Option<&'a RawValue>, SpecError> {
-    let mut found = None;
-    for (k, v) in members {
-        if k == key {
-            if found.replace(*v).is_some() {
-                return Err(SpecError::Repeated { key, spelt: None });
-            }
-        } else if go_reads_as(k, key) {
-            return Err(SpecError::Repeated { key, spelt: Some(k.clone()) });
-        }
+/// The member `name` of the object at `at` (its `members`), unless
+/// runtimes may read the object differently: `name` twice (Go merges both
+/// values, others take one), or a key that is not `name` but that Go's
+/// encoding/json matches to it, which runc then reads as `name` and a
+/// runtime in another language ignores.
+fn the_member<'a>(
+    members: &[(String, &'a RawValue)],
+    at: &str,
+    name: &'static str,
+) -> Result<Option<&'a RawValue>, SpecError> {
+    let mut matching = members.iter().filter(|(k, _)| go_reads_as(k, name));
+    match (matching.next(), matching.next()) {
+        (None, _) => Ok(None),
+        (Some((k, v)), None) if k == name => Ok(Some(*v)),
+        (Some((a, _)), b) => Err(SpecError::Repeated {
+            at: at.to_owned(),
+            name,
+            keys: [Some(a), b.map(|(k, _)| k)].into_iter().flatten().cloned().collect(),
+        }),
     }
-    Ok(found)
 }
 
-/// Whether Go's encoding/json, which runc decodes `config.json` with, takes
-/// the object key `key` for the struct field `name` (ASCII lower-case
-/// letters, as every field the shim reads is). It tries the exact name,
-/// then any key equal to it under Unicode simple case folding
-/// (src/encoding/json/decode.go, `object`; the folding is fold.go's
-/// `foldFunc`/`equalFoldRight` up to Go 1.20, `foldName` since 1.21,
-/// both equal to `bytes.EqualFold`). Folding maps only two characters
-/// outside ASCII onto an ASCII letter: U+212A KELVIN SIGN onto `k`, and
-/// U+017F LATIN SMALL LETTER LONG S onto `s`.
-fn go_reads_as(key: &str, name: &str) -> bool {
-    let mut chars = key.chars();
-    let same = |c: char, want: u8| match c {
-        '\u{212A}' => want == b'k',
-        '\u{017F}' => want == b's',
-        c => c.is_ascii() && (c as u8).eq_ignore_ascii_case(&want),
-    };
-    name.bytes().all(|want| chars.next().is_some_and(|c| same(c, want))) && chars.next().is_none()
+/// The members of a value the first scan left raw, when it is an object
+/// (None for any other value, which the readers judge by type).
+fn members_of(raw: &RawValue) -> Result<Option<Vec<(String, &RawValue)>>, SpecError> {
+    if !raw.get().starts_with('{') {
+        return Ok(None);
+    }
+    let Members(members) = serde_json::from_slice(raw.get().as_bytes()).map_err(|e| SpecError::Json(e.to_string()))?;
+    Ok(Some(members))
 }
 
 /// A key as a message shows it: what is not printable ASCII as `\u{...}`,

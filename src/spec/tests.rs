@@ -98,7 +98,7 @@ fn wrong_types_are_errors_and_leave_the_spec_alone() {
         parse(b"{\"a\":\"\xff\"}").unwrap_err(),
         SpecError::Json("invalid unicode code point at line 1 column 7".into())
     );
-    assert_eq!(parse(br#"{"hooks":{},"a":1,"hooks":{}}"#).unwrap_err(), repeated("hooks", None));
+    assert_eq!(parse(br#"{"hooks":{},"a":1,"hooks":{}}"#).unwrap_err(), repeated("", "hooks", &["hooks", "hooks"]));
     for (spec, want) in [
         (r#"{"hooks":[]}"#, SpecError::HooksType),
         (r#"{"hooks":{"prestart":{}}}"#, SpecError::StageType(Stage::Prestart)),
@@ -123,85 +123,103 @@ fn other_members_can_be_read_as_written() {
     // A member given twice is read by no one the same way: Go merges
     // two objects, other decoders keep one.
     let v = parse(br#"{"a":{"x": 1},"b":2,"a":[3]}"#).unwrap();
-    assert_eq!(v.member("a").unwrap_err(), repeated("a", None));
+    assert_eq!(v.member("a").unwrap_err(), repeated("", "a", &["a", "a"]));
     assert_eq!(v.member("b").unwrap().map(RawValue::get), Some("2"));
 }
 
-fn repeated(key: &'static str, spelt: Option<&str>) -> SpecError {
-    SpecError::Repeated { key, spelt: spelt.map(str::to_owned) }
-}
-
-/// Go's encoding/json rules, which runc reads `config.json` by (see
-/// `go_reads_as`): the exact key first, else a key equal to the field's
-/// name under Unicode simple case folding: ASCII letters in either
-/// case, U+212A KELVIN SIGN for `k`, U+017F LONG S for `s`. Nothing
-/// else: no other character folds onto an ASCII letter (U+0130 and
-/// U+0131, the Turkish dotted and dotless i, have no simple folding to
-/// `i`), and no Unicode normalisation happens.
-#[test]
-fn go_folding_rules() {
-    for (key, name) in [
-        ("hooks", "hooks"),
-        ("HOOKS", "hooks"),
-        ("hOoKs", "hooks"),
-        ("hoo\u{212A}s", "hooks"),
-        ("hook\u{017F}", "hooks"),
-        ("HOO\u{212A}\u{017F}", "hooks"),
-        ("Annotations", "annotations"),
-        ("annotation\u{017F}", "annotations"),
-        ("PROCESS", "process"),
-        ("proce\u{017F}\u{017F}", "process"),
-        ("Mounts", "mounts"),
-    ] {
-        assert!(go_reads_as(key, name), "{key:?} is {name} to Go");
-    }
-    for (key, name) in [
-        ("hook", "hooks"),
-        ("hookss", "hooks"),
-        ("hooks ", "hooks"),
-        ("h00ks", "hooks"),
-        ("hoo\u{212A}", "hooks"),
-        ("\u{0130}", "i"),
-        ("\u{0131}", "i"),
-        // Fullwidth letters fold among themselves, not onto ASCII.
-        ("\u{FF48}ooks", "hooks"),
-        ("", "hooks"),
-    ] {
-        assert!(!go_reads_as(key, name), "{key:?} is not {name} to Go");
-    }
+fn repeated(at: &str, name: &'static str, keys: &[&str]) -> SpecError {
+    SpecError::Repeated { at: at.to_owned(), name, keys: keys.iter().map(|k| (*k).to_owned()).collect() }
 }
 
 #[test]
 fn regression_a_key_go_reads_as_hooks_is_refused() {
     // Merged as is, runc would decode `"HOOKS": null` after `hooks` and
     // drop every hook the shim added.
-    for (spec, spelt) in [
-        (r#"{"hooks":{"prestart":[]},"HOOKS":null}"#, "HOOKS"),
-        ("{\"hoo\u{212A}s\":{}}", "hoo\u{212A}s"),
-        (r#"{"Hooks":{},"hooks":{}}"#, "Hooks"),
-        (r#"{"hook\u017f":{}}"#, "hook\u{017F}"),
+    for (spec, keys) in [
+        (r#"{"hooks":{"prestart":[]},"HOOKS":null}"#, &["hooks", "HOOKS"][..]),
+        ("{\"hoo\u{212A}s\":{}}", &["hoo\u{212A}s"]),
+        (r#"{"Hooks":{},"hooks":{}}"#, &["Hooks", "hooks"]),
+        (r#"{"hook\u017f":{}}"#, &["hook\u{017F}"]),
     ] {
-        assert_eq!(parse(spec.as_bytes()).unwrap_err(), repeated("hooks", Some(spelt)), "{spec}");
+        assert_eq!(parse(spec.as_bytes()).unwrap_err(), repeated("", "hooks", keys), "{spec}");
     }
     assert_eq!(
-        repeated("hooks", Some("hoo\u{212A}s")).to_string(),
+        repeated("", "hooks", &["hoo\u{212A}s"]).to_string(),
         "hooks: given as \"hoo\\u{212A}s\", which runc reads as \"hooks\" (Go's encoding/json matches keys \
          without regard to case) and other runtimes do not"
     );
-    assert_eq!(repeated("hooks", None).to_string(), "hooks: given more than once (runtimes disagree on which counts)");
+    assert_eq!(
+        repeated("", "hooks", &["hooks", "hooks"]).to_string(),
+        "hooks: given more than once (runtimes disagree on which counts)"
+    );
     // Keys that only look alike are other keys.
     assert!(parse(br#"{"hooks":{},"hook":1,"hooks_":2,"h\u00f6oks":3}"#).is_ok());
+}
+
+/// Issue 20: `"Prestart": []` beside `prestart` was merged into, and runc,
+/// reading the last key Go matches, ran no prestart hook at all.
+#[test]
+fn regression_a_stage_go_folds_onto_another_is_refused() {
+    for (spec, stage, keys) in [
+        (r#"{"hooks":{"prestart":[{"path":"/bin/a"}],"Prestart":[]}}"#, "prestart", &["prestart", "Prestart"][..]),
+        ("{\"hooks\":{\"pre\u{17F}tart\":[]}}", "prestart", &["pre\u{17F}tart"]),
+        (r#"{"hooks":{"poststop":[],"poststop":[]}}"#, "poststop", &["poststop", "poststop"]),
+        (
+            r#"{"hooks":{"CREATERUNTIME":null,"createRuntime":[]}}"#,
+            "createRuntime",
+            &["CREATERUNTIME", "createRuntime"],
+        ),
+    ] {
+        assert_eq!(parse(spec.as_bytes()).unwrap_err(), repeated("hooks", stage, keys), "{spec}");
+    }
+    assert_eq!(
+        repeated("hooks", "prestart", &["prestart", "Prestart"]).to_string(),
+        "hooks.prestart: given as \"prestart\" and as \"Prestart\", which runc reads as one field, \"prestart\" \
+         (Go's encoding/json matches keys without regard to case, and the last one wins), and other runtimes as two"
+    );
+    // Other keys of hooks are not stages, and hooks of another type is the
+    // merge's to refuse.
+    assert!(parse(br#"{"hooks":{"prestart":[],"prestarts":[],"Future":1,"future":2}}"#).is_ok());
+    assert!(parse(br#"{"hooks":[{"Prestart":1,"prestart":2}]}"#).is_ok());
 }
 
 #[test]
 fn regression_a_key_go_reads_as_a_field_when_reads_is_refused_when_read() {
     let spec =
         parse(br#"{"annotations":{"a":"b"},"ANNOTATIONS":{"a":"c"},"Process":{},"mounts":[],"mounts":[]}"#).unwrap();
-    assert_eq!(spec.view(&["annotations"]), Err(repeated("annotations", Some("ANNOTATIONS"))));
-    assert_eq!(spec.view(&["process"]), Err(repeated("process", Some("Process"))));
-    assert_eq!(spec.view(&["mounts"]), Err(repeated("mounts", None)));
+    assert_eq!(spec.view(&["annotations"]), Err(repeated("", "annotations", &["annotations", "ANNOTATIONS"])));
+    assert_eq!(spec.view(&["process"]), Err(repeated("", "process", &["Process"])));
+    assert_eq!(spec.view(&["mounts"]), Err(repeated("", "mounts", &["mounts", "mounts"])));
     // Only what is read: the rest of the spec is not the shim's to judge.
     assert!(spec.view(&["hooks", "root"]).is_ok());
+}
+
+/// Issue 20: with `process.Args` beside `process.args`, `when.commands`
+/// matched `args` and runc ran `Args`; a mount's `Type` or `Options` beside
+/// its own misled `hasBindMounts` the same way.
+#[test]
+fn regression_a_field_below_the_top_go_folds_onto_another_is_refused_when_read() {
+    for (spec, at, name, keys) in [
+        (r#"{"process":{"args":["/bin/a"],"Args":["/bin/b"]}}"#, "process", "args", &["args", "Args"][..]),
+        (r#"{"process":{"ARGS":["/bin/b"]}}"#, "process", "args", &["ARGS"]),
+        (r#"{"mounts":[{"type":"proc"},{"type":"bind","TYPE":"proc"}]}"#, "mounts[1]", "type", &["type", "TYPE"]),
+        ("{\"mounts\":[{\"option\u{17F}\":[\"rbind\"]}]}", "mounts[0]", "options", &["option\u{17F}"]),
+    ] {
+        let view = parse(spec.as_bytes()).unwrap().view(&["process", "mounts"]);
+        assert_eq!(view, Err(repeated(at, name, keys)), "{spec}");
+    }
+    assert_eq!(
+        repeated("process", "args", &["args", "Args"]).to_string(),
+        "process.args: given as \"args\" and as \"Args\", which runc reads as one field, \"args\" (Go's \
+         encoding/json matches keys without regard to case, and the last one wins), and other runtimes as two"
+    );
+    // Fields nothing reads, and values of other types, are not judged here.
+    let spec = parse(br#"{"process":{"args":["a"],"Env":[],"env":[]},"mounts":[1,{"Source":"a","source":"b"}]}"#);
+    assert!(spec.unwrap().view(&["process", "mounts"]).is_ok());
+    assert!(parse(br#"{"process":[{"Args":1,"args":2}],"mounts":{"a":1}}"#)
+        .unwrap()
+        .view(&["process", "mounts"])
+        .is_ok());
 }
 
 #[test]
