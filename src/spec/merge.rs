@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use serde_json::{Map, Value};
 
-use super::{Spec, SpecError, Stage};
+use super::parse::{Spec, SpecError, Stage};
 
 /// Prepends `additions` (stage and hook, in configured order) to the spec's
 /// stages, ahead of the hooks already there. A hook deep-equal to one

@@ -1,6 +1,7 @@
 //! The merge's contract, over generated specs and hook lists.
 
 use super::*;
+use serde_json::{Map, Value};
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -2,6 +2,8 @@
 
 use super::merge::{hash_of, Seen, COMPARED};
 use super::*;
+use serde_json::value::RawValue;
+use serde_json::Value;
 use serde_json::json;
 use std::collections::hash_map::RandomState;
 
