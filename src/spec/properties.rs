@@ -1,9 +1,9 @@
 //! The merge's contract, over generated specs and hook lists.
 
 use super::*;
-use serde_json::{Map, Value};
 use proptest::prelude::*;
 use serde_json::json;
+use serde_json::{Map, Value};
 
 /// Hooks from a small pool, so that additions repeat each other and
 /// the hooks already in the spec.

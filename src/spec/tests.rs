@@ -2,9 +2,9 @@
 
 use super::merge::{hash_of, Seen, COMPARED};
 use super::*;
+use serde_json::json;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use serde_json::json;
 use std::collections::hash_map::RandomState;
 
 fn merged(spec: &str, add: &[(Stage, Value)]) -> (String, bool) {
