@@ -11,6 +11,9 @@
 //	oracle regexp  [{"pattern": p, "texts": [t, ...]}, ...]
 //	               -> [{"error": e} | {"matches": [bool, ...]}]: regexp.Compile,
 //	               then regexp.MatchString on each text.
+//	oracle orbits  null -> [[rune, ...], ...]: every case-folding orbit of
+//	               more than one code point (unicode.SimpleFold), as (?i)
+//	               uses them.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"unicode"
 )
 
 // The runtime-spec's types (specs-go/config.go), cut to what the shim
@@ -126,10 +130,29 @@ func match(in []byte) (interface{}, error) {
 	return out, nil
 }
 
+func orbits(in []byte) (interface{}, error) {
+	var out [][]rune
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		orbit := []rune{c}
+		for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+			if f < c {
+				// Listed once, from its smallest member.
+				orbit = nil
+				break
+			}
+			orbit = append(orbit, f)
+		}
+		if len(orbit) > 1 {
+			out = append(out, orbit)
+		}
+	}
+	return out, nil
+}
+
 func main() {
-	modes := map[string]func([]byte) (interface{}, error){"fold": fold, "spec": spec, "regexp": match}
+	modes := map[string]func([]byte) (interface{}, error){"fold": fold, "spec": spec, "regexp": match, "orbits": orbits}
 	if len(os.Args) != 2 || modes[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: oracle fold|spec|regexp < input.json")
+		fmt.Fprintln(os.Stderr, "usage: oracle fold|spec|regexp|orbits < input.json")
 		os.Exit(2)
 	}
 	in, err := os.ReadFile("/dev/stdin")
