@@ -13,6 +13,7 @@ mod containerd;
 mod cri;
 mod docker;
 mod docs;
+mod go;
 mod hooks_d;
 mod hostile;
 mod install;

@@ -285,3 +285,48 @@ fn install_crio_files_run_in_podman_with_plain_runc_in_the_order_the_shim_runs_t
     let got = markers_of_run(&p, &plain_runc_reading(unranked.path()), marks.path(), &[IMAGE, "/bin/true"]);
     assert_eq!(&got[..3], ["10-prestart-0", "10-prestart-1", "a-prestart"], "{got:?}");
 }
+
+/// Issue 20, item 2: patterns whose meaning differs between regex-lite and
+/// Go's regexp (`\<` a literal in Go, a word boundary in regex-lite; `\Q`;
+/// Go's Unicode case folding), converted by `install --crio`: podman
+/// reading the converted files with plain runc and the shim reading the
+/// sources pick the same hooks. Before, the shim added `\<true` to
+/// `/bin/true` and podman did not.
+#[test]
+fn regression_when_patterns_podman_reads_as_go_select_alike_through_install_crio() {
+    if !podman_here() {
+        return;
+    }
+    let marks = TempDir::new("podman-marks");
+    let src = TempDir::new("crio-src");
+    let file = |name: &str, when: Value| {
+        let hook =
+            json!({"version": "1.0.0", "hook": marker_hook(marks.path(), name), "when": when, "stages": ["prestart"]});
+        hook_file(src.path(), &format!("{name}.json"), &hook);
+    };
+    file("word", json!({"commands": [r"\<true"]}));
+    file("quoted", json!({"commands": [r"^\Q/bin/true\E$"]}));
+    file("folded", json!({"commands": ["(?i)^/BIN/TRUE$"]}));
+    file("kelvin", json!({"annotations": {r"(?i)^com\.example\.\x{212A}ey$": r"\Ayes\z"}}));
+    file("space", json!({"annotations": {r"^com\.example\.key$": r"^a\sb$"}}));
+    let host = TempDir::new("crio-host");
+    let out = command(bin())
+        .args(["install", "--host-root"])
+        .arg(host.path())
+        .args(["--no-docker", "--crio", "--crio-hooks-dir", "/etc/containers/oci/hooks.d", "--hooks"])
+        .arg(src.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}{}", stdout(&out), stderr(&out));
+    let hooks_dir = host.join("etc/containers/oci/hooks.d");
+    let p = podman_through_shim(src.path());
+    let both_ways = |args: &[&str]| both_ways(&p, &hooks_dir, marks.path(), args);
+
+    let (native, shim) = both_ways(&["--annotation", "com.example.key=yes", IMAGE, "/bin/true"]);
+    assert_eq!(native, ["folded", "kelvin", "quoted"], "podman reading the converted files");
+    assert_eq!(shim, native, "the shim reading the sources");
+    // `\s` is not `\v` in Go.
+    let (native, shim) = both_ways(&["--annotation", "com.example.key=a\u{b}b", IMAGE, "/bin/true"]);
+    assert_eq!(native, ["folded", "quoted"], "podman reading the converted files");
+    assert_eq!(shim, native, "the shim reading the sources");
+}

@@ -1,0 +1,3 @@
+module oci-add-hooks/tests/go/oracle
+
+go 1.19
