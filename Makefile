@@ -16,10 +16,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # protobuf-compiler: protoc, which the CRI client's k8s-cri crate runs at
 # build time (tests/cri-client); groff-base: groff, for the man page check
-# (tests/integration/docs.rs); golang-go: Go's own encoding/json and regexp,
-# the differential tests' oracle (tests/integration/go.rs).
+# (tests/integration/docs.rs).
 APT_PACKAGES := runc busybox-static docker.io podman qemu-user-static nix-bin rpm lintian file tar python3-venv strace \
-	protobuf-compiler groff-base golang-go
+	protobuf-compiler groff-base
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # The package's version, read from Cargo.toml once (`:=`): the .deb's file
 # name and the installer image's tag both use it.

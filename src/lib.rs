@@ -21,7 +21,6 @@ use std::process::ExitCode;
 pub mod args;
 pub(crate) mod atomic;
 pub mod bundle;
-pub(crate) mod go_fold;
 pub(crate) mod hook_files;
 pub mod hooks;
 #[cfg(feature = "install")]
@@ -38,16 +37,6 @@ pub(crate) mod walk;
 pub(crate) mod when;
 
 pub use args::VERSION_LINE;
-
-/// Whether a `when` pattern matches `text` as Go's
-/// `regexp.MatchString(pattern, text)` would, or why Go's `regexp.Compile`
-/// refuses the pattern. Not an API: the differential tests against Go
-/// (tests/integration/go.rs) call it with thousands of patterns, which
-/// would take a process each through the binary.
-#[doc(hidden)]
-pub fn go_regexp_match(pattern: &str, text: &str) -> Result<bool, String> {
-    when::go_match(pattern, text)
-}
 use args::{Invocation, Mode};
 use hook_files::Source;
 

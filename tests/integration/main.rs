@@ -13,7 +13,6 @@ mod containerd;
 mod cri;
 mod docker;
 mod docs;
-mod go;
 mod hooks_d;
 mod hostile;
 mod install;

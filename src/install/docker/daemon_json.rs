@@ -16,7 +16,6 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::super::record::Previous;
-use crate::go_fold::go_reads_as;
 use crate::json::{indent_of, write_json, Json};
 
 pub(crate) const RUNTIMES: &str = "runtimes";
@@ -117,6 +116,22 @@ fn no_repeated_keys(text: &[u8]) -> Result<(), DaemonJsonError> {
 /// The keys install edits, which Go would also find under another case.
 const EDITED_KEYS: [&str; 2] = [RUNTIMES, DEFAULT_RUNTIME_KEY];
 
+/// `key` as Go's encoding/json compares a field name when the name is ASCII:
+/// ASCII letters without case, and the two non-ASCII letters that fold to
+/// ASCII ones, U+212A KELVIN SIGN (k) and U+017F LONG S (s) (Go's
+/// `foldName`, by `unicode.SimpleFold`). Any other non-ASCII character
+/// matches no ASCII name: `None`.
+fn go_folded(key: &str) -> Option<String> {
+    key.chars()
+        .map(|c| match c {
+            '\u{212a}' => Some('k'),
+            '\u{17f}' => Some('s'),
+            c if c.is_ascii() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Visits a value and checks every object in it, below `path`.
 struct Keys<'a> {
     path: String,
@@ -195,7 +210,8 @@ impl<'de> Visitor<'de> for Keys<'_> {
                 return Err(self.stop(self.child(&key).path, why));
             }
             if self.path.is_empty() {
-                if let Some(edited) = EDITED_KEYS.iter().find(|k| key != **k && go_reads_as(&key, k)) {
+                let folded = go_folded(&key);
+                if let Some(edited) = EDITED_KEYS.iter().find(|k| key != **k && folded.as_deref() == Some(**k)) {
                     let why = format!(
                         "dockerd (Go) reads this key as {edited:?}, which it matches without case, and install \
                          edits only {edited:?}: spell it {edited:?}"

@@ -225,6 +225,9 @@ fn regression_duplicate_keys_were_collapsed_to_the_last() {
     // variants below the top level are fine.
     let ok = r#"{"a":1.5e300,"b":[1,{"c":null}],"runtimes":{"x":{"Path":"/x","path":"/x"}},"KELVIN":"\u212a"}"#;
     assert!(parse(Some(ok.as_bytes())).is_ok());
+    assert_eq!(go_folded("RuNtImE\u{17f}"), Some("runtimes".into()));
+    assert_eq!(go_folded("\u{212a}ey"), Some("key".into()));
+    assert_eq!(go_folded("r\u{fc}n"), None);
 }
 
 #[test]

@@ -1,3 +1,0 @@
-module oci-add-hooks/tests/go/oracle
-
-go 1.19
